@@ -1,0 +1,51 @@
+CREATE OR REPLACE FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint DEFAULT NULL)
+RETURNS TABLE (entry_id bigint, status text, replayed boolean)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_entry ledger.entry;
+    v_legs int;
+BEGIN
+    PERFORM ledger._check_amount('amount', p_amount, true);
+    v_entry := ledger._lock_entry(p_tenant, p_entry_id);
+    SELECT count(*) INTO v_legs FROM ledger.posting AS p
+     WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind <> 'B' AND p.amount > 0;
+    IF v_legs = 0 THEN
+        PERFORM ledger._raise('PB004', 'entry is not a hold', format('entry_id=%s status=%s', p_entry_id, v_entry.status));
+    END IF;
+    IF v_entry.status IN ('posted', 'reversed') THEN
+        IF p_amount IS NULL OR p_amount = v_entry.amount THEN
+            RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
+            RETURN;
+        END IF;
+        PERFORM ledger._raise('PB003', 'hold already captured with a different amount',
+            format('entry_id=%s captured=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
+    END IF;
+    IF v_entry.status = 'voided' THEN
+        PERFORM ledger._raise('PB004', 'a voided hold cannot be captured', format('entry_id=%s', p_entry_id));
+    END IF;
+    IF v_entry.expires_at <= clock_timestamp() THEN
+        PERFORM ledger._raise('PB004', 'the hold has expired',
+            format('entry_id=%s expires_at=%s', p_entry_id, v_entry.expires_at),
+            'An expired hold can only be voided (ledger.void or ledger.expire_holds).');
+    END IF;
+    IF p_amount > v_entry.amount THEN
+        PERFORM ledger._raise('PB002', 'capture exceeds the held amount',
+            format('entry_id=%s held=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
+    END IF;
+    IF p_amount < v_entry.amount AND v_legs <> 2 THEN
+        PERFORM ledger._raise('22023', 'partial capture is only possible for two-leg holds',
+            format('entry_id=%s legs=%s held=%s requested=%s', p_entry_id, v_legs, v_entry.amount, p_amount));
+    END IF;
+
+    PERFORM ledger._release_hold(p_tenant, p_entry_id, coalesce(p_amount, v_entry.amount));
+    UPDATE ledger.entry AS e SET status = 'posted', amount = coalesce(p_amount, v_entry.amount)
+     WHERE e.tenant_id = p_tenant AND e.entry_id = p_entry_id;
+    RETURN QUERY SELECT v_entry.entry_id, 'posted'::text, false;
+END
+$$;
+COMMENT ON FUNCTION ledger.capture(text, bigint, bigint) IS
+    'Post a pending hold: all of it, or p_amount of a two-leg hold (the rest is released). Again with NULL or the same amount -> replayed; another amount -> PB003; voided or expired -> PB004; above the hold -> PB002.';

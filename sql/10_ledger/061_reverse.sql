@@ -1,0 +1,12 @@
+CREATE OR REPLACE FUNCTION ledger.reverse(
+    p_tenant text, p_key text, p_entry_id bigint, p_amount bigint DEFAULT NULL,
+    p_metadata jsonb DEFAULT '{}')
+RETURNS TABLE (entry_id bigint, status text, replayed boolean)
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT * FROM ledger._reverse(p_tenant, p_key, p_entry_id, p_amount, p_metadata, true)
+$$;
+COMMENT ON FUNCTION ledger.reverse(text, text, bigint, bigint, jsonb) IS
+    'Post a new entry negating a posted one: what remains (p_amount NULL) or p_amount of a two-leg entry. Above what remains -> PB002; pending, voided or fully reversed -> PB004. The original becomes reversed once fully reversed. Idempotent by p_key.';

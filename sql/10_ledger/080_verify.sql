@@ -1,0 +1,88 @@
+CREATE OR REPLACE FUNCTION ledger.verify(p_tenant text DEFAULT NULL)
+RETURNS TABLE (check_name text, tenant text, subject text, detail text)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH per_account AS (
+        SELECT p.tenant_id, p.account_id,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
+          FROM ledger.posting AS p
+         WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
+         GROUP BY p.tenant_id, p.account_id
+    ), accounts AS (
+        SELECT a.tenant_id, a.code, a.balance, a.pending_out, a.pending_in, a.min_balance,
+               a.max_balance, coalesce(s.b, 0) AS b, coalesce(s.o, 0) AS o, coalesce(s.i, 0) AS i
+          FROM ledger.account AS a
+          LEFT JOIN per_account AS s ON s.tenant_id = a.tenant_id AND s.account_id = a.account_id
+         WHERE p_tenant IS NULL OR a.tenant_id = p_tenant
+    ), per_currency AS (
+        SELECT p.tenant_id, p.entry_id, a.currency,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
+          FROM ledger.posting AS p
+          JOIN ledger.account AS a ON a.tenant_id = p.tenant_id AND a.account_id = p.account_id
+         WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
+         GROUP BY p.tenant_id, p.entry_id, a.currency
+    ), entries AS (
+        SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount,
+               count(p.entry_id) AS postings,
+               count(p.entry_id) FILTER (WHERE p.kind = 'B') AS b_postings,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B' AND p.amount > 0), 0) AS b_positive,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I' AND p.amount > 0), 0) AS held,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind <> 'B'), 0) AS pending_net,
+               (SELECT coalesce(sum(r.amount), 0) FROM ledger.entry AS r
+                 WHERE r.tenant_id = e.tenant_id AND r.reverses_entry_id = e.entry_id) AS reversals
+          FROM ledger.entry AS e
+          LEFT JOIN ledger.posting AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
+         WHERE p_tenant IS NULL OR e.tenant_id = p_tenant
+         GROUP BY e.tenant_id, e.entry_id
+    )
+    SELECT 'balance_mismatch', tenant_id, code, format('balance=%s postings=%s', balance, b)
+      FROM accounts WHERE balance <> b
+    UNION ALL
+    SELECT 'pending_out_mismatch', tenant_id, code, format('pending_out=%s postings=%s', pending_out, o)
+      FROM accounts WHERE pending_out <> o
+    UNION ALL
+    SELECT 'pending_in_mismatch', tenant_id, code, format('pending_in=%s postings=%s', pending_in, i)
+      FROM accounts WHERE pending_in <> i
+    UNION ALL
+    SELECT 'below_floor', tenant_id, code,
+           format('available=%s min_balance=%s', balance - pending_out, min_balance)
+      FROM accounts WHERE balance - pending_out < min_balance
+    UNION ALL
+    SELECT 'above_ceiling', tenant_id, code,
+           format('balance=%s pending_in=%s max_balance=%s', balance, pending_in, max_balance)
+      FROM accounts WHERE balance + pending_in > max_balance
+    UNION ALL
+    SELECT 'entry_unbalanced', tenant_id, entry_id::text, format('currency=%s sum=%s', currency, b)
+      FROM per_currency WHERE b <> 0
+    UNION ALL
+    SELECT 'hold_unbalanced', tenant_id, entry_id::text,
+           format('currency=%s pending_out=%s pending_in=%s', currency, o, i)
+      FROM per_currency WHERE o <> i
+    UNION ALL
+    SELECT 'entry_without_postings', tenant_id, entry_id::text, format('status=%s', status)
+      FROM entries WHERE postings = 0
+    UNION ALL
+    SELECT 'status_mismatch', tenant_id, entry_id::text,
+           format('status=%s amount=%s reversed=%s posted_legs=%s posted=%s held=%s still_pending=%s',
+                  status, amount, reversed_amount, b_postings, b_positive, held, pending_net)
+      FROM entries
+     WHERE postings > 0 AND NOT CASE status
+           WHEN 'pending'  THEN b_postings = 0 AND pending_net > 0 AND held = amount AND reversed_amount = 0
+           WHEN 'voided'   THEN b_postings = 0 AND pending_net = 0 AND held = amount AND reversed_amount = 0
+           WHEN 'posted'   THEN b_postings > 0 AND pending_net = 0 AND b_positive = amount AND reversed_amount < amount
+           WHEN 'reversed' THEN b_postings > 0 AND pending_net = 0 AND b_positive = amount AND reversed_amount = amount
+           ELSE false END
+    UNION ALL
+    SELECT 'reversal_mismatch', tenant_id, entry_id::text,
+           format('reversed_amount=%s reversals=%s', reversed_amount, reversals)
+      FROM entries WHERE reversed_amount <> reversals
+$$;
+COMMENT ON FUNCTION ledger.verify(text) IS
+    'Recompute everything from postings: balances and pending columns, per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor.';
