@@ -1,0 +1,36 @@
+# pgbalance developer entry points. Everything runs from .venv, which `install` builds.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.install.stamp
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS='-k migrate -x'`.
+PYTEST_ARGS ?=
+
+.PHONY: install lint test run migrate verify clean
+
+install: $(STAMP)
+
+# Re-installs only when the packaging inputs change (or .venv is gone).
+$(STAMP): pyproject.toml hatch_build.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,plot]'
+	touch $@
+
+lint: install
+	$(BIN)/ruff check pyapi tests
+	$(BIN)/mypy --strict
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+run: install
+	$(BIN)/pgbalance run
+
+migrate: install
+	$(BIN)/pgbalance migrate
+
+verify: install
+	$(BIN)/pgbalance verify
+
+clean:
+	rm -rf $(VENV) build dist

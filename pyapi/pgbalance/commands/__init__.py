@@ -1,0 +1,1 @@
+"""Subcommands of the `pgbalance` CLI, one module each (registered in pgbalance.cli)."""

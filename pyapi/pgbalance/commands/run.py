@@ -1,0 +1,25 @@
+"""`pgbalance run`: the live demo (migrate, then a race of transfers, then verify)."""
+
+from __future__ import annotations
+
+import argparse
+
+from pgbalance.commands.base import dsn_of
+
+NAME = "run"
+HELP = "migrate, then race concurrent transfers in a fresh tenant and verify the ledger"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threads", type=int, default=8, help="concurrent connections")
+    parser.add_argument("--ops", type=int, default=150, help="transfers per thread")
+    parser.add_argument("--accounts", type=int, default=10, help="accounts in the race")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pgbalance import demo
+
+    return demo.main(
+        dsn_of(args), threads=args.threads, ops=args.ops, accounts=args.accounts, seed=args.seed
+    )
