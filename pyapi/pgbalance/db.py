@@ -123,6 +123,8 @@ def find_bindir() -> Path:
 
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As the server binds: TIME_WAIT leftovers of a crashed server do not count as taken.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -154,7 +156,8 @@ class EmbeddedCluster:
         self.datadir = self.root / "data"
         self.socketdir = self.root / "run"
         self.logfile = self.root / "postgres.log"
-        self.preferred_port = port or DEFAULT_EMBEDDED_PORT
+        self.portfile = self.root / "port"
+        self.preferred_port = port
         self._bindir = bindir
         self.port: int | None = None
 
@@ -177,7 +180,8 @@ class EmbeddedCluster:
             if running is not None:
                 self.port = running
                 return
-            port = _free_port(self.preferred_port)
+            # Same port as last time when possible: DSNs handed out survive a crash_restart().
+            port = _free_port(self.preferred_port or self._last_port() or DEFAULT_EMBEDDED_PORT)
             options = (
                 f"-p {port} -k {self.socketdir} -c listen_addresses=127.0.0.1 "
                 "-c max_connections=200"
@@ -187,6 +191,7 @@ class EmbeddedCluster:
                 "-l", str(self.logfile), "-o", options,
             )  # fmt: skip
             self.port = port
+            self.portfile.write_text(f"{port}\n")
 
     def stop(self, mode: ShutdownMode = "fast") -> None:
         """Stop the server; `immediate` is a crash (recovery runs at the next start)."""
@@ -221,6 +226,12 @@ class EmbeddedCluster:
             lines = (self.datadir / "postmaster.pid").read_text().splitlines()
             return int(lines[3])
         except (OSError, IndexError, ValueError):
+            return None
+
+    def _last_port(self) -> int | None:
+        try:
+            return int(self.portfile.read_text().strip())
+        except (OSError, ValueError):
             return None
 
     def _as_server_user(self) -> list[str]:

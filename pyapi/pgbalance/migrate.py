@@ -60,9 +60,11 @@ def yoyo_url(dsn: str) -> str:
     libpq options intact without URL-netloc escaping rules.
     """
     params = {k: str(v) for k, v in conninfo_to_dict(dsn).items() if v is not None}
-    dbname = params.pop("dbname", "")
+    # yoyo does not unquote the URL path, so the real dbname travels as an argument too
+    # (arguments override the path); the path only keeps the URL readable in yoyo's logs.
+    path = quote(params.get("dbname", ""), safe="")
     query = urlencode(sorted(params.items()))
-    return f"postgresql+psycopg:///{quote(dbname, safe='')}" + (f"?{query}" if query else "")
+    return f"postgresql+psycopg:///{path}" + (f"?{query}" if query else "")
 
 
 @contextmanager
@@ -170,16 +172,19 @@ WITH objects(def) AS (
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('v', 'm')
   UNION ALL
-    -- comments on schemas, tables, columns, types
-    SELECT d.classoid::regclass::text || ':' || d.objoid::text || ':' || d.objsubid::text
-           || ':' || d.description
-    FROM pg_description d
-    WHERE d.classoid IN ('pg_namespace'::regclass, 'pg_class'::regclass, 'pg_type'::regclass)
-      AND (d.objoid IN (SELECT oid FROM pg_namespace WHERE nspname = ANY(%(schemas)s))
-           OR d.objoid IN (SELECT c.oid FROM pg_class c JOIN pg_namespace n
-                           ON n.oid = c.relnamespace WHERE n.nspname = ANY(%(schemas)s))
-           OR d.objoid IN (SELECT t.oid FROM pg_type t JOIN pg_namespace n
-                           ON n.oid = t.typnamespace WHERE n.nspname = ANY(%(schemas)s)))
+    -- comments on schemas, tables, columns and types, named (OIDs change across rebuilds)
+    SELECT 'schema ' || n.nspname || ':' || coalesce(obj_description(n.oid, 'pg_namespace'), '')
+    FROM pg_namespace n WHERE n.nspname = ANY(%(schemas)s)
+  UNION ALL
+    SELECT 'relation ' || c.oid::regclass::text || ':' || d.objsubid::text || ':' || d.description
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass
+    WHERE n.nspname = ANY(%(schemas)s)
+  UNION ALL
+    SELECT 'type ' || t.oid::regtype::text || ':' || d.description
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    JOIN pg_description d ON d.objoid = t.oid AND d.classoid = 'pg_type'::regclass
+    WHERE n.nspname = ANY(%(schemas)s)
 )
 SELECT md5(coalesce(string_agg(def, E'\\n' ORDER BY def), '')) FROM objects
 """
