@@ -1,0 +1,2 @@
+-- The schema goes with every sql/ object in it.
+DROP SCHEMA booking CASCADE;

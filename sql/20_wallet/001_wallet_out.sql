@@ -1,0 +1,13 @@
+-- The one place that shapes a wallet row for callers: balances come from the kernel account.
+CREATE OR REPLACE FUNCTION wallet._wallet_out(p_tenant text, p_user text)
+RETURNS TABLE (user_id text, currency text, balance bigint, available bigint)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT w.user_id, w.currency, a.balance, a.balance - a.pending_out
+      FROM wallet.wallet AS w
+      JOIN ledger.account AS a ON a.tenant_id = w.tenant_id AND a.code = w.account_code
+     WHERE w.tenant_id = p_tenant AND w.user_id = p_user
+$$;
+COMMENT ON FUNCTION wallet._wallet_out(text, text) IS 'Private: the wallet row as the API returns it.';

@@ -1,0 +1,50 @@
+CREATE OR REPLACE FUNCTION wallet.fail_purchase(p_tenant text, p_reference text, p_reason text DEFAULT NULL)
+RETURNS TABLE (reference text, user_id text, kind text, amount bigint, status text, replayed boolean)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_tx wallet.tx;
+    v_refund_id bigint;
+BEGIN
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    PERFORM wallet._check_name('reference', p_reference);
+    IF length(p_reason) > 1000 THEN
+        PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
+            format('length=%s', length(p_reason)));
+    END IF;
+
+    -- The purchase row first: concurrent failures of one purchase queue here.
+    SELECT * INTO v_tx FROM wallet.tx AS t
+     WHERE t.tenant_id = p_tenant AND t.reference = p_reference
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ledger._raise('PB005', 'purchase not found', format('reference=%s', p_reference));
+    END IF;
+    IF v_tx.status = 'failed' THEN
+        RETURN QUERY SELECT * FROM wallet._tx_out(p_tenant, p_reference, true);
+        RETURN;
+    END IF;
+    IF v_tx.kind <> 'purchase' THEN
+        PERFORM ledger._raise('PB004', 'only a purchase can fail',
+            format('reference=%s kind=%s', p_reference, v_tx.kind));
+    END IF;
+
+    -- Refunded through the kernel under a key derived from the reference: exactly once.
+    SELECT e.entry_id INTO v_refund_id
+      FROM ledger._reverse(p_tenant, 'pgb:wallet:refund:' || p_reference, v_tx.entry_id, NULL,
+                           jsonb_build_object('workflow', 'wallet', 'kind', 'refund',
+                                              'user', v_tx.user_id, 'reference', p_reference,
+                                              'reason', p_reason),
+                           false) AS e;
+    UPDATE wallet.tx AS t
+       SET status = 'failed', refund_entry_id = v_refund_id, failure_reason = p_reason,
+           failed_at = clock_timestamp()
+     WHERE t.tenant_id = p_tenant AND t.reference = p_reference;
+    RETURN QUERY SELECT * FROM wallet._tx_out(p_tenant, p_reference, false);
+END
+$$;
+COMMENT ON FUNCTION wallet.fail_purchase(text, text, text) IS
+    'Mark the purchase p_reference failed and refund it to the wallet exactly once (a kernel reversal); again -> replayed. PB005 unknown reference, PB004 for a top-up, PB007 if the wallet account was closed since, 22023 malformed input.';

@@ -1,0 +1,20 @@
+CREATE OR REPLACE FUNCTION booking.get(p_tenant text, p_booking text)
+RETURNS TABLE (booking text, status text, total bigint, deposit_paid bigint,
+               balance_paid_amount bigint, balance_paid_at timestamptz, outstanding bigint,
+               replayed boolean, already_paid boolean)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    PERFORM ledger._check_name('booking', p_booking, false);
+    RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, false, false);
+    IF NOT FOUND THEN
+        PERFORM ledger._raise('PB005', 'booking not found', format('booking=%s', p_booking));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION booking.get(text, text) IS
+    'The booking: status, total, deposit_paid, balance_paid_amount/at and outstanding; PB005 if unknown in this tenant.';
