@@ -23,6 +23,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "pgbalance.commands.migrate",
     "pgbalance.commands.verify",
     "pgbalance.commands.run",
+    "pgbalance.commands.docs",
+    "pgbalance.commands.expire_holds",
     # "pgbalance.stress.cli",
     # "pgbalance.bench",
 )
