@@ -3,6 +3,10 @@
 -- (pgb:wallet:<user>, min_balance 0), a funding and a revenue account per currency.
 -- These rows record what the workflow did and claim references; they never hold balances.
 
+-- Fail fast rather than queue behind a long transaction while holding locks (see .squawk.toml).
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '60s';
+
 CREATE SCHEMA wallet;
 COMMENT ON SCHEMA wallet IS 'pgbalance workflow: wallets with top-ups, purchases and refunds of failed purchases, built on the ledger kernel.';
 

@@ -4,6 +4,10 @@
 -- per-booking account (pgb:booking:<booking>, min 0, max = total). These rows hold the
 -- booking's state machine and every payment received, applied or not.
 
+-- Fail fast rather than queue behind a long transaction while holding locks (see .squawk.toml).
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '60s';
+
 CREATE SCHEMA booking;
 COMMENT ON SCHEMA booking IS 'pgbalance workflow: bookings paid by a deposit and then a balance payment from payment-provider webhooks, built on the ledger kernel.';
 
