@@ -78,7 +78,7 @@ BEGIN
         HAVING sum(u.amount) <> 0
          LIMIT 1;
         IF v_unbalanced IS NOT NULL THEN
-            PERFORM ledger._raise('PB006', 'legs do not balance within each currency',
+            PERFORM ledger._raise('22023', 'legs do not balance within each currency',
                 format('currency=%s', v_unbalanced));
         END IF;
     END IF;

@@ -1,0 +1,75 @@
+"""Kernel test fixtures.
+
+Most kernel tests share one migrated database per module and isolate themselves by tenant
+(the kernel's own isolation unit), which keeps the suite fast; tests that corrupt state,
+drop constraints or act on every tenant use the per-test `db` from tests/conftest.py.
+Every test using `ledger` ends with ledger.verify() clean for its tenant.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from tests.helpers.server import server_dsn
+from tests.kernel.support import Ledger
+
+
+@pytest.fixture(scope="module")
+def kernel_dsn(postgresql_noproc: Any) -> Iterator[str]:
+    """A migrated database shared by one test module (a clone of the session template)."""
+    name = f"pgbalance_kernel_{uuid.uuid4().hex[:12]}"
+    janitor = DatabaseJanitor(
+        user=postgresql_noproc.user,
+        host=postgresql_noproc.host,
+        port=postgresql_noproc.port,
+        password=postgresql_noproc.password,
+        dbname=name,
+        template_dbname=postgresql_noproc.template_dbname,
+        maintenance_dbname=postgresql_noproc.maintenance_dbname,
+    )
+    with janitor:
+        yield server_dsn(name)
+
+
+@pytest.fixture(scope="module")
+def kernel_conn(kernel_dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    conn = psycopg.connect(kernel_dsn, autocommit=True)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def ledger(kernel_conn: psycopg.Connection[Any], tenant: str) -> Iterator[Ledger]:
+    """The kernel API for a fresh tenant in the module's shared database; verify() must be
+    clean for that tenant when the test ends."""
+    book = Ledger(kernel_conn, tenant)
+    yield book
+    assert book.verify() == []
+
+
+@pytest.fixture
+def kconnect(kernel_dsn: str) -> Iterator[Callable[..., psycopg.Connection[Any]]]:
+    """Extra autocommit connections to the module's database, closed at teardown."""
+    opened: list[psycopg.Connection[Any]] = []
+
+    def _connect(**kwargs: Any) -> psycopg.Connection[Any]:
+        kwargs.setdefault("autocommit", True)
+        conn = psycopg.connect(kernel_dsn, **kwargs)
+        opened.append(conn)
+        return conn
+
+    yield _connect
+    for conn in opened:
+        conn.close()
+
+
+@pytest.fixture
+def own(db: psycopg.Connection[Any], tenant: str) -> Iterator[Ledger]:
+    """The kernel API on the test's own database (for corruption and all-tenant calls)."""
+    yield Ledger(db, tenant)
