@@ -80,7 +80,11 @@ def test_unbalanced_per_currency_beats_known_key(book: Ledger) -> None:
         [{"account": "a", "amount": -1e30}, {"account": "b", "amount": 1e30}],
         [{"account": "a", "amount": -1}, {"account": "b", "amount": None}],
         # the same account twice
-        [{"account": "a", "amount": -2}, {"account": "b", "amount": 1}, {"account": "a", "amount": 1}],
+        [
+            {"account": "a", "amount": -2},
+            {"account": "b", "amount": 1},
+            {"account": "a", "amount": 1},
+        ],
         [{"account": "a", "amount": -1}, {"account": "a", "amount": 1}],
     ],
 )
