@@ -14,6 +14,8 @@ from psycopg_pool import ConnectionPool
 
 from pgbalance.connection import Executor
 from pgbalance.models import Account, BatchItem, Entry, EntryResult, StatementLine, Violation
+from pgbalance.workflows.booking import BookingWorkflow
+from pgbalance.workflows.wallet import WalletWorkflow
 
 _ENTRY = "SELECT entry_id, status, replayed FROM "
 
@@ -23,6 +25,8 @@ class Client:
 
     def __init__(self, target: str | ConnectionPool, *, attempts: int = 6) -> None:
         self.executor = Executor(target, attempts=attempts)
+        self.wallet = WalletWorkflow(self.executor)
+        self.booking = BookingWorkflow(self.executor)
 
     def close(self) -> None:
         self.executor.close()
