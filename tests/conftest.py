@@ -3,8 +3,9 @@
 pytest-postgresql's postgresql_proc cannot start a server as root, so the noproc factory
 points at whatever pgbalance.db.resolve_dsn() finds (DATABASE_URL, the local server or the
 throwaway cluster). Its loader runs pgbalance.migrate.migrate once into the template database
-(`pgbalance_test_tmpl`, plus the xdist worker id); `postgresql` clones it for every test and
-drops the clone afterwards, so every extra connection a test opens must be closed by then.
+(`pgbalance_t<pid><xdist worker>_tmpl`; pytest-postgresql appends the worker id itself);
+`postgresql` clones it for every test and drops the clone afterwards, so every extra
+connection a test opens must be closed by then.
 """
 
 from __future__ import annotations
@@ -22,7 +23,18 @@ from pytest_postgresql import factories
 
 from pgbalance import db as pgdb
 from pgbalance.migrate import migrate
-from tests.helpers.server import HOST, PASSWORD, PORT, USER, server_dsn
+from tests.helpers.server import (
+    HOST,
+    PASSWORD,
+    PORT,
+    PREFIX,
+    USER,
+    drop_orphans,
+    maintenance_dsn,
+    server_dsn,
+)
+
+drop_orphans()  # databases left by killed runs of earlier sessions
 
 
 def load_kernel(**kwargs: Any) -> None:
@@ -39,7 +51,7 @@ def load_kernel(**kwargs: Any) -> None:
 
 postgresql_noproc = factories.postgresql_noproc(
     host=HOST, port=PORT, user=USER, password=PASSWORD,
-    dbname="pgbalance_test", load=[load_kernel],
+    dbname=PREFIX, load=[load_kernel],
 )  # fmt: skip
 postgresql = factories.postgresql("postgresql_noproc")
 
@@ -84,7 +96,7 @@ def tenant(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def empty_dsn() -> Iterator[str]:
     """A brand-new database with nothing in it, dropped afterwards."""
-    name = f"pgbalance_empty_{uuid.uuid4().hex[:12]}"
-    dsn = pgdb.ensure_database(server_dsn("postgres"), name)
+    name = f"{PREFIX}_empty_{uuid.uuid4().hex[:8]}"
+    dsn = pgdb.ensure_database(maintenance_dsn(), name)
     yield dsn
-    pgdb.drop_database(server_dsn("postgres"), name)
+    pgdb.drop_database(maintenance_dsn(), name)

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from pgbalance import db as pgdb
-from tests.helpers.server import server_dsn
+from tests.helpers.server import PREFIX, maintenance_dsn
 
 
 def _bindir_or_skip() -> Path:
@@ -92,8 +92,8 @@ def test_find_bindir_explains_what_to_install(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_ensure_database_creates_once() -> None:
-    name = f"pgbalance_ensure_{uuid.uuid4().hex[:10]}"
-    maintenance = server_dsn("postgres")
+    name = f"{PREFIX}_ensure_{uuid.uuid4().hex[:8]}"
+    maintenance = maintenance_dsn()
     try:
         dsn = pgdb.ensure_database(maintenance, name)
         assert pgdb.ensure_database(maintenance, name) == dsn
