@@ -15,6 +15,8 @@ from psycopg_pool import ConnectionPool
 from pgbalance.connection import Executor
 from pgbalance.models import Account, BatchItem, Entry, EntryResult, StatementLine, Violation
 from pgbalance.workflows.booking import BookingWorkflow
+from pgbalance.workflows.fees import FeesWorkflow
+from pgbalance.workflows.tuition import TuitionWorkflow
 from pgbalance.workflows.wallet import WalletWorkflow
 
 _ENTRY = "SELECT entry_id, status, replayed FROM "
@@ -27,6 +29,8 @@ class Client:
         self.executor = Executor(target, attempts=attempts)
         self.wallet = WalletWorkflow(self.executor)
         self.booking = BookingWorkflow(self.executor)
+        self.fees = FeesWorkflow(self.executor)
+        self.tuition = TuitionWorkflow(self.executor)
 
     def close(self) -> None:
         self.executor.close()

@@ -1,0 +1,110 @@
+CREATE OR REPLACE FUNCTION tuition.submit_payment(
+    p_tenant text, p_student text, p_term_no int, p_amount bigint, p_reference text)
+RETURNS TABLE (payment_id bigint, reference text, term_no int, amount bigint, status text,
+               allocations jsonb, replayed boolean)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_assessment tuition.assessment;
+    v_term_known boolean;
+    v_first int;
+    v_first_pending bigint;
+    v_available bigint;
+    v_pending bigint;
+    v_payment_id bigint;
+    v_hold_id bigint;
+BEGIN
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    PERFORM ledger._check_name('student', p_student, false);
+    PERFORM ledger._check_name('reference', p_reference, false);
+    IF p_term_no IS NULL OR p_term_no < 1 THEN
+        PERFORM ledger._raise('22023', 'term_no must be a term number (1, 2, ...)',
+            format('term_no=%s', coalesce(p_term_no::text, 'NULL')));
+    END IF;
+    PERFORM ledger._check_amount('amount', p_amount);
+
+    -- The assessment first: every rule below spans its terms and payments, and every call
+    -- that changes them (submit, approve, reject) holds this lock.
+    SELECT * INTO v_assessment FROM tuition.assessment AS a
+     WHERE a.tenant_id = p_tenant AND a.student = p_student
+       FOR UPDATE;
+
+    -- A known reference replays (or conflicts) before any other rule applies.
+    IF EXISTS (SELECT FROM tuition.payment AS p WHERE p.tenant_id = p_tenant AND p.reference = p_reference) THEN
+        RETURN QUERY SELECT * FROM tuition._payment_replay(
+            p_tenant, p_reference, v_assessment.assessment_id, p_term_no, p_amount);
+        RETURN;
+    END IF;
+    IF v_assessment.assessment_id IS NULL THEN
+        PERFORM ledger._raise('PB005', 'no assessment for this student', format('student=%s', p_student),
+            'Create it first with tuition.create_assessment.');
+    END IF;
+
+    SELECT bool_or(t.term_no = p_term_no),
+           min(t.term_no) FILTER (WHERE t.effective_remaining > 0),
+           (array_agg(t.pending ORDER BY t.term_no) FILTER (WHERE t.effective_remaining > 0))[1],
+           sum(t.effective_remaining) FILTER (WHERE t.term_no >= p_term_no),
+           sum(t.pending) FILTER (WHERE t.term_no >= p_term_no)
+      INTO v_term_known, v_first, v_first_pending, v_available, v_pending
+      FROM tuition._terms(p_tenant, v_assessment.assessment_id) AS t;
+    IF NOT v_term_known THEN
+        PERFORM ledger._raise('PB005', 'term not found',
+            format('student=%s term_no=%s', p_student, p_term_no));
+    END IF;
+    IF v_first IS DISTINCT FROM p_term_no THEN
+        PERFORM ledger._raise('PB004',
+            CASE WHEN v_first IS NULL THEN 'nothing is left to pay: every term is paid or awaiting approval'
+                 ELSE format('terms are paid in order: term %s is the next one to pay', v_first) END,
+            format('term_no=%s first_payable=%s', p_term_no, coalesce(v_first::text, 'none')));
+    END IF;
+    IF v_first_pending > 0 THEN
+        PERFORM ledger._raise('PB008', 'this term already has a payment awaiting approval',
+            format('term_no=%s pending=%s', p_term_no, v_first_pending),
+            'Wait until that payment is approved or rejected.');
+    END IF;
+    IF p_amount > v_available THEN
+        PERFORM ledger._raise('PB002', 'the payment exceeds what is left to pay from this term on',
+            format('available=%s requested=%s pending=%s', v_available, p_amount, v_pending));
+    END IF;
+
+    -- Claim the reference: a concurrent call of another student with the same reference waits
+    -- here for this transaction and then finds the reference taken.
+    INSERT INTO tuition.payment AS p (tenant_id, reference, assessment_id, term_no, amount)
+    VALUES (p_tenant, p_reference, v_assessment.assessment_id, p_term_no, p_amount)
+    ON CONFLICT ON CONSTRAINT payment_reference_key DO NOTHING
+    RETURNING p.payment_id INTO v_payment_id;
+    IF v_payment_id IS NULL THEN
+        RETURN QUERY SELECT * FROM tuition._payment_replay(
+            p_tenant, p_reference, v_assessment.assessment_id, p_term_no, p_amount);
+        RETURN;
+    END IF;
+
+    -- The chosen term first, what exceeds it carried over to the following terms in order.
+    INSERT INTO tuition.allocation (tenant_id, payment_id, assessment_id, term_no, amount)
+    SELECT p_tenant, v_payment_id, v_assessment.assessment_id, s.term_no, s.amount
+      FROM (SELECT t.term_no,
+                   least(t.effective_remaining,
+                         p_amount - coalesce(sum(t.effective_remaining) OVER (
+                             ORDER BY t.term_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS amount
+              FROM tuition._terms(p_tenant, v_assessment.assessment_id) AS t
+             WHERE t.term_no >= p_term_no) AS s
+     WHERE s.amount > 0;
+
+    SELECT h.entry_id INTO v_hold_id
+      FROM ledger._post(p_tenant, 'pgb:tuition:payment:' || v_payment_id,
+               ARRAY[tuition._clearing_account(v_assessment.currency),
+                     tuition._student_account(v_assessment.assessment_id)],
+               ARRAY[-p_amount, p_amount],
+               jsonb_build_object('workflow', 'tuition', 'student', p_student,
+                                  'reference', p_reference, 'term_no', p_term_no),
+               true, NULL, true, false) AS h;
+    UPDATE tuition.payment AS p SET hold_entry_id = v_hold_id
+     WHERE p.tenant_id = p_tenant AND p.payment_id = v_payment_id;
+    RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, v_payment_id, false);
+END
+$$;
+COMMENT ON FUNCTION tuition.submit_payment(text, text, int, bigint, text) IS
+    'Submit a payment for p_term_no, which must be the first term with effective_remaining > 0 (PB004) and have nothing pending (PB008); at most what is left from that term on (PB002). Held in the ledger until approved; the excess carries over to later terms. Same reference and parameters -> replayed; different -> PB003.';

@@ -1,0 +1,22 @@
+CREATE OR REPLACE FUNCTION tuition.awaiting_approval(p_tenant text)
+RETURNS TABLE (payment_id bigint, reference text, term_no int, amount bigint, status text,
+               allocations jsonb, replayed boolean, student text)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    RETURN QUERY
+    SELECT o.*, a.student
+      FROM tuition.payment AS p
+      JOIN tuition.assessment AS a ON a.tenant_id = p.tenant_id AND a.assessment_id = p.assessment_id
+     CROSS JOIN LATERAL tuition._payment_out(p.tenant_id, p.payment_id, false) AS o
+     WHERE p.tenant_id = p_tenant AND p.status = 'awaiting_approval'
+     ORDER BY p.submitted_at, p.payment_id;
+END
+$$;
+COMMENT ON FUNCTION tuition.awaiting_approval(text) IS
+    'The accounting queue: payments awaiting approval in the tenant, oldest first, each with its student.';
