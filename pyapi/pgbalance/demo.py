@@ -167,8 +167,9 @@ def _kernel_present(conn: psycopg.Connection[Any]) -> bool:
 
 
 def main(
-    dsn: str, threads: int = 8, ops: int = 150, accounts: int = 10, seed: int | None = None
-) -> int:
+    dsn: str, threads: int = 8, ops: int = 150, accounts: int = 10, seed: int | None = None,
+    incident_workers: int = 20,
+) -> int:  # fmt: skip
     console = Console()
     console.print(f"[bold]migrate[/bold]: {migrate(dsn)}")
     seed = seed if seed is not None else secrets.randbelow(1_000_000)
@@ -207,7 +208,14 @@ def main(
     console.line()  # a non-terminal Live leaves the cursor after its last line
     elapsed = time.monotonic() - started
     console.print(f"{tally.done} calls in {elapsed:.2f}s ({tally.done / elapsed:.0f}/s)")
-    return _check(dsn, tenant, codes, tally, errors, console)
+    status = _check(dsn, tenant, codes, tally, errors, console)
+    if incident_workers > 0:
+        # Then every registered incident, unprotected and under pgbalance, in one table.
+        from pgbalance.incidents.report import run_incidents
+
+        if not run_incidents(dsn, incident_workers, console):
+            status = status or 1
+    return status
 
 
 def _check(

@@ -7,7 +7,8 @@ import argparse
 from pgbalance.commands.base import dsn_of
 
 NAME = "run"
-HELP = "migrate, then race concurrent transfers in a fresh tenant and verify the ledger"
+HELP = ("migrate, race concurrent transfers in a fresh tenant and verify the ledger, then "
+        "replay every incident unprotected and under pgbalance")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,11 +16,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ops", type=int, default=150, help="transfers per thread")
     parser.add_argument("--accounts", type=int, default=10, help="accounts in the race")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
+    parser.add_argument("--incident-workers", type=int, default=20,
+                        help="connections per incident replay (0: no incidents table)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     from pgbalance import demo
 
     return demo.main(
-        dsn_of(args), threads=args.threads, ops=args.ops, accounts=args.accounts, seed=args.seed
-    )
+        dsn_of(args), threads=args.threads, ops=args.ops, accounts=args.accounts, seed=args.seed,
+        incident_workers=args.incident_workers,
+    )  # fmt: skip

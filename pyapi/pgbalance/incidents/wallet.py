@@ -1,0 +1,124 @@
+"""The wallet incident: the app AND a trigger both deducted the same purchase.
+
+Unprotected: a scratch schema where a trigger deducts every inserted purchase while the
+application, having checked the balance and the reference itself, deducts it once more; a
+client retrying the purchase repeats everything. Every retry lands at the same moment.
+pgbalance: the same retries call wallet.purchase with one reference; only the kernel's
+posting trigger changes a balance, the reference is claimed before any money moves.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from typing import Any
+
+import psycopg
+
+from pgbalance.incidents.base import IncidentResult
+from pgbalance.incidents.race import release_together, scratch_schema
+
+BALANCE = 100_00
+AMOUNT = 60_00
+USER = "incident-user"
+REFERENCE = "order-1"
+
+# The unprotected pattern, block by block: tests/workflows/naive/ holds the same SQL (the
+# same words; a test compares them).
+NAIVE_SQL: dict[str, str] = {
+    "schema": """CREATE TABLE naive_wallet (user_id text PRIMARY KEY, balance bigint NOT NULL);
+CREATE TABLE naive_purchase (reference text NOT NULL, user_id text NOT NULL,
+    amount bigint NOT NULL);
+CREATE FUNCTION naive_deduct() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE naive_wallet SET balance = balance - NEW.amount WHERE user_id = NEW.user_id;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER naive_purchase_deducts AFTER INSERT ON naive_purchase
+    FOR EACH ROW EXECUTE FUNCTION naive_deduct();""",
+    "seed": "INSERT INTO naive_wallet (user_id, balance) VALUES (%(user)s, %(balance)s);",
+    "check": "SELECT w.balance >= %(amount)s AND NOT EXISTS (SELECT FROM naive_purchase AS p"
+    " WHERE p.reference = %(reference)s) FROM naive_wallet AS w WHERE w.user_id = %(user)s;",
+    "record": "INSERT INTO naive_purchase (reference, user_id, amount)"
+    " VALUES (%(reference)s, %(user)s, %(amount)s);",
+    "deduct": "UPDATE naive_wallet SET balance = balance - %(amount)s WHERE user_id = %(user)s;",
+    "balance": "SELECT balance FROM naive_wallet WHERE user_id = %(user)s;",
+}
+
+PARAMS = {"user": USER, "balance": BALANCE, "amount": AMOUNT, "reference": REFERENCE}
+
+
+def _scalar(conn: psycopg.Connection[Any], sql: str, params: Any = None) -> Any:
+    row = conn.execute(sql, params).fetchone()
+    return row[0] if row else None
+
+
+class WalletDoubleDeduction:
+    name = "wallet: app and trigger both deduct"
+
+    def run_unprotected(self, dsn: str, workers: int) -> IncidentResult:
+        with scratch_schema(dsn, "wallet") as options:
+            with psycopg.connect(dsn, autocommit=True, options=options) as conn:
+                conn.execute(NAIVE_SQL["schema"])
+                conn.execute(NAIVE_SQL["seed"], PARAMS)
+
+            def retry(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
+                ok = bool(_scalar(conn, NAIVE_SQL["check"], PARAMS))
+                barrier.wait()  # the app's own work between its check and its writes
+                if ok:
+                    conn.execute(NAIVE_SQL["record"], PARAMS)  # the naive trigger deducts
+                    conn.execute(NAIVE_SQL["deduct"], PARAMS)  # and the naive app deducts too
+                return ok
+
+            outcomes = release_together(dsn, workers, retry, options=options)
+            with psycopg.connect(dsn, autocommit=True, options=options) as conn:
+                final = int(_scalar(conn, NAIVE_SQL["balance"], PARAMS))
+        _raise_unexpected(outcomes)
+        deducted = BALANCE - final
+        return IncidentResult(
+            incident=self.name,
+            variant="unprotected",
+            attempts=workers,
+            effects_applied=deducted // AMOUNT,
+            expected_effects=1,
+            money_wrongly_moved=deducted - AMOUNT,
+            verify_clean=True,
+        )
+
+    def run_protected(self, dsn: str, workers: int) -> IncidentResult:
+        tenant = f"incident-wallet-{secrets.token_hex(4)}"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SELECT * FROM wallet.open(%s, %s, 'EUR')", (tenant, USER))
+            conn.execute("SELECT * FROM wallet.topup(%s, %s, %s, 'topup-1')",
+                         (tenant, USER, BALANCE))  # fmt: skip
+
+        def retry(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
+            replayed = _scalar(
+                conn,
+                "SELECT replayed FROM wallet.purchase(%s, %s, %s, %s)",
+                (tenant, USER, AMOUNT, REFERENCE),
+            )
+            return not replayed
+
+        outcomes = release_together(dsn, workers, retry)
+        _raise_unexpected(outcomes)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            final = int(_scalar(conn, "SELECT balance FROM wallet.balance(%s, %s)", (tenant, USER)))
+            violations = conn.execute("SELECT * FROM ledger.verify(%s)", (tenant,)).fetchall()
+        deducted = BALANCE - final
+        return IncidentResult(
+            incident=self.name,
+            variant="pgbalance",
+            attempts=workers,
+            effects_applied=sum(1 for o in outcomes if o is True),
+            expected_effects=1,
+            money_wrongly_moved=abs(deducted - AMOUNT),
+            verify_clean=not violations,
+        )
+
+
+def _raise_unexpected(outcomes: list[Any]) -> None:
+    """Neither variant expects an error: every retry either acts or is told it was done."""
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
