@@ -205,3 +205,10 @@ class Ledger:
                 (self.tenant, key),
             )
         )
+
+    def entry_id(self, key: str) -> int:
+        value: int = self.scalar(
+            "SELECT entry_id FROM ledger.entry WHERE tenant_id = %s AND idempotency_key = %s",
+            (self.tenant, key),
+        )
+        return value

@@ -1,0 +1,91 @@
+"""PB009: ledger history is append-only and balances change only through the posting
+trigger, even for the table owner (the tests run as a superuser)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.kernel.support import Ledger, detail, new_key, raises
+
+
+@pytest.fixture
+def book(ledger: Ledger) -> Ledger:
+    ledger.open("a")
+    ledger.open("b")
+    ledger.fund("a", 100)
+    ledger.transfer(new_key(), "a", "b", 40)
+    ledger.hold(new_key(), "a", "b", 10)
+    return ledger
+
+
+FORBIDDEN = [
+    "UPDATE ledger.posting SET amount = amount + 1 WHERE tenant_id = %(t)s",
+    "UPDATE ledger.posting SET posted_at = posted_at WHERE tenant_id = %(t)s",
+    "UPDATE ledger.posting SET amount = 1 WHERE false",  # statement-level: fires on no rows
+    "DELETE FROM ledger.posting WHERE tenant_id = %(t)s",
+    "DELETE FROM ledger.posting WHERE false",
+    "TRUNCATE ledger.posting",
+    "TRUNCATE ledger.posting, ledger.entry CASCADE",
+    "TRUNCATE ledger.entry CASCADE",
+    "DELETE FROM ledger.entry WHERE tenant_id = %(t)s",
+    "DELETE FROM ledger.entry WHERE false",
+    "UPDATE ledger.entry SET metadata = '{\"x\": 1}' WHERE tenant_id = %(t)s",
+    "UPDATE ledger.entry SET idempotency_key = idempotency_key || 'x' WHERE tenant_id = %(t)s",
+    "UPDATE ledger.entry SET fingerprint = gen_random_uuid() WHERE tenant_id = %(t)s",
+    "UPDATE ledger.entry SET expires_at = now() WHERE tenant_id = %(t)s",
+    "UPDATE ledger.entry SET created_at = now() - interval '1 day' WHERE tenant_id = %(t)s",
+    "UPDATE ledger.entry SET tenant_id = tenant_id || 'x' WHERE tenant_id = %(t)s",
+    "UPDATE ledger.account SET balance = balance + 1 WHERE tenant_id = %(t)s AND code = 'b'",
+    "UPDATE ledger.account SET balance = 0 WHERE tenant_id = %(t)s",
+    "UPDATE ledger.account SET pending_out = 0 WHERE tenant_id = %(t)s AND code = 'a'",
+    "UPDATE ledger.account SET pending_in = 0 WHERE tenant_id = %(t)s AND code = 'b'",
+    "UPDATE ledger.account SET code = code || 'x' WHERE tenant_id = %(t)s",
+    "UPDATE ledger.account SET currency = 'USD' WHERE tenant_id = %(t)s",
+    "UPDATE ledger.account SET tenant_id = tenant_id || 'x' WHERE tenant_id = %(t)s",
+]
+
+
+@pytest.mark.parametrize("statement", FORBIDDEN)
+def test_owner_cannot_rewrite_history_or_balances(book: Ledger, statement: str) -> None:
+    before = book.state()
+    with raises("PB009"):
+        book.conn.execute(statement, {"t": book.tenant})
+    assert book.state() == before
+
+
+def test_the_posting_trigger_marker_cannot_be_forged(book: Ledger) -> None:
+    with book.conn.transaction(force_rollback=True):
+        book.rows("SELECT set_config('pgbalance.applying', 'on', true)")
+        with raises("PB009"):
+            book.conn.execute(
+                "UPDATE ledger.account SET balance = balance + 1 WHERE tenant_id = %s",
+                (book.tenant,),
+            )
+
+
+def test_entry_truncate_guard_of_its_own(own: Ledger) -> None:
+    """TRUNCATE ledger.entry alone is stopped by the posting FK; with the posting guard
+    disabled, the entry's own truncate guard still refuses (own database: DDL)."""
+    own.open("a")
+    own.fund("a", 5)
+    own.conn.execute("ALTER TABLE ledger.posting DISABLE TRIGGER guard_posting_truncate")
+    with raises("PB009") as info:
+        own.conn.execute("TRUNCATE ledger.entry CASCADE")
+    assert detail(info)["table"] == "ledger.entry"
+    assert own.balance("a") == 5
+
+
+def test_status_columns_are_not_guarded(book: Ledger) -> None:
+    """The kernel changes status, amount and reversed_amount; setting them to themselves is
+    allowed (a real change is caught by verify, see test_verify)."""
+    with book.conn.transaction(force_rollback=True):
+        book.conn.execute(
+            "UPDATE ledger.entry SET status = status, amount = amount,"
+            " reversed_amount = reversed_amount WHERE tenant_id = %s",
+            (book.tenant,),
+        )
+        book.conn.execute(
+            "UPDATE ledger.account SET balance = balance, metadata = '{\"n\": 1}'"
+            " WHERE tenant_id = %s",
+            (book.tenant,),
+        )
