@@ -21,7 +21,7 @@ def _kernel_or_skip(conn: psycopg.Connection[Any]) -> None:
 @pytest.mark.concurrency
 def test_demo_race_is_consistent(db: psycopg.Connection[Any], dsn: str) -> None:
     _kernel_or_skip(db)
-    assert demo.main(dsn, threads=4, ops=40, accounts=5, seed=7) == 0
+    assert demo.main(dsn, threads=4, ops=40, accounts=5, seed=7, incident_workers=0) == 0
 
 
 def test_verify_reports_damage(
