@@ -1,0 +1,129 @@
+"""Shared by the wallet and booking tests: one migrated database per test module (tests
+isolate themselves by tenant), a thin caller of the workflow SQL bound to one tenant, the
+snapshot that proves a failed call wrote nothing, and the naive SQL of the two incidents."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from tests.helpers.server import server_dsn
+
+Row = dict[str, Any]
+NAIVE_DIR = Path(__file__).parent / "naive"
+
+
+@pytest.fixture(scope="module")
+def wb_dsn(postgresql_noproc: Any) -> Iterator[str]:
+    """A migrated database shared by one test module (a clone of the session template)."""
+    name = f"pgbalance_wb_{uuid.uuid4().hex[:12]}"
+    janitor = DatabaseJanitor(
+        user=postgresql_noproc.user,
+        host=postgresql_noproc.host,
+        port=postgresql_noproc.port,
+        password=postgresql_noproc.password,
+        dbname=name,
+        template_dbname=postgresql_noproc.template_dbname,
+        maintenance_dbname=postgresql_noproc.maintenance_dbname,
+    )
+    with janitor:
+        yield server_dsn(name)
+
+
+@pytest.fixture(scope="module")
+def wb_conn(wb_dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    conn = psycopg.connect(wb_dsn, autocommit=True)
+    yield conn
+    conn.close()
+
+
+@contextmanager
+def raises(code: str) -> Iterator[pytest.ExceptionInfo[psycopg.Error]]:
+    """Expect a database error with SQLSTATE `code` (never matches on message text)."""
+    with pytest.raises(psycopg.Error) as info:
+        yield info
+    assert info.value.sqlstate == code, f"expected {code}, got {info.value.sqlstate}: {info.value}"
+
+
+def detail(info: pytest.ExceptionInfo[psycopg.Error]) -> dict[str, str]:
+    """The `k=v k=v` pairs of an error's DETAIL."""
+    text = info.value.diag.message_detail or ""
+    return dict(part.split("=", 1) for part in text.split() if "=" in part)
+
+
+class Api:
+    """The wallet/booking SQL functions for one tenant over one autocommit connection, called
+    the way an application sends them (positional parameters, text and NULL as `unknown`)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], tenant: str) -> None:
+        self.conn = conn
+        self.tenant = tenant
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(sql, params)  # type: ignore[arg-type]
+            return cur.fetchall() if cur.description else []
+
+    def call_rows(self, fn: str, *args: Any) -> list[Row]:
+        marks = ", ".join(["%s"] * (len(args) + 1))
+        return self.rows(f"SELECT * FROM {fn}({marks})", (self.tenant, *args))
+
+    def call(self, fn: str, *args: Any) -> Row:
+        rows = self.call_rows(fn, *args)
+        assert len(rows) == 1, rows
+        return rows[0]
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
+        return row[0] if row else None
+
+    def account_balance(self, code: str) -> int:
+        return int(self.call("ledger.get_account", code)["balance"])
+
+    def entries(self) -> int:
+        return int(self.scalar("SELECT count(*) FROM ledger.entry WHERE tenant_id = %s",
+                               (self.tenant,)))  # fmt: skip
+
+    def verify(self) -> list[Row]:
+        return self.call_rows("ledger.verify")
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """Everything a wallet or booking call could have written in this tenant."""
+        t = (self.tenant,)
+        queries = (
+            "SELECT * FROM wallet.wallet WHERE tenant_id = %s ORDER BY user_id",
+            "SELECT * FROM wallet.tx WHERE tenant_id = %s ORDER BY tx_no",
+            "SELECT * FROM booking.booking WHERE tenant_id = %s ORDER BY booking_id",
+            "SELECT * FROM booking.payment WHERE tenant_id = %s ORDER BY payment_no",
+            "SELECT * FROM ledger.entry WHERE tenant_id = %s ORDER BY entry_id",
+            "SELECT * FROM ledger.posting WHERE tenant_id = %s ORDER BY entry_id, posting_no",
+            "SELECT * FROM ledger.account WHERE tenant_id = %s ORDER BY account_id",
+        )
+        return tuple(tuple(map(str, self.rows(q, t))) for q in queries)
+
+
+def load_naive(filename: str) -> dict[str, str]:
+    """The `-- name: <block>` blocks of a naive SQL file, comment lines dropped."""
+    blocks: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in (NAIVE_DIR / filename).read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^-- name: (\w+)\s*$", line)
+        if match:
+            current = blocks.setdefault(match.group(1), [])
+        elif current is not None and not line.lstrip().startswith("--"):
+            current.append(line)
+    return {name: "\n".join(lines).strip() for name, lines in blocks.items()}
+
+
+def same_words(a: str, b: str) -> bool:
+    """SQL equal up to whitespace and line breaks."""
+    return a.split() == b.split()
