@@ -15,6 +15,7 @@ import glob
 import hashlib
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -183,7 +184,8 @@ class EmbeddedCluster:
             # Same port as last time when possible: DSNs handed out survive a crash_restart().
             port = _free_port(self.preferred_port or self._last_port() or DEFAULT_EMBEDDED_PORT)
             options = (
-                f"-p {port} -k {self.socketdir} -c listen_addresses=127.0.0.1 "
+                # pg_ctl hands -o to a shell: quote the one path in it.
+                f"-p {port} -k {shlex.quote(str(self.socketdir))} -c listen_addresses=127.0.0.1 "
                 "-c max_connections=200"
             )
             self._pg(
