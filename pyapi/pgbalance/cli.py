@@ -25,7 +25,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "pgbalance.commands.run",
     "pgbalance.commands.docs",
     "pgbalance.commands.expire_holds",
-    # "pgbalance.stress.cli",
+    "pgbalance.stress.cli",
     # "pgbalance.bench",
 )
 

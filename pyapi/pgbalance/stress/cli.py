@@ -1,0 +1,91 @@
+"""`pgbalance stress`: prove the guarantees under load and faults (see docs/stress.md)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+NAME = "stress"
+HELP = (
+    "concurrent random workload over hot keys, with faults (kill, crash, ambiguous); an "
+    "oracle checks exactly-once effects, conservation and ledger.verify; exit 1 on any anomaly"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from pgbalance.stress.workload import SCENARIO_NAMES
+
+    parser.add_argument("--workers", type=int, default=16, help="concurrent connections")
+    parser.add_argument("--seconds", type=float, default=30.0, help="duration of the load")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
+    parser.add_argument(
+        "--scenario",
+        choices=SCENARIO_NAMES,
+        default="mixed",
+        help="workload (mixed: every scenario deployed)",
+    )
+    parser.add_argument(
+        "--faults",
+        default="",
+        help="comma list of kill, crash, ambiguous (crash and ambiguous only on the "
+        "harness's own throwaway cluster)",
+    )
+    parser.add_argument(
+        "--naive",
+        action="store_true",
+        help="run the workload against the unprotected patterns instead "
+        "(in a scratch schema); it must report anomalies",
+    )
+    parser.add_argument("--json", metavar="PATH", default=None, help="write the report as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from rich.console import Console
+
+    from pgbalance import db
+    from pgbalance.stress.faults import SERVER_WIDE, parse_faults
+    from pgbalance.stress.runner import StressConfig, StressError, refusal, run_stress
+
+    console = Console()
+    try:
+        faults = parse_faults(args.faults)
+    except ValueError as exc:
+        print(f"pgbalance stress: {exc}", file=sys.stderr)
+        return 2
+    given: str | None = getattr(args, "dsn", None) or os.environ.get("DATABASE_URL")
+    cluster: db.EmbeddedCluster | None = None
+    if faults & SERVER_WIDE:
+        if given:
+            host, port, _, _ = db.parse_server(given)
+            print(f"pgbalance stress: {refusal(faults, f'{host}:{port}')}", file=sys.stderr)
+            return 2
+        # The harness's own throwaway cluster: never the shared server at 127.0.0.1:5432.
+        cluster = db.EmbeddedCluster()
+        cluster.start()
+        dsn = db.ensure_database(cluster.dsn, db.APP_DATABASE)
+        console.print(f"throwaway cluster at {cluster.root} (port {cluster.port})")
+    else:
+        dsn = given or db.resolve_dsn()
+    config = StressConfig(
+        dsn=dsn,
+        workers=args.workers,
+        seconds=args.seconds,
+        seed=args.seed,
+        scenario=args.scenario,
+        faults=faults,
+        naive=args.naive,
+        cluster=cluster,
+        progress=True,
+    )
+    try:
+        report = run_stress(config, console)
+    except StressError as exc:
+        print(f"pgbalance stress: {exc}", file=sys.stderr)
+        return 2
+    report.render(console)
+    if args.json:
+        report.write_json(args.json)
+        console.print(f"report written to {args.json}")
+    return report.exit_code

@@ -1,0 +1,96 @@
+"""The oracle: the database and the recorded history must agree.
+
+Checks that hold for every scenario, run here; each scenario adds its own (exactly once per
+key, workflow states, balances implied by the history) through Scenario.check:
+
+- ledger.verify(tenant) returns nothing (the kernel recomputed from its postings);
+- money is conserved: per currency the tenant's balances sum to 0 and its pending debits
+  equal its pending credits (read through ledger.get_account, as the superuser);
+- every rejection carries a SQLSTATE the contract documents for that call, and never a
+  deadlock (40P01) or serialization failure (40001);
+- every indeterminate call was resolved by retrying it with the same key;
+- the harness itself ran cleanly (no worker died, every fault was undone).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from pgbalance.stress.model import NEVER_SQLSTATES, Anomaly, Conn, Op, Row
+from pgbalance.stress.workload.base import Scenario, fetch
+
+
+def check(
+    conn: Conn,
+    tenant: str,
+    scenarios: Sequence[Scenario],
+    ops: Sequence[Op],
+    problems: Sequence[str],
+    naive: bool = False,
+) -> tuple[list[Anomaly], list[Row]]:
+    """All anomalies of the run, and the consistency rows (ledger.verify, or the naive
+    store's own recomputation)."""
+    anomalies = [Anomaly("harness", "run", p) for p in problems]
+    anomalies += rejections(ops)
+    anomalies += [
+        Anomaly("unresolved", op.call.subject, f"outcome still unknown: {op.describe()}")
+        for op in ops
+        if op.outcome == "unresolved"
+    ]
+    verify_rows: list[Row] = []
+    if not naive:
+        verify_rows = fetch(conn, "SELECT * FROM ledger.verify(%s)", (tenant,))
+        anomalies += [
+            Anomaly("ledger.verify", f"{r['check_name']} {r['subject']}", r["detail"])
+            for r in verify_rows
+        ]
+        anomalies += conservation(conn, tenant)
+    for scenario in scenarios:
+        verify_rows += scenario.verify(conn)
+        anomalies += scenario.check(conn, [op for op in ops if op.call.scenario == scenario.name])
+    return anomalies, verify_rows
+
+
+def conservation(conn: Conn, tenant: str) -> list[Anomaly]:
+    """Per currency, every movement is double-entry: balances sum to 0, holds net to 0."""
+    rows = fetch(
+        conn,
+        "SELECT a.currency, sum(g.balance)::bigint AS balance,"
+        "       sum(g.pending_out)::bigint AS pending_out, sum(g.pending_in)::bigint AS pending_in"
+        "  FROM ledger.account AS a, ledger.get_account(a.tenant_id, a.code) AS g"
+        " WHERE a.tenant_id = %s GROUP BY a.currency ORDER BY 1",
+        (tenant,),
+    )
+    out: list[Anomaly] = []
+    for r in rows:
+        if r["balance"] != 0:
+            out.append(
+                Anomaly("money_conserved", r["currency"], f"balances sum to {r['balance']}, not 0")
+            )
+        if r["pending_out"] != r["pending_in"]:
+            out.append(
+                Anomaly(
+                    "money_conserved",
+                    r["currency"],
+                    f"pending_out {r['pending_out']} != pending_in {r['pending_in']}",
+                )
+            )
+    return out
+
+
+def rejections(ops: Sequence[Op]) -> list[Anomaly]:
+    """Rejections the contract does not document for the call, grouped by kind and code."""
+    seen: dict[tuple[str, str, str], list[Op]] = defaultdict(list)
+    for op in ops:
+        if op.outcome != "rejected":
+            continue
+        state = op.sqlstate or "?"
+        if state in NEVER_SQLSTATES:
+            seen[("never_surfaces", op.call.kind, state)].append(op)
+        elif state not in op.call.allowed:
+            seen[("unexpected_sqlstate", op.call.kind, state)].append(op)
+    return [
+        Anomaly(check, f"{kind} {state}", f"{len(group)} calls, e.g. {group[0].describe()}")
+        for (check, kind, state), group in sorted(seen.items())
+    ]

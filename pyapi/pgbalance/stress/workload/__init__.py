@@ -1,0 +1,43 @@
+"""Scenarios: a workload over a few hot keys and the oracle for it, one module each."""
+
+from __future__ import annotations
+
+from pgbalance.stress.model import Conn
+from pgbalance.stress.workload.base import Scenario
+from pgbalance.stress.workload.transfers import Transfers
+
+SCENARIO_NAMES = ("mixed", "transfers", "wallet", "booking", "fees", "tuition")
+
+SCENARIOS: dict[str, type[Scenario]] = {
+    "transfers": Transfers,
+}
+
+
+def _naive() -> dict[str, type[Scenario]]:
+    from pgbalance.stress import naive
+
+    return naive.NAIVE_SCENARIOS
+
+
+def resolve_scenarios(
+    conn: Conn, name: str, naive: bool, tenant: str, seed: int
+) -> tuple[list[Scenario], list[str]]:
+    """The scenarios to run for --scenario NAME, and notes on those that cannot run here."""
+    registry = _naive() if naive else SCENARIOS
+    names = [n for n in SCENARIO_NAMES[1:] if n in registry] if name == "mixed" else [name]
+    chosen: list[Scenario] = []
+    skipped: list[str] = []
+    for n in names:
+        cls = registry.get(n)
+        if cls is None:
+            skipped.append(f"{n}: no {'naive ' if naive else ''}workload for it yet")
+            continue
+        missing = cls.missing(conn)
+        if missing:
+            skipped.append(f"{n}: not deployed here ({', '.join(missing)} missing)")
+            continue
+        chosen.append(cls(tenant, seed))
+    return chosen, skipped
+
+
+__all__ = ["SCENARIOS", "SCENARIO_NAMES", "Scenario", "resolve_scenarios"]

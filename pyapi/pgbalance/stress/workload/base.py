@@ -1,0 +1,187 @@
+"""What a scenario provides, and the oracle rules every idempotent call shares."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from psycopg.rows import dict_row
+
+from pgbalance.stress.model import Anomaly, Call, Conn, Op, Row
+
+T = TypeVar("T")
+
+
+def fetch(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    """Rows of a read query as dicts."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+
+
+def function_exists(conn: Conn, qualified: str) -> bool:
+    schema, _, name = qualified.partition(".")
+    row = fetch(
+        conn,
+        "SELECT count(*) AS n FROM pg_proc WHERE pronamespace = to_regnamespace(%s)"
+        " AND proname = %s",
+        (schema, name),
+    )
+    return bool(row and row[0]["n"])
+
+
+class Recent(Generic[T]):
+    """A small shared window of recent items that workers pick from, so several workers
+    hit the same key or object at about the same time."""
+
+    def __init__(self, size: int) -> None:
+        self._items: deque[T] = deque(maxlen=size)
+        self._lock = threading.Lock()
+
+    def push(self, item: T) -> None:
+        with self._lock:
+            self._items.append(item)
+
+    def pick(self, rng: random.Random) -> T | None:
+        with self._lock:
+            if not self._items:
+                return None
+            return self._items[rng.randrange(len(self._items))]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+class Scenario(ABC):
+    """A workload over a few hot keys in one tenant, and the oracle for it."""
+
+    name: ClassVar[str]
+    # SQL functions that must be deployed for this scenario to run.
+    requires: ClassVar[tuple[str, ...]] = ()
+    # Relative share of operations in the mixed scenario.
+    weight: ClassVar[float] = 1.0
+
+    def __init__(self, tenant: str, seed: int) -> None:
+        self.tenant = tenant
+        self.seed = seed
+        self._seq = itertools.count(1)
+
+    @classmethod
+    def missing(cls, conn: Conn) -> list[str]:
+        """The required functions that are not deployed (empty: the scenario can run)."""
+        return [fn for fn in cls.requires if not function_exists(conn, fn)]
+
+    def fresh(self, prefix: str) -> str:
+        """A new unique name under this scenario's prefix."""
+        return f"{prefix}{next(self._seq)}"
+
+    @abstractmethod
+    def setup(self, conn: Conn) -> None:
+        """Open what the workload needs (one connection, before the workers start)."""
+
+    @abstractmethod
+    def next_call(self, rng: random.Random, worker: int) -> Call | None:
+        """The next request a worker sends."""
+
+    def observe(self, op: Op) -> None:  # noqa: B027 - optional hook
+        """Learn from a finished op (objects to race on next); called by the worker."""
+
+    @abstractmethod
+    def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
+        """The oracle: what the database and the recorded history must agree on."""
+
+    def teardown(self, conn: Conn) -> None:  # noqa: B027 - optional hook
+        """Drop scratch objects (the naive schema) after the oracle has run."""
+
+    def verify(self, conn: Conn) -> list[Row]:
+        """Consistency rows of the scenario's own store (the naive schema), if it has one;
+        the kernel's ledger.verify() is run by the runner for the whole tenant."""
+        return []
+
+
+# --------------------------------------------------------------------------- oracle rules
+
+
+def exactly_once(
+    check: str,
+    subject: str,
+    ops: Sequence[Op],
+    effect: object | None,
+    matches: Callable[[Call], bool],
+) -> list[Anomaly]:
+    """The exactly-once rules for a group of idempotent calls on one key or object.
+
+    `effect` is what the database holds for the subject (None: nothing), `matches(call)`
+    whether it is that call's effect. Every acknowledged call took effect, once; no rejected
+    one did; an idempotency conflict (PB003) only when the key holds a different call.
+    """
+    out: list[Anomaly] = []
+
+    def bad(detail: str) -> None:
+        out.append(Anomaly(check, subject, detail))
+
+    oks = [op for op in ops if op.ok]
+    unresolved = any(op.outcome == "unresolved" for op in ops)
+    for op in oks:
+        if effect is None:
+            bad(f"acknowledged but absent from the database: {op.describe()}")
+        elif not matches(op.call):
+            bad(f"acknowledged, but the database holds another call: {op.describe()}")
+    distinct = _distinct_args(op.call for op in oks)
+    if len(distinct) > 1:
+        bad(f"{len(distinct)} different calls acknowledged for one key: {distinct}")
+    fresh = [op for op in oks if not op.replayed]
+    if len(fresh) > 1:
+        listed = "; ".join(op.describe() for op in fresh[:4])
+        bad(f"applied {len(fresh)} times (replayed=false more than once): {listed}")
+    if oks and not fresh:
+        lost = [
+            op for op in ops if op.was_indeterminate and any(op.call.same_args(o.call) for o in oks)
+        ]
+        if not lost:
+            bad(f"acknowledged only as replays, but none of our calls made it: {oks[0].describe()}")
+    if effect is not None and not unresolved and not any(matches(op.call) for op in oks):
+        took = [op for op in ops if matches(op.call)]
+        what = took[0].describe() if took else "no call of the run"
+        bad(f"took effect without an acknowledgement ({what})")
+    for op in ops:
+        if op.outcome == "rejected" and op.sqlstate == "PB003":
+            if effect is None:
+                bad(f"PB003 but the key holds nothing: {op.describe()}")
+            elif matches(op.call):
+                bad(f"PB003 although the key holds this very call: {op.describe()}")
+    return out
+
+
+def _distinct_args(calls: Iterable[Call]) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    for call in calls:
+        args = dict(call.args)
+        if args not in seen:
+            seen.append(args)
+    return seen
+
+
+def compare_balances(
+    check: str,
+    expected: dict[str, dict[str, int]],
+    actual: dict[str, dict[str, int]],
+) -> list[Anomaly]:
+    """Per account and column, what the history says against what the database says."""
+    out: list[Anomaly] = []
+    for code in sorted(set(expected) | set(actual)):
+        want, got = expected.get(code, {}), actual.get(code, {})
+        diffs = [
+            f"{col}: history says {want.get(col, 0)}, database says {got.get(col, 0)}"
+            for col in sorted(set(want) | set(got))
+            if want.get(col, 0) != got.get(col, 0)
+        ]
+        if diffs:
+            out.append(Anomaly(check, code, "; ".join(diffs)))
+    return out
