@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from pgbalance.incidents.base import Incident
 from pgbalance.incidents.booking import BookingDuplicateWebhooks
+from pgbalance.incidents.fees import FeesSplitWrites
+from pgbalance.incidents.tuition import TuitionDoubleSubmit
 from pgbalance.incidents.wallet import WalletDoubleDeduction
 
 INCIDENTS: list[Incident] = [
     WalletDoubleDeduction(),
     BookingDuplicateWebhooks(),
+    FeesSplitWrites(),
+    TuitionDoubleSubmit(),
 ]

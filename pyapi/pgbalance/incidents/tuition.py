@@ -1,0 +1,133 @@
+"""The tuition incident: two payments for one installment, submitted before approval, both
+applied.
+
+Unprotected: the client checks that the term has no payment awaiting approval, then inserts
+the payment; submissions arriving together all pass the check, accounting approves the
+queue, and the installment is paid once per submission. pgbalance: tuition.submit_payment
+decides under the assessment's lock: the first is held in the ledger, every other gets
+PB008 (or PB004 once the term is covered); approving the queue applies one payment.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from pgbalance.incidents.base import IncidentResult
+from pgbalance.incidents.race import release_together, scratch_schema
+
+TERM_AMOUNT = 6544_71
+PAYMENT = 4000_00  # part of the installment: the term stays open, with a payment pending
+STUDENT = "incident-student"
+
+# The unprotected pattern, block by block: tests/workflows/naive/tuition_double_submit.sql
+# holds the same SQL (the same words; a test compares them).
+NAIVE_SQL: dict[str, str] = {
+    "schema": "CREATE TABLE naive_term (term_no int PRIMARY KEY, amount bigint NOT NULL);\n"
+    "CREATE TABLE naive_payment (reference text PRIMARY KEY, term_no int NOT NULL,"
+    " amount bigint NOT NULL, status text NOT NULL);",
+    "seed": "INSERT INTO naive_term (term_no, amount) VALUES (1, %(term_amount)s),"
+    " (2, %(term_amount)s);",
+    "check": "SELECT NOT EXISTS (SELECT FROM naive_payment AS p WHERE p.term_no = %(term_no)s"
+    " AND p.status = 'awaiting_approval');",
+    "submit": "INSERT INTO naive_payment (reference, term_no, amount, status)"
+    " VALUES (%(reference)s, %(term_no)s, %(amount)s, 'awaiting_approval');",
+    "approve_all": "UPDATE naive_payment SET status = 'paid'"
+    " WHERE status = 'awaiting_approval';",
+    "paid": "SELECT count(*) AS payments, coalesce(sum(p.amount), 0) AS amount"
+    " FROM naive_payment AS p WHERE p.term_no = %(term_no)s AND p.status = 'paid';",
+}
+
+
+def params(i: int = 0) -> dict[str, Any]:
+    return {"term_amount": TERM_AMOUNT, "term_no": 1, "amount": PAYMENT,
+            "reference": f"pay-{i}"}  # fmt: skip
+
+
+class TuitionDoubleSubmit:
+    name = "tuition: two payments for one installment both applied"
+
+    def run_unprotected(self, dsn: str, workers: int) -> IncidentResult:
+        with scratch_schema(dsn, "tuition") as options:
+            with psycopg.connect(dsn, autocommit=True, options=options) as conn:
+                conn.execute(NAIVE_SQL["schema"])
+                conn.execute(NAIVE_SQL["seed"], params())
+
+            def submit(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
+                ok = bool(_scalar(conn, NAIVE_SQL["check"], params(i)))
+                barrier.wait()  # the client's round trip between its check and its insert
+                if ok:
+                    conn.execute(NAIVE_SQL["submit"], params(i))  # the naive insert
+                return ok
+
+            outcomes = release_together(dsn, workers, submit, options=options)
+            _raise_unexpected(outcomes)
+            with psycopg.connect(dsn, autocommit=True, options=options) as conn:
+                conn.execute(NAIVE_SQL["approve_all"])  # accounting approves the naive queue
+                row = conn.execute(NAIVE_SQL["paid"], params()).fetchone()
+        assert row is not None
+        payments, amount = int(row[0]), int(row[1])
+        return IncidentResult(
+            incident=self.name,
+            variant="unprotected",
+            attempts=workers,
+            effects_applied=payments,
+            expected_effects=1,
+            money_wrongly_moved=amount - PAYMENT,
+            verify_clean=True,
+        )
+
+    def run_protected(self, dsn: str, workers: int) -> IncidentResult:
+        tenant = f"incident-tuition-{secrets.token_hex(4)}"
+        terms = [{"name": "Upon Registration", "amount": TERM_AMOUNT},
+                 {"name": "Prelim", "amount": TERM_AMOUNT}]  # fmt: skip
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SELECT tuition.create_assessment(%s, %s, 'PHP', %s)",
+                         (tenant, STUDENT, Jsonb(terms)))  # fmt: skip
+
+        def submit(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
+            try:
+                conn.execute("SELECT * FROM tuition.submit_payment(%s, %s, 1, %s, %s)",
+                             (tenant, STUDENT, PAYMENT, f"pay-{i}"))  # fmt: skip
+            except psycopg.Error as error:
+                if error.sqlstate in ("PB008", "PB004"):  # refused: nothing recorded
+                    return False
+                raise
+            return True
+
+        outcomes = release_together(dsn, workers, submit)
+        _raise_unexpected(outcomes)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            queue = conn.execute(
+                "SELECT payment_id FROM tuition.awaiting_approval(%s)", (tenant,)
+            ).fetchall()
+            for (payment_id,) in queue:  # accounting approves the queue
+                conn.execute("SELECT * FROM tuition.approve_payment(%s, %s)", (tenant, payment_id))
+            paid = int(_scalar(conn, "SELECT paid FROM tuition.overview(%s, %s) WHERE term_no = 1",
+                               (tenant, STUDENT)))  # fmt: skip
+            violations = conn.execute("SELECT * FROM ledger.verify(%s)", (tenant,)).fetchall()
+        return IncidentResult(
+            incident=self.name,
+            variant="pgbalance",
+            attempts=workers,
+            effects_applied=len(queue),
+            expected_effects=1,
+            money_wrongly_moved=abs(paid - PAYMENT),
+            verify_clean=not violations,
+        )
+
+
+def _scalar(conn: psycopg.Connection[Any], sql: str, params: Any = None) -> Any:
+    row = conn.execute(sql, params).fetchone()
+    return row[0] if row else None
+
+
+def _raise_unexpected(outcomes: list[Any]) -> None:
+    """Neither variant expects an error beyond the refusals each handles."""
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome

@@ -1,0 +1,157 @@
+"""Shared by the fees and tuition tests: one migrated database per test module (tests isolate
+themselves by tenant), a thin caller of the workflow SQL bound to one tenant, the snapshot
+that proves a failed call wrote nothing, and the naive SQL files of the incidents."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from tests.helpers.server import server_dsn
+
+Row = dict[str, Any]
+NAIVE_DIR = Path(__file__).parent / "naive"
+
+
+@pytest.fixture(scope="module")
+def wf_dsn(postgresql_noproc: Any) -> Iterator[str]:
+    """A migrated database shared by one test module (a clone of the session template)."""
+    name = f"pgbalance_wf_{uuid.uuid4().hex[:12]}"
+    janitor = DatabaseJanitor(
+        user=postgresql_noproc.user,
+        host=postgresql_noproc.host,
+        port=postgresql_noproc.port,
+        password=postgresql_noproc.password,
+        dbname=name,
+        template_dbname=postgresql_noproc.template_dbname,
+        maintenance_dbname=postgresql_noproc.maintenance_dbname,
+    )
+    with janitor:
+        yield server_dsn(name)
+
+
+@pytest.fixture(scope="module")
+def wf_conn(wf_dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    conn = psycopg.connect(wf_dsn, autocommit=True)
+    yield conn
+    conn.close()
+
+
+class Api:
+    """The workflow SQL functions for one tenant over one autocommit connection, called the
+    way an application sends them (positional parameters, text and NULL as `unknown`)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], tenant: str) -> None:
+        self.conn = conn
+        self.tenant = tenant
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(sql, params)  # type: ignore[arg-type]
+            return cur.fetchall() if cur.description else []
+
+    def call_rows(self, fn: str, *args: Any) -> list[Row]:
+        """SELECT * FROM fn(tenant, *args)."""
+        marks = ", ".join(["%s"] * (len(args) + 1))
+        return self.rows(f"SELECT * FROM {fn}({marks})", (self.tenant, *args))
+
+    def call(self, fn: str, *args: Any) -> Row:
+        rows = self.call_rows(fn, *args)
+        assert len(rows) == 1, rows
+        return rows[0]
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = self.rows(sql, params)
+        assert len(rows) == 1, rows
+        return next(iter(rows[0].values()))
+
+    def account(self, code: str) -> Row:
+        return self.call("ledger.get_account", code)
+
+    def legs(self, entry_id: int) -> dict[str, int]:
+        entry = self.call("ledger.get_entry", entry_id)
+        return {leg["account"]: leg["amount"] for leg in entry["legs"]}
+
+    def entry_count(self) -> int:
+        n: int = self.scalar(
+            "SELECT count(*) FROM ledger.entry WHERE tenant_id = %s", (self.tenant,)
+        )
+        return n
+
+    def verify(self) -> list[Row]:
+        return self.rows("SELECT * FROM ledger.verify(%s)", (self.tenant,))
+
+    def state(self, *tables: str) -> tuple[str, ...]:
+        """Everything a failed call could have touched in this tenant: the ledger's tables and
+        the given workflow tables, as text."""
+        out = []
+        for table in ("ledger.account", "ledger.entry", "ledger.posting", *tables):
+            rows = self.rows(
+                f"SELECT t::text AS r FROM {table} AS t WHERE tenant_id = %s ORDER BY 1",
+                (self.tenant,),
+            )
+            out.append(f"{table}: " + " | ".join(r["r"] for r in rows))
+        return tuple(out)
+
+
+class Fees(Api):
+    """The fees and wallet SQL functions for one tenant."""
+
+    def open_wallet(self, user: str, currency: str = "EUR", topup: int = 0) -> None:
+        self.call("wallet.open", user, currency)
+        if topup:
+            self.call("wallet.topup", user, topup, f"topup-{user}-{topup}")
+
+    def wallet(self, user: str) -> int:
+        value: int = self.call("wallet.balance", user)["balance"]
+        return value
+
+    def create(
+        self, load: Any, shipper: Any = "s", carrier: Any = "c", currency: Any = "EUR"
+    ) -> Row:
+        return self.call("fees.create_load", load, shipper, carrier, currency)
+
+    def complete(self, load: Any) -> Row:
+        return self.call("fees.complete_load", load)
+
+    def deduct(self, load: Any, shipper_fee: Any, carrier_fee: Any) -> Row:
+        return self.call("fees.deduct_service_fee", load, shipper_fee, carrier_fee)
+
+    def refund(self, load: Any, reason: Any = None) -> Row:
+        return self.call("fees.refund_service_fee", load, reason)
+
+    def get(self, load: Any) -> Row:
+        return self.call("fees.get_load", load)
+
+    def revenue(self, currency: Any = "EUR") -> int:
+        value: int = self.scalar("SELECT fees.platform_revenue(%s, %s)", (self.tenant, currency))
+        return value
+
+    def snapshot(self) -> tuple[str, ...]:
+        return self.state("fees.load")
+
+
+def naive_blocks(filename: str) -> dict[str, str]:
+    """The `-- name: <block>` sections of a naive SQL file, comment lines dropped."""
+    blocks: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in (NAIVE_DIR / filename).read_text(encoding="utf-8").splitlines():
+        header = re.match(r"^--\s*name:\s*(\w+)\s*$", line)
+        if header:
+            current = blocks.setdefault(header.group(1), [])
+        elif current is not None and not line.lstrip().startswith("--"):
+            current.append(line)
+    return {name: "\n".join(lines).strip() for name, lines in blocks.items()}
+
+
+def words(sql: str) -> list[str]:
+    """SQL as a list of words, so layout differences do not count."""
+    return sql.split()
