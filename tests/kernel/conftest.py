@@ -16,14 +16,14 @@ import psycopg
 import pytest
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from tests.helpers.server import server_dsn
+from tests.helpers.server import PREFIX, server_dsn
 from tests.kernel.support import Ledger
 
 
 @pytest.fixture(scope="module")
 def kernel_dsn(postgresql_noproc: Any) -> Iterator[str]:
     """A migrated database shared by one test module (a clone of the session template)."""
-    name = f"pgbalance_kernel_{uuid.uuid4().hex[:12]}"
+    name = f"{PREFIX}_kernel_{uuid.uuid4().hex[:12]}"  # PREFIX: orphans get dropped
     janitor = DatabaseJanitor(
         user=postgresql_noproc.user,
         host=postgresql_noproc.host,

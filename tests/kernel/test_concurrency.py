@@ -1,0 +1,156 @@
+"""Races on real parallel connections released together (threading.Barrier).
+
+No call of the contract may surface 40P01 or 40001: every outcome below is either a
+result or one of the documented PB codes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.helpers.barrier import run_parallel, sqlstates
+from tests.kernel.support import Ledger, legs_json, new_key
+
+pytestmark = pytest.mark.concurrency
+
+Conn = psycopg.Connection[Any]
+ENTRY = "SELECT entry_id, status, replayed FROM ledger."
+
+
+def test_overdraft_race_gives_exactly_the_affordable_number(
+    ledger: Ledger, kernel_dsn: str
+) -> None:
+    ledger.open("a")
+    ledger.open("b")
+    ledger.fund("a", 1000)
+
+    def spend(conn: Conn, i: int) -> Any:
+        sql = ENTRY + "transfer(%s, %s, 'a', 'b', 100)"
+        return conn.execute(sql, (ledger.tenant, f"spend-{i}")).fetchone()
+
+    outcomes = run_parallel(kernel_dsn, 40, spend)
+    assert sqlstates(outcomes) == Counter({"ok": 10, "PB001": 30})
+    assert ledger.account("a")["balance"] == 0
+    assert ledger.balance("b") == 1000
+
+
+def test_one_key_from_forty_connections_makes_one_entry(ledger: Ledger, kernel_dsn: str) -> None:
+    ledger.open("a")
+    ledger.open("b")
+    ledger.fund("a", 1000)
+
+    def pay(conn: Conn, i: int) -> Any:
+        sql = ENTRY + "transfer(%s, 'same-key', 'a', 'b', 100, %s)"
+        return conn.execute(sql, (ledger.tenant, f'{{"try": {i}}}')).fetchone()
+
+    outcomes = run_parallel(kernel_dsn, 40, pay)
+    assert sqlstates(outcomes) == Counter({"ok": 40})
+    rows = [o.value for o in outcomes]
+    assert len({r[0] for r in rows}) == 1  # type: ignore[index]
+    assert sorted(r[2] for r in rows) == [False] + [True] * 39  # type: ignore[index]
+    assert ledger.balance("b") == 100
+    assert ledger.scalar(
+        "SELECT count(*) AS n FROM ledger.entry WHERE tenant_id = %s AND idempotency_key"
+        " = 'same-key'", (ledger.tenant,)
+    ) == 1  # fmt: skip
+
+
+def test_opposite_directions_never_deadlock(ledger: Ledger, kernel_dsn: str) -> None:
+    for code in ("a", "b", "c"):
+        ledger.open(code)
+        ledger.fund(code, 100_000)
+    rounds = 25
+
+    def churn(conn: Conn, i: int) -> int:
+        for r in range(rounds):
+            key = f"churn-{i}-{r}"
+            if (i + r) % 3 == 0:
+                conn.execute(ENTRY + "transfer(%s, %s, 'a', 'b', 7)", (ledger.tenant, key))
+            elif (i + r) % 3 == 1:
+                conn.execute(ENTRY + "transfer(%s, %s, 'b', 'a', 5)", (ledger.tenant, key))
+            else:  # three accounts, legs listed in the "wrong" order
+                legs = legs_json([("c", -3), ("b", 1), ("a", 2)] if r % 2 else
+                                 [("a", -2), ("c", 1), ("b", 1)])  # fmt: skip
+                conn.execute(ENTRY + "post_entry(%s, %s, %s)", (ledger.tenant, key, legs))
+        return rounds
+
+    outcomes = run_parallel(kernel_dsn, 8, churn)
+    assert sqlstates(outcomes) == Counter({"ok": 8})  # no 40P01, no 40001
+    total = sum(ledger.balance(code) for code in ("a", "b", "c"))
+    assert total == 300_000
+    assert ledger.scalar(
+        "SELECT count(*) AS n FROM ledger.entry WHERE tenant_id = %s AND idempotency_key"
+        " LIKE 'churn-%%'", (ledger.tenant,)
+    ) == 8 * rounds  # fmt: skip
+    assert ledger.verify() == []
+
+
+def test_capture_versus_void_has_one_winner(ledger: Ledger, kernel_dsn: str) -> None:
+    ledger.open("a")
+    ledger.open("b")
+    ledger.fund("a", 10_000)
+    for _ in range(5):
+        hold = ledger.hold(new_key(), "a", "b", 100)["entry_id"]
+
+        def race(conn: Conn, i: int, hold: int = hold) -> Any:
+            if i % 2:
+                return conn.execute(ENTRY + "void(%s, %s)", (ledger.tenant, hold)).fetchone()
+            sql = ENTRY + "capture(%s, %s, %s)"
+            return conn.execute(sql, (ledger.tenant, hold, 60 if i == 0 else None)).fetchone()
+
+        outcomes = run_parallel(kernel_dsn, 4, race)
+        fresh = [o for o in outcomes if o.ok and o.value[2] is False]  # type: ignore[index]
+        assert len(fresh) == 1, outcomes
+        winner = fresh[0].value[1]  # type: ignore[index]
+        status = ledger.entry(hold)["status"]
+        assert status == winner
+        # The losing side gets PB004; same-side runners-up are replays (or PB003 when a capture
+        # with another amount lost to a capture).
+        for o in outcomes:
+            side = "voided" if o.index % 2 else "posted"
+            if side != winner:
+                assert o.sqlstate == "PB004", o
+            elif o is not fresh[0]:
+                assert o.sqlstate in ("ok", "PB003"), o
+                assert not o.ok or o.value[2] is True  # type: ignore[index]
+        assert ledger.account("a")["pending_out"] == 0
+    assert ledger.verify() == []
+
+
+def test_concurrent_holds_never_overdraw(ledger: Ledger, kernel_dsn: str) -> None:
+    ledger.open("a")
+    ledger.open("b")
+    ledger.fund("a", 1000)
+
+    def reserve(conn: Conn, i: int) -> Any:
+        sql = ENTRY + "hold(%s, %s, 'a', 'b', 100)"
+        return conn.execute(sql, (ledger.tenant, f"hold-{i}")).fetchone()
+
+    outcomes = run_parallel(kernel_dsn, 40, reserve)
+    assert sqlstates(outcomes) == Counter({"ok": 10, "PB001": 30})
+    a = ledger.account("a")
+    assert (a["balance"], a["pending_out"], a["available"]) == (1000, 1000, 0)
+    assert ledger.account("b")["pending_in"] == 1000
+
+
+def test_concurrent_partial_reversals_never_exceed_the_original(
+    ledger: Ledger, kernel_dsn: str
+) -> None:
+    ledger.open("a")
+    ledger.open("b")
+    ledger.fund("a", 1000)
+    original = ledger.transfer("orig", "a", "b", 1000)["entry_id"]
+
+    def undo(conn: Conn, i: int) -> Any:
+        sql = ENTRY + "reverse(%s, %s, %s, 100)"
+        return conn.execute(sql, (ledger.tenant, f"undo-{i}", original)).fetchone()
+
+    outcomes = run_parallel(kernel_dsn, 20, undo)
+    counts = sqlstates(outcomes)
+    assert counts["ok"] == 10 and counts["ok"] + counts["PB004"] + counts["PB002"] == 20, counts
+    assert ledger.entry(original)["status"] == "reversed"
+    assert (ledger.balance("a"), ledger.balance("b")) == (1000, 0)
