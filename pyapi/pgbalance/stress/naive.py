@@ -18,14 +18,13 @@ from collections.abc import Callable
 from typing import Any
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
-from pgbalance.stress.workload.base import Scenario, fetch
+from pgbalance.stress.workload.base import EntryView, Scenario, fetch
 from pgbalance.stress.workload.transfers import (
     CAPTURE_REJECTS,
     HOLD_REJECTS,
     REVERSE_REJECTS,
     TRANSFER_REJECTS,
     VOID_REJECTS,
-    EntryView,
     Held,
     Posted,
     Transfers,

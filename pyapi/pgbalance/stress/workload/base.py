@@ -8,6 +8,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from psycopg.rows import dict_row
@@ -33,6 +34,73 @@ def function_exists(conn: Conn, qualified: str) -> bool:
         (schema, name),
     )
     return bool(row and row[0]["n"])
+
+
+@dataclass
+class EntryView:
+    """A ledger entry as the store shows it (the ledger, or a naive store)."""
+
+    entry_id: int
+    key: str
+    status: str
+    amount: int
+    reversed_amount: int
+    reverses: int | None
+    legs: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> code -> amount
+
+    def leg(self, kind: str) -> dict[str, int]:
+        """B: net posted amount per account; O / I: what was held out / in, per account."""
+        return {c: a for c, a in self.legs.get(kind, {}).items() if a != 0}
+
+
+def load_entries(conn: Conn, tenant: str, key_prefix: str) -> list[EntryView]:
+    """The tenant's entries whose key starts with key_prefix, with their legs, read from the
+    ledger's own tables (the oracle runs as the superuser)."""
+    views = {
+        int(r["entry_id"]): EntryView(
+            int(r["entry_id"]),
+            r["idempotency_key"],
+            r["status"],
+            int(r["amount"]),
+            int(r["reversed_amount"]),
+            r["reverses_entry_id"],
+        )
+        for r in fetch(
+            conn,
+            "SELECT entry_id, idempotency_key, status, amount, reversed_amount,"
+            " reverses_entry_id FROM ledger.entry"
+            " WHERE tenant_id = %s AND starts_with(idempotency_key, %s)",
+            (tenant, key_prefix),
+        )
+    }
+    for r in fetch(
+        conn,
+        "SELECT p.entry_id, a.code, p.kind::text AS kind,"
+        "       sum(p.amount) FILTER (WHERE p.kind = 'B' OR p.amount > 0)::bigint AS amount"
+        "  FROM ledger.posting AS p"
+        "  JOIN ledger.account AS a USING (tenant_id, account_id)"
+        " WHERE p.tenant_id = %s AND p.entry_id = ANY(%s) GROUP BY 1, 2, 3",
+        (tenant, list(views)),
+    ):
+        views[int(r["entry_id"])].legs.setdefault(r["kind"], {})[r["code"]] = int(r["amount"] or 0)
+    return list(views.values())
+
+
+def by_key(entries: Iterable[EntryView]) -> dict[str, EntryView]:
+    return {e.key: e for e in entries}
+
+
+def account_balances(conn: Conn, tenant: str, codes: Sequence[str]) -> dict[str, dict[str, int]]:
+    """balance / pending_out / pending_in of accounts, through ledger.get_account."""
+    rows = fetch(
+        conn,
+        "SELECT g.code, g.balance, g.pending_out, g.pending_in"
+        " FROM unnest(%s::text[]) AS c(code), ledger.get_account(%s, c.code) AS g",
+        (list(codes), tenant),
+    )
+    return {
+        r["code"]: {k: int(r[k]) for k in ("balance", "pending_out", "pending_in")} for r in rows
+    }
 
 
 class Recent(Generic[T]):
@@ -184,4 +252,40 @@ def compare_balances(
         ]
         if diffs:
             out.append(Anomaly(check, code, "; ".join(diffs)))
+    return out
+
+
+def took_effect_once(check: str, subject: str, ops: Sequence[Op], happened: bool) -> list[Anomaly]:
+    """The rules for a state change idempotent by state (capture, void, fail, refund, approve,
+    reject): acknowledged -> it happened, applied at most once (replayed=false at most once),
+    replays only after a call of ours did it, and it never happened without an acknowledgement.
+    """
+    out: list[Anomaly] = []
+    oks = [op for op in ops if op.ok]
+    fresh = [op for op in oks if not op.replayed]
+    if oks and not happened:
+        out.append(
+            Anomaly(check, subject, f"acknowledged, not in the database: {oks[0].describe()}")
+        )
+    if len(fresh) > 1:
+        listed = "; ".join(op.describe() for op in fresh[:4])
+        out.append(Anomaly(check, subject, f"applied {len(fresh)} times: {listed}"))
+    if oks and not fresh and not any(op.was_indeterminate for op in ops):
+        out.append(
+            Anomaly(
+                check,
+                subject,
+                f"acknowledged only as replays, none of ours made it: {oks[0].describe()}",
+            )
+        )
+    if happened and not oks and not any(op.outcome == "unresolved" for op in ops):
+        first = ops[0].describe() if ops else "no call of the run"
+        out.append(Anomaly(check, subject, f"took effect without an acknowledgement ({first})"))
+    return out
+
+
+def sum_by(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for key, amount in pairs:
+        out[key] = out.get(key, 0) + amount
     return out

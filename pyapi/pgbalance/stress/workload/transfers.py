@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op
 from pgbalance.stress.workload.base import (
+    EntryView,
     Recent,
     Scenario,
+    account_balances,
     compare_balances,
     exactly_once,
-    fetch,
+    load_entries,
 )
 
 TRANSFER_REJECTS = frozenset({"PB001", "PB002", "PB003"})
@@ -53,22 +55,6 @@ class Posted:
     amount: int
     src: str
     dst: str
-
-
-@dataclass
-class EntryView:
-    """An entry as the store shows it, whatever the store (ledger or naive)."""
-
-    entry_id: int
-    key: str
-    status: str
-    amount: int
-    reversed_amount: int
-    reverses: int | None
-    legs: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> code -> amount
-
-    def leg(self, kind: str) -> dict[str, int]:
-        return {c: a for c, a in self.legs.get(kind, {}).items() if a != 0}
 
 
 class Transfers(Scenario):
@@ -118,16 +104,7 @@ class Transfers(Scenario):
         self.initial = self.balances(conn)
 
     def balances(self, conn: Conn) -> dict[str, dict[str, int]]:
-        rows = fetch(
-            conn,
-            "SELECT g.code, g.balance, g.pending_out, g.pending_in"
-            " FROM unnest(%s::text[]) AS c(code), ledger.get_account(%s, c.code) AS g",
-            (self.codes, self.tenant),
-        )
-        return {
-            r["code"]: {k: int(r[k]) for k in ("balance", "pending_out", "pending_in")}
-            for r in rows
-        }
+        return account_balances(conn, self.tenant, self.codes)
 
     # -- calls (overridden by the naive variant) -----------------------------------------
     def transfer_call(
@@ -282,36 +259,7 @@ class Transfers(Scenario):
     # -- the oracle ----------------------------------------------------------------------
     def entries(self, conn: Conn) -> list[EntryView]:
         """Every entry of the scenario, from the ledger's own tables (read as superuser)."""
-        views = {
-            int(r["entry_id"]): EntryView(
-                int(r["entry_id"]),
-                r["idempotency_key"],
-                r["status"],
-                int(r["amount"]),
-                int(r["reversed_amount"]),
-                r["reverses_entry_id"],
-            )
-            for r in fetch(
-                conn,
-                "SELECT entry_id, idempotency_key, status, amount, reversed_amount,"
-                " reverses_entry_id FROM ledger.entry"
-                " WHERE tenant_id = %s AND starts_with(idempotency_key, %s)",
-                (self.tenant, self.prefix),
-            )
-        }
-        for r in fetch(
-            conn,
-            "SELECT p.entry_id, a.code, p.kind::text AS kind,"
-            "       sum(p.amount) FILTER (WHERE p.kind = 'B' OR p.amount > 0)::bigint AS amount"
-            "  FROM ledger.posting AS p"
-            "  JOIN ledger.account AS a USING (tenant_id, account_id)"
-            " WHERE p.tenant_id = %s GROUP BY 1, 2, 3",
-            (self.tenant,),
-        ):
-            view = views.get(int(r["entry_id"]))
-            if view is not None:
-                view.legs.setdefault(r["kind"], {})[r["code"]] = int(r["amount"] or 0)
-        return list(views.values())
+        return load_entries(conn, self.tenant, self.prefix)
 
     def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
         entries = self.entries(conn)
