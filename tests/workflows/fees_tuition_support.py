@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from pytest_postgresql.janitor import DatabaseJanitor
 
 from tests.helpers.server import server_dsn
@@ -137,6 +138,51 @@ class Fees(Api):
 
     def snapshot(self) -> tuple[str, ...]:
         return self.state("fees.load")
+
+
+class Tuition(Api):
+    """The tuition SQL functions for one tenant."""
+
+    def assess(self, student: Any, terms: Any, currency: Any = "PHP") -> int:
+        value: int = self.scalar(
+            "SELECT tuition.create_assessment(%s, %s, %s, %s)",
+            (self.tenant, student, currency, Jsonb(terms) if terms is not None else None),
+        )
+        return value
+
+    def submit(self, student: Any, term_no: Any, amount: Any, reference: Any) -> Row:
+        return self.call("tuition.submit_payment", student, term_no, amount, reference)
+
+    def approve(self, payment_id: Any, approver: Any = None) -> Row:
+        return self.call("tuition.approve_payment", payment_id, approver)
+
+    def reject(self, payment_id: Any, reason: Any = None) -> Row:
+        return self.call("tuition.reject_payment", payment_id, reason)
+
+    def queue(self) -> list[Row]:
+        return self.call_rows("tuition.awaiting_approval")
+
+    def overview(self, student: Any) -> list[Row]:
+        return self.call_rows("tuition.overview", student)
+
+    def student_code(self, student: str) -> str:
+        """The ledger account of a student's assessment."""
+        assessment_id = self.scalar(
+            "SELECT assessment_id FROM tuition.assessment WHERE tenant_id = %s AND student = %s",
+            (self.tenant, student),
+        )
+        return f"pgb:tuition:student:{assessment_id}"
+
+    def hold_of(self, payment_id: int) -> int:
+        value: int = self.scalar(
+            "SELECT hold_entry_id FROM tuition.payment WHERE tenant_id = %s AND payment_id = %s",
+            (self.tenant, payment_id),
+        )
+        return value
+
+    def snapshot(self) -> tuple[str, ...]:
+        return self.state("tuition.assessment", "tuition.term", "tuition.payment",
+                          "tuition.allocation")  # fmt: skip
 
 
 def naive_blocks(filename: str) -> dict[str, str]:
