@@ -121,7 +121,8 @@ class BookingDuplicateWebhooks:
             violations = conn.execute("SELECT * FROM ledger.verify(%s)", (tenant,)).fetchall()
         # Every distinct payment is either the applied one or kept for a refund.
         sent = {payment_ref(i) for i in range(workers)}
-        lost = len(sent - kept - {"pay-1"}) * OUTSTANDING
+        applied = {payment_ref(i) for i, o in enumerate(outcomes) if o is True}
+        lost = len(sent - kept - applied) * OUTSTANDING
         return IncidentResult(
             incident=self.name,
             variant="pgbalance",
