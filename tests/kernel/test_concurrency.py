@@ -154,3 +154,39 @@ def test_concurrent_partial_reversals_never_exceed_the_original(
     assert counts["ok"] == 10 and counts["ok"] + counts["PB004"] + counts["PB002"] == 20, counts
     assert ledger.entry(original)["status"] == "reversed"
     assert (ledger.balance("a"), ledger.balance("b")) == (1000, 0)
+
+
+def test_statement_under_contention_only_shows_real_balances(
+    ledger: Ledger, kernel_dsn: str
+) -> None:
+    """Many connections move money in and out of a floored account; its statement's running
+    balance never dips below the floor and adds up, line by line, to the balance."""
+    ledger.open("a")
+    ledger.open("b")
+    ledger.fund("a", 100)
+    ledger.fund("b", 100_000)
+
+    def churn(conn: Conn, i: int) -> int:
+        failed = 0
+        for r in range(10):
+            src, dst, amount = ("a", "b", 60) if (i + r) % 2 else ("b", "a", 40)
+            try:
+                conn.execute(
+                    ENTRY + "transfer(%s, %s, %s, %s, %s)",
+                    (ledger.tenant, f"s-{i}-{r}", src, dst, amount),
+                )
+            except psycopg.Error as e:
+                assert e.sqlstate == "PB001", e
+                failed += 1
+        return failed
+
+    outcomes = run_parallel(kernel_dsn, 8, churn)
+    assert sqlstates(outcomes) == Counter({"ok": 8})
+    lines = ledger.statement("a")
+    running = 0
+    for line in lines:
+        running += line["amount"]
+        assert line["balance_after"] == running >= 0
+    assert running == ledger.balance("a")
+    for line in lines:
+        assert ledger.balance_at("a", line["posted_at"]) == line["balance_after"]

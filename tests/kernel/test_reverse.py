@@ -145,3 +145,13 @@ def test_reversal_key_shares_the_namespace(ab: Ledger) -> None:
     ab.reverse("r1", original["entry_id"], 10)
     with raises("PB003"):
         ab.transfer("r1", "a", "b", 10)
+
+
+def test_replay_of_a_reversal_shows_its_current_state(ab: Ledger) -> None:
+    original = ab.transfer(new_key(), "a", "b", 100)
+    reversal = ab.reverse("r1", original["entry_id"])
+    ab.reverse("r2", reversal["entry_id"])  # undo the undo
+    assert ab.reverse("r1", original["entry_id"]) == {
+        "entry_id": reversal["entry_id"], "status": "reversed", "replayed": True,
+    }  # fmt: skip
+    assert (ab.balance("a"), ab.balance("b")) == (900, 100)
