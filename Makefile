@@ -8,7 +8,7 @@ PYTEST_WORKERS ?= 2
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS='-k migrate -x'`.
 PYTEST_ARGS ?=
 
-.PHONY: install lint test run migrate verify clean
+.PHONY: install lint test run migrate verify docs clean
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ migrate: install
 
 verify: install
 	$(BIN)/pgbalance verify
+
+# Regenerate docs/schema.sql, docs/api.md and examples/*.out from a fresh install (a scratch
+# database, dropped afterwards). tests/dba fails when they are out of date.
+docs: install
+	$(BIN)/pgbalance docs
 
 clean:
 	rm -rf $(VENV) build dist

@@ -1,0 +1,150 @@
+"""docs/operations.md, exercised: install as a non-superuser owner, the roles' rights, the
+backup that restores into a working database, and the cron-facing CLI commands."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from pgbalance import db as pgdb
+from pgbalance import docgen
+from pgbalance.cli import main as cli_main
+from pgbalance.migrate import migrate
+from tests.dba._support import YOYO_TABLES, kernel_dump, ledger_rows, put_ledger_data, verify_rows
+from tests.helpers.server import server_dsn
+
+
+@pytest.fixture
+def owner_install() -> Iterator[tuple[str, str]]:
+    """(owner role, database) created as operations.md says; both dropped afterwards."""
+    suffix = uuid.uuid4().hex[:10]
+    owner, database = f"pgb_owner_{suffix}", f"pgbalance_ops_{suffix}"
+    admin = server_dsn("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(owner)))
+        for role in ("pgbalance_app", "pgbalance_auditor"):  # normally made by the first migrate
+            if conn.execute("SELECT FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None:
+                conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+            sql.Identifier(database), sql.Identifier(owner)))  # fmt: skip
+    try:
+        yield owner, database
+    finally:
+        pgdb.drop_database(admin, database)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(owner)))
+
+
+def _as(dsn: str, user: str) -> str:
+    return psycopg.conninfo.make_conninfo(dsn, user=user)
+
+
+def test_install_as_owner_and_the_roles_rights(owner_install: tuple[str, str], tenant: str,
+                                               dsn: str) -> None:  # fmt: skip
+    owner, database = owner_install
+    owner_dsn = _as(server_dsn(database), owner)
+    migrate(owner_dsn)
+    assert kernel_dump(owner_dsn) == kernel_dump(dsn), "an owner install differs from a fresh one"
+
+    suffix = uuid.uuid4().hex[:8]
+    app, auditor = f"pgb_app_{suffix}", f"pgb_audit_{suffix}"
+    admin = server_dsn("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE pgbalance_app").format(
+            sql.Identifier(app)))  # fmt: skip
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE pgbalance_auditor").format(
+            sql.Identifier(auditor)))  # fmt: skip
+    try:
+        with psycopg.connect(_as(owner_dsn, app), autocommit=True) as conn:
+            put_ledger_data(conn, tenant)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SELECT count(*) FROM ledger.account")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SELECT * FROM ledger.verify()")
+        with psycopg.connect(_as(owner_dsn, auditor), autocommit=True) as conn:
+            assert verify_rows(conn) == []
+            assert ledger_rows(conn)["ledger.account"]
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SELECT * FROM ledger.transfer(%s, 'k', 'bank', 'alice', 1)",
+                             (tenant,))  # fmt: skip
+        with psycopg.connect(owner_dsn, autocommit=True) as conn:
+            # The owner cannot switch the guards off: that door is a superuser's only.
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SET session_replication_role = replica")
+            with pytest.raises(psycopg.Error) as caught:
+                conn.execute("UPDATE ledger.account SET balance = balance + 1 "
+                             "WHERE tenant_id = %s", (tenant,))  # fmt: skip
+            assert caught.value.sqlstate == "PB009"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for role in (app, auditor):
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def _run(args: list[str], dsn: str) -> None:
+    out = subprocess.run(args, env=docgen._libpq_env(dsn), capture_output=True, text=True,
+                         timeout=120, check=False)  # fmt: skip
+    assert out.returncode == 0, f"{args[0]} failed: {out.stderr}"
+
+
+def test_backup_of_the_documented_objects_restores_a_working_database(
+    empty_dsn: str, tenant: str, tmp_path: Any
+) -> None:
+    migrate(empty_dsn)
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        put_ledger_data(conn, tenant)
+        before = ledger_rows(conn)
+    # The two dumps of operations.md: the pgbalance schemas, and yoyo's tables (pg_dump
+    # ignores -n when -t is given, so one command cannot take both).
+    pg_dump = docgen.pg_tool("pg_dump", empty_dsn)
+    schemas, yoyo = tmp_path / "pgbalance.dump", tmp_path / "pgbalance-yoyo.dump"
+    _run([pg_dump, "-Fc", "-f", str(schemas),
+          *(f"--schema={s}" for s in ("ledger", "wallet", "booking", "fees", "tuition"))],
+         empty_dsn)  # fmt: skip
+    _run([pg_dump, "-Fc", "-f", str(yoyo), *(f"--table=public.{t}" for t in YOYO_TABLES)],
+         empty_dsn)  # fmt: skip
+
+    with docgen.scratch_database(empty_dsn, prefix="pgbalance_restore") as restored:
+        name = str(psycopg.conninfo.conninfo_to_dict(restored)["dbname"])
+        for dump in (schemas, yoyo):
+            _run([docgen.pg_tool("pg_restore", restored), "--no-owner", "--exit-on-error",
+                  "-d", name, str(dump)], restored)  # fmt: skip
+        again = migrate(restored)
+        assert again.applied == [], "the restored database lost yoyo's bookkeeping"
+        assert kernel_dump(restored) == kernel_dump(empty_dsn)
+        with psycopg.connect(restored, autocommit=True) as conn:
+            assert ledger_rows(conn) == before
+            assert verify_rows(conn) == []
+            # Identity sequences came along: new movements get new ids and work.
+            row = conn.execute("SELECT status FROM ledger.transfer(%s, 'after-restore', "
+                               "'bank', 'alice', 5)", (tenant,)).fetchone()  # fmt: skip
+            assert row == ("posted",)
+            assert verify_rows(conn) == []
+
+
+def test_expire_holds_command(dsn: str, tenant: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        put_ledger_data(conn, tenant)
+        row = conn.execute(
+            "SELECT entry_id FROM ledger.hold(%s, 'expired', 'alice', 'bob', 50, "
+            "p_expires_at => now() - interval '1 hour')", (tenant,)
+        ).fetchone()  # fmt: skip
+        assert row is not None
+        expired = row[0]
+
+    assert cli_main(["expire-holds", "--dsn", dsn, "--tenant", tenant]) == 0
+    assert capsys.readouterr().out.strip() == f"1 expired holds voided (tenant {tenant})"
+    assert cli_main(["expire-holds", "--dsn", dsn]) == 0
+    assert capsys.readouterr().out.strip() == "0 expired holds voided (all tenants)"
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        status = conn.execute("SELECT status FROM ledger.get_entry(%s, %s)",
+                              (tenant, expired)).fetchone()  # fmt: skip
+        assert status == ("voided",)
+        assert verify_rows(conn) == []
