@@ -273,3 +273,18 @@ def test_client_namespace(fees: Fees, wf_dsn: str) -> None:
             client.fees.refund_service_fee(t, "L1")
         with pytest.raises(errors.NotFound):
             client.fees.get_load(t, "nope")
+
+
+def test_the_app_role_calls_functions_but_reads_no_table(fees: Fees) -> None:
+    with fees.conn.transaction():
+        fees.conn.execute("SET LOCAL ROLE pgbalance_app")
+        fees.create("A1")
+        fees.complete("A1")
+        assert fees.deduct("A1", 2, 3)["fee_status"] == "DEDUCTED"
+        assert fees.refund("A1")["fee_status"] == "REFUNDED"
+        assert fees.get("A1")["refund_entry_id"] is not None
+        assert fees.revenue() == 0
+        for sql in ("SELECT * FROM fees.load", "SELECT fees._revenue_account('EUR')",
+                    "UPDATE fees.load SET status = 'COMPLETED'"):  # fmt: skip
+            with raises("42501"), fees.conn.transaction():
+                fees.conn.execute(sql)

@@ -348,3 +348,19 @@ def test_client_namespace(tu: Tuition, wf_dsn: str) -> None:
         assert client.tuition.reject_payment(t, second.payment_id, "no").status == "rejected"
         overview = client.tuition.overview(t, "alice")
         assert overview[1] == TermOverview(2, "Prelim", 500, 100, 0, 400, 400, "unpaid", True, None)
+
+
+def test_the_app_role_calls_functions_but_reads_no_table(tu: Tuition) -> None:
+    with tu.conn.transaction():
+        tu.conn.execute("SET LOCAL ROLE pgbalance_app")
+        tu.assess("dave", TERMS)
+        first = tu.submit("dave", 1, 1000, "d1")
+        second = tu.submit("dave", 2, 100, "d2")
+        assert [p["reference"] for p in tu.queue()] == ["d1", "d2"]
+        assert tu.approve(first["payment_id"])["status"] == "paid"
+        assert tu.reject(second["payment_id"])["status"] == "rejected"
+        assert [t["status"] for t in tu.overview("dave")] == ["paid", "unpaid", "unpaid"]
+        for sql in ("SELECT * FROM tuition.payment", "SELECT * FROM tuition._terms('x', 1)",
+                    "UPDATE tuition.payment SET status = 'paid'"):  # fmt: skip
+            with raises("42501"), tu.conn.transaction():
+                tu.conn.execute(sql)
