@@ -36,6 +36,11 @@ BEGIN
         RETURN QUERY SELECT * FROM ledger._replay(p_tenant, p_key, v_fingerprint);
         RETURN;
     END IF;
+    -- The entry just claimed did not exist when this call began: a caller guessing the next
+    -- id would otherwise make the reversal reverse itself (an entry without postings).
+    IF p_entry_id = v_reversal_id THEN
+        PERFORM ledger._raise('PB005', 'entry not found', format('entry_id=%s', p_entry_id));
+    END IF;
 
     v_original := ledger._lock_entry(p_tenant, p_entry_id);
     SELECT array_agg(a.code ORDER BY b.first_no), array_agg(b.amount ORDER BY b.first_no),

@@ -155,3 +155,15 @@ def test_replay_of_a_reversal_shows_its_current_state(ab: Ledger) -> None:
         "entry_id": reversal["entry_id"], "status": "reversed", "replayed": True,
     }  # fmt: skip
     assert (ab.balance("a"), ab.balance("b")) == (900, 100)
+
+
+def test_reversing_the_id_the_reversal_itself_gets_is_pb005(ab: Ledger) -> None:
+    """Regression: reverse(p_entry_id = the next entry id) used to lock the reversal's own
+    freshly claimed row and post a self-reversing entry without postings."""
+    ab.transfer(new_key(), "a", "b", 100)
+    before = ab.state()
+    seq = ab.scalar("SELECT pg_get_serial_sequence('ledger.entry', 'entry_id') AS s")
+    guess = ab.scalar(f"SELECT last_value + 1 AS n FROM {seq}")  # the id reverse will claim
+    with raises("PB005"):
+        ab.reverse("r1", guess)
+    assert ab.state() == before
