@@ -7,6 +7,7 @@ result or one of the documented PB codes.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -190,3 +191,28 @@ def test_statement_under_contention_only_shows_real_balances(
     assert running == ledger.balance("a")
     for line in lines:
         assert ledger.balance_at("a", line["posted_at"]) == line["balance_after"]
+
+
+def test_expiry_and_void_release_each_hold_once(ledger: Ledger, kernel_dsn: str) -> None:
+    ledger.open("a")
+    ledger.open("b")
+    ledger.fund("a", 1000)
+    past = ledger.now() - timedelta(seconds=1)
+    holds = [
+        ledger.hold(new_key(), "a", "b", 10 + i, expires_at=past)["entry_id"] for i in range(12)
+    ]
+
+    def release(conn: Conn, i: int) -> Any:
+        if i < 4:
+            return conn.execute("SELECT ledger.expire_holds(%s)", (ledger.tenant,)).fetchone()
+        hold = holds[(i - 4) * 3 % len(holds)]
+        return conn.execute(ENTRY + "void(%s, %s)", (ledger.tenant, hold)).fetchone()
+
+    outcomes = run_parallel(kernel_dsn, 8, release)
+    assert sqlstates(outcomes) == Counter({"ok": 8})
+    expired = sum(o.value[0] for o in outcomes[:4])  # type: ignore[index]
+    voided = sum(1 for o in outcomes[4:] if o.value[2] is False)  # type: ignore[index]
+    assert expired + voided == len(holds)
+    assert {ledger.entry(h)["status"] for h in holds} == {"voided"}
+    a = ledger.account("a")
+    assert (a["pending_out"], a["available"]) == (0, 1000)
