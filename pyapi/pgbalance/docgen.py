@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pgbalance import db as pgdb
 from pgbalance import paths
@@ -103,17 +103,22 @@ def pg_tool(name: str, dsn: str) -> str:
     )
 
 
-def _libpq_env(dsn: str) -> dict[str, str]:
-    """Environment for a client program: the DSN as PG* variables, C messages, UTC."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    mapping = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD",
-               "dbname": "PGDATABASE", "sslmode": "PGSSLMODE"}  # fmt: skip
-    for key, value in conninfo_to_dict(dsn).items():
-        if value is not None and key in mapping:
-            env[mapping[key]] = str(value)
+def client_env(dsn: str) -> dict[str, str]:
+    """Environment for a client program: C messages, UTC, UTF8, and dsn's password (kept
+    out of the command line, where `ps` would show it)."""
+    env = dict(os.environ)
     env.update(LC_ALL="C", LANG="C", LC_MESSAGES="C", PGTZ="UTC", PGDATESTYLE="ISO, YMD",
                PGCLIENTENCODING="UTF8")  # fmt: skip
+    password = conninfo_to_dict(dsn).get("password")
+    if password is not None:
+        env["PGPASSWORD"] = str(password)
     return env
+
+
+def client_conninfo(dsn: str) -> str:
+    """dsn as a keyword conninfo without its password, for a client's --dbname."""
+    params = {k: v for k, v in conninfo_to_dict(dsn).items() if k != "password"}
+    return make_conninfo("", **params)
 
 
 def installed_schemas(conn: psycopg.Connection[Any]) -> list[str]:
@@ -158,10 +163,11 @@ def dump_schema(dsn: str, schemas: Sequence[str] | None = None, *,
     if schemas is None:
         with psycopg.connect(dsn, autocommit=True) as conn:
             schemas = installed_schemas(conn)
-    args = [pg_tool("pg_dump", dsn), "--schema-only", "--no-owner"]
+    args = [pg_tool("pg_dump", dsn), f"--dbname={client_conninfo(dsn)}", "--schema-only",
+            "--no-owner"]
     args += [f"--schema={s}" for s in schemas]
     args += list(extra_args)
-    out = subprocess.run(args, env=_libpq_env(dsn), capture_output=True, text=True, check=False)
+    out = subprocess.run(args, env=client_env(dsn), capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise DocgenError(f"pg_dump failed ({out.returncode}): {out.stderr.strip()}")
     return out.stdout
@@ -406,10 +412,10 @@ def run_example(dsn: str, path: Path) -> str:
     statement itself. The file is named relative to its directory's parent
     (`examples/NAME.sql`) so psql's error prefixes do not depend on the checkout path.
     """
-    args = [pg_tool("psql", dsn), "-X", "-a", "-q", "-v", "ON_ERROR_STOP=1", "-P", "pager=off",
-            "-f", f"{path.parent.name}/{path.name}"]  # fmt: skip
+    args = [pg_tool("psql", dsn), f"--dbname={client_conninfo(dsn)}", "-X", "-a", "-q",
+            "-v", "ON_ERROR_STOP=1", "-P", "pager=off", "-f", f"{path.parent.name}/{path.name}"]
     out = subprocess.run(
-        args, cwd=path.parent.parent, env=_libpq_env(dsn), stdout=subprocess.PIPE,
+        args, cwd=path.parent.parent, env=client_env(dsn), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, check=False, timeout=120,
     )  # fmt: skip
     if out.returncode != 0:

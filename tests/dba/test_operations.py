@@ -88,7 +88,8 @@ def test_install_as_owner_and_the_roles_rights(owner_install: tuple[str, str], t
 
 
 def _run(args: list[str], dsn: str) -> None:
-    out = subprocess.run(args, env=docgen._libpq_env(dsn), capture_output=True, text=True,
+    args = [args[0], f"--dbname={docgen.client_conninfo(dsn)}", *args[1:]]
+    out = subprocess.run(args, env=docgen.client_env(dsn), capture_output=True, text=True,
                          timeout=120, check=False)  # fmt: skip
     assert out.returncode == 0, f"{args[0]} failed: {out.stderr}"
 
@@ -111,10 +112,9 @@ def test_backup_of_the_documented_objects_restores_a_working_database(
          empty_dsn)  # fmt: skip
 
     with docgen.scratch_database(empty_dsn, prefix="pgbalance_restore") as restored:
-        name = str(psycopg.conninfo.conninfo_to_dict(restored)["dbname"])
         for dump in (schemas, yoyo):
             _run([docgen.pg_tool("pg_restore", restored), "--no-owner", "--exit-on-error",
-                  "-d", name, str(dump)], restored)  # fmt: skip
+                  str(dump)], restored)  # fmt: skip
         again = migrate(restored)
         assert again.applied == [], "the restored database lost yoyo's bookkeeping"
         assert kernel_dump(restored) == kernel_dump(empty_dsn)
