@@ -62,6 +62,9 @@ class Call:
     params: tuple[Any, ...] = ()
     # Client-side routine instead of one SQL call (the --naive patterns).
     routine: Callable[[Conn], list[Row]] | None = None
+    # False when the result has no `replayed` column (tuition.create_assessment returns only
+    # the id): the oracle then compares results instead of counting first applications.
+    reports_replay: bool = True
 
     def execute(self, conn: Conn) -> list[Row]:
         if self.routine is not None:

@@ -30,6 +30,8 @@ class Report:
     replayed: int
     rejected: dict[str, int]
     indeterminate: int
+    # How the indeterminate calls turned out once retried with the same key.
+    resolved: dict[str, int]
     unresolved: int
     retries: int
     faults: dict[str, int]
@@ -68,6 +70,7 @@ class Report:
             ("ok", f"{self.ok} ({self.replayed} replayed)"),
             ("rejected", f"{sum(self.rejected.values())}: {rejected}"),
             ("indeterminate", str(self.indeterminate)),
+            ("  resolved by retry", ", ".join(f"{k} {v}" for k, v in self.resolved.items())),
             ("unresolved", str(self.unresolved)),
             ("retries", str(self.retries)),
             ("faults injected", faults),
@@ -134,6 +137,16 @@ def build_report(
         if op.outcome == "rejected":
             rejected[op.sqlstate or "?"] += 1
     latencies = [op.latency * 1000 for op in ops if op.latency is not None]
+    resolved: Counter[str] = Counter()
+    for op in ops:
+        if not op.was_indeterminate:
+            continue
+        if op.outcome != "ok":
+            resolved[op.outcome] += 1
+        elif not op.call.reports_replay:
+            resolved["ok"] += 1
+        else:
+            resolved["had taken effect" if op.replayed else "applied by the retry"] += 1
     for name in faults_requested:
         faults.setdefault(name, 0)
     return Report(
@@ -150,6 +163,7 @@ def build_report(
         replayed=sum(1 for op in ops if op.ok and op.replayed),
         rejected=dict(sorted(rejected.items())),
         indeterminate=sum(1 for op in ops if op.was_indeterminate),
+        resolved=dict(sorted(resolved.items())),
         unresolved=sum(1 for op in ops if op.outcome == "unresolved"),
         retries=sum(max(op.attempts - 1, 0) for op in ops),
         faults=dict(sorted(faults.items())),

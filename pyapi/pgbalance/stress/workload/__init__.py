@@ -5,7 +5,9 @@ from __future__ import annotations
 from pgbalance.stress.model import Conn
 from pgbalance.stress.workload.base import Scenario
 from pgbalance.stress.workload.booking import BookingScenario
+from pgbalance.stress.workload.fees import Fees
 from pgbalance.stress.workload.transfers import Transfers
+from pgbalance.stress.workload.tuition import Tuition
 from pgbalance.stress.workload.wallet import Wallet
 
 SCENARIO_NAMES = ("mixed", "transfers", "wallet", "booking", "fees", "tuition")
@@ -14,6 +16,8 @@ SCENARIOS: dict[str, type[Scenario]] = {
     "transfers": Transfers,
     "wallet": Wallet,
     "booking": BookingScenario,
+    "fees": Fees,
+    "tuition": Tuition,
 }
 
 

@@ -121,6 +121,10 @@ class Recent(Generic[T]):
                 return None
             return self._items[rng.randrange(len(self._items))]
 
+    def snapshot(self) -> list[T]:
+        with self._lock:
+            return list(self._items)
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
@@ -204,8 +208,14 @@ def exactly_once(
     distinct = _distinct_args(op.call for op in oks)
     if len(distinct) > 1:
         bad(f"{len(distinct)} different calls acknowledged for one key: {distinct}")
-    fresh = [op for op in oks if not op.replayed]
-    if len(fresh) > 1:
+    if oks and not oks[0].call.reports_replay:
+        results = {tuple(sorted(op.row.items())) for op in oks}
+        if len(results) > 1:
+            bad(f"one call, {len(results)} different results: {sorted(results)[:3]}")
+        fresh = oks  # nothing to count: the results must agree instead
+    else:
+        fresh = [op for op in oks if not op.replayed]
+    if len(fresh) > 1 and oks[0].call.reports_replay:
         listed = "; ".join(op.describe() for op in fresh[:4])
         bad(f"applied {len(fresh)} times (replayed=false more than once): {listed}")
     if oks and not fresh:
