@@ -3,6 +3,7 @@ backup that restores into a working database, and the cron-facing CLI commands."
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -29,7 +30,9 @@ def owner_install() -> Iterator[tuple[str, str]]:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(owner)))
         for role in ("pgbalance_app", "pgbalance_auditor"):  # normally made by the first migrate
-            if conn.execute("SELECT FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None:
+            # Another session's migrate may create them at the same moment: that is fine.
+            with contextlib.suppress(psycopg.errors.DuplicateObject,
+                                     psycopg.errors.UniqueViolation):  # fmt: skip
                 conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
             sql.Identifier(database), sql.Identifier(owner)))  # fmt: skip
@@ -45,8 +48,8 @@ def _as(dsn: str, user: str) -> str:
     return psycopg.conninfo.make_conninfo(dsn, user=user)
 
 
-def test_install_as_owner_and_the_roles_rights(owner_install: tuple[str, str], tenant: str,
-                                               dsn: str) -> None:  # fmt: skip
+def test_install_as_owner_and_the_roles_rights(dsn: str, owner_install: tuple[str, str],
+                                               tenant: str) -> None:  # fmt: skip
     owner, database = owner_install
     owner_dsn = _as(server_dsn(database), owner)
     migrate(owner_dsn)
