@@ -1563,6 +1563,11 @@ BEGIN
         RETURN QUERY SELECT * FROM ledger._replay(p_tenant, p_key, v_fingerprint);
         RETURN;
     END IF;
+    -- The entry just claimed did not exist when this call began: a caller guessing the next
+    -- id would otherwise make the reversal reverse itself (an entry without postings).
+    IF p_entry_id = v_reversal_id THEN
+        PERFORM ledger._raise('PB005', 'entry not found', format('entry_id=%s', p_entry_id));
+    END IF;
 
     v_original := ledger._lock_entry(p_tenant, p_entry_id);
     SELECT array_agg(a.code ORDER BY b.first_no), array_agg(b.amount ORDER BY b.first_no),
@@ -2614,6 +2619,8 @@ DECLARE
     v_first_pending bigint;
     v_available bigint;
     v_pending bigint;
+    v_term_nos int[];
+    v_open bigint[];
     v_payment_id bigint;
     v_hold_id bigint;
 BEGIN
@@ -2647,8 +2654,10 @@ BEGIN
            min(t.term_no) FILTER (WHERE t.effective_remaining > 0),
            (array_agg(t.pending ORDER BY t.term_no) FILTER (WHERE t.effective_remaining > 0))[1],
            sum(t.effective_remaining) FILTER (WHERE t.term_no >= p_term_no),
-           sum(t.pending) FILTER (WHERE t.term_no >= p_term_no)
-      INTO v_term_known, v_first, v_first_pending, v_available, v_pending
+           sum(t.pending) FILTER (WHERE t.term_no >= p_term_no),
+           array_agg(t.term_no ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no),
+           array_agg(t.effective_remaining ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no)
+      INTO v_term_known, v_first, v_first_pending, v_available, v_pending, v_term_nos, v_open
       FROM tuition._terms(p_tenant, v_assessment.assessment_id) AS t;
     IF NOT v_term_known THEN
         PERFORM ledger._raise('PB005', 'term not found',
@@ -2685,12 +2694,10 @@ BEGIN
     -- The chosen term first, what exceeds it carried over to the following terms in order.
     INSERT INTO tuition.allocation (tenant_id, payment_id, assessment_id, term_no, amount)
     SELECT p_tenant, v_payment_id, v_assessment.assessment_id, s.term_no, s.amount
-      FROM (SELECT t.term_no,
-                   least(t.effective_remaining,
-                         p_amount - coalesce(sum(t.effective_remaining) OVER (
-                             ORDER BY t.term_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS amount
-              FROM tuition._terms(p_tenant, v_assessment.assessment_id) AS t
-             WHERE t.term_no >= p_term_no) AS s
+      FROM (SELECT u.term_no,
+                   least(u.open, p_amount - coalesce(sum(u.open) OVER (
+                       ORDER BY u.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS amount
+              FROM unnest(v_term_nos, v_open) WITH ORDINALITY AS u(term_no, open, ord)) AS s
      WHERE s.amount > 0;
 
     SELECT h.entry_id INTO v_hold_id
