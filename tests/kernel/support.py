@@ -190,9 +190,11 @@ class Ledger:
         postings = self.scalar(
             "SELECT count(*) AS n FROM ledger.posting WHERE tenant_id = %s", (self.tenant,)
         )
+        # Balances as the API reports them (however they are stored), plus closed_at.
         accounts = self.rows(
-            "SELECT code, currency, balance, pending_out, pending_in, min_balance, max_balance,"
-            " closed_at FROM ledger.account WHERE tenant_id = %s ORDER BY code",
+            "SELECT g.*, a.closed_at FROM ledger.account AS a,"
+            " LATERAL ledger.get_account(a.tenant_id, a.code) AS g"
+            " WHERE a.tenant_id = %s ORDER BY a.code",
             (self.tenant,),
         )
         return (tuple(map(str, entries)), postings, tuple(map(str, accounts)))

@@ -17,7 +17,9 @@ def book(ledger: Ledger) -> Ledger:
     ledger.open("a")
     ledger.open("b")
     ledger.open("capped", "EUR", 0, 1000)
+    ledger.open("credit", "EUR", -500)
     ledger.fund("a", 1000)
+    ledger.transfer(new_key(), "credit", "b", 300)
     ledger.transfer("moved", "a", "b", 300)
     ledger.reverse("back", ledger.entry_id("moved"), 100)
     ledger.transfer(new_key(), "a", "capped", 50)
@@ -65,7 +67,7 @@ CORRUPTIONS: list[tuple[str, list[str], set[str]]] = [
     # The CHECK constraints are the first line for limits; drop them to see verify's own check.
     ("below-floor",
      ["ALTER TABLE ledger.account DROP CONSTRAINT account_floor",
-      f"UPDATE ledger.account SET min_balance = 0 WHERE {T} AND code LIKE 'world-%%'"],
+      f"UPDATE ledger.account SET min_balance = -100 WHERE {T} AND code = 'credit'"],
      {"below_floor"}),
     ("above-ceiling",
      ["ALTER TABLE ledger.account DROP CONSTRAINT account_ceiling",
