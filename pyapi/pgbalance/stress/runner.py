@@ -59,6 +59,9 @@ class StressConfig:
     progress: bool = True
     # How long after the end of the load an indeterminate call may take to resolve.
     resolve_timeout: float = 60.0
+    # Runs between the load and the oracle with (connection, tenant, ops): tests damage the
+    # database or the recorded history on purpose there, to see the oracle go red.
+    tamper: Callable[[Conn, str, list[Op]], None] | None = None
 
 
 @dataclass
@@ -276,6 +279,8 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
         if w.is_alive():
             ctx.problem(f"{w.name} still running {config.resolve_timeout + 30:.0f}s after the end")
     with psycopg.connect(current_dsn(), autocommit=True) as conn:
+        if config.tamper is not None:
+            config.tamper(conn, tenant, ops)
         anomalies, verify_rows = oracle.check(
             conn, tenant, scenarios, ops, ctx.problems + fctx.problems, naive=config.naive
         )
