@@ -1,8 +1,10 @@
 """Kernel test fixtures.
 
-Most kernel tests share one migrated database per module and isolate themselves by tenant
-(the kernel's own isolation unit), which keeps the suite fast; tests that corrupt state,
-drop constraints or act on every tenant use the per-test `db` from tests/conftest.py.
+Most kernel tests share one migrated database per session (per xdist worker) and isolate
+themselves by tenant (the kernel's own isolation unit), which keeps the suite fast. Damage
+done on purpose (corruption, dropped constraints, disabled guards) happens inside a
+transaction that is rolled back; tests that act on every tenant use the per-test `db` from
+tests/conftest.py.
 Every test using `ledger` ends with ledger.verify() clean for its tenant.
 """
 
@@ -20,9 +22,9 @@ from tests.helpers.server import PREFIX, server_dsn
 from tests.kernel.support import Ledger
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def kernel_dsn(postgresql_noproc: Any) -> Iterator[str]:
-    """A migrated database shared by one test module (a clone of the session template)."""
+    """A migrated database shared by the kernel tests (a clone of the session template)."""
     name = f"{PREFIX}_kernel_{uuid.uuid4().hex[:12]}"  # PREFIX: orphans get dropped
     janitor = DatabaseJanitor(
         user=postgresql_noproc.user,
@@ -37,7 +39,7 @@ def kernel_dsn(postgresql_noproc: Any) -> Iterator[str]:
         yield server_dsn(name)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def kernel_conn(kernel_dsn: str) -> Iterator[psycopg.Connection[Any]]:
     conn = psycopg.connect(kernel_dsn, autocommit=True)
     yield conn
@@ -46,7 +48,7 @@ def kernel_conn(kernel_dsn: str) -> Iterator[psycopg.Connection[Any]]:
 
 @pytest.fixture
 def ledger(kernel_conn: psycopg.Connection[Any], tenant: str) -> Iterator[Ledger]:
-    """The kernel API for a fresh tenant in the module's shared database; verify() must be
+    """The kernel API for a fresh tenant in the shared kernel database; verify() must be
     clean for that tenant when the test ends."""
     book = Ledger(kernel_conn, tenant)
     yield book
@@ -55,7 +57,7 @@ def ledger(kernel_conn: psycopg.Connection[Any], tenant: str) -> Iterator[Ledger
 
 @pytest.fixture
 def kconnect(kernel_dsn: str) -> Iterator[Callable[..., psycopg.Connection[Any]]]:
-    """Extra autocommit connections to the module's database, closed at teardown."""
+    """Extra autocommit connections to the shared kernel database, closed at teardown."""
     opened: list[psycopg.Connection[Any]] = []
 
     def _connect(**kwargs: Any) -> psycopg.Connection[Any]:

@@ -63,16 +63,15 @@ def test_the_posting_trigger_marker_cannot_be_forged(book: Ledger) -> None:
             )
 
 
-def test_entry_truncate_guard_of_its_own(own: Ledger) -> None:
+def test_entry_truncate_guard_of_its_own(book: Ledger) -> None:
     """TRUNCATE ledger.entry alone is stopped by the posting FK; with the posting guard
-    disabled, the entry's own truncate guard still refuses (own database: DDL)."""
-    own.open("a")
-    own.fund("a", 5)
-    own.conn.execute("ALTER TABLE ledger.posting DISABLE TRIGGER guard_posting_truncate")
-    with raises("PB009") as info:
-        own.conn.execute("TRUNCATE ledger.entry CASCADE")
-    assert detail(info)["table"] == "ledger.entry"
-    assert own.balance("a") == 5
+    disabled (in a transaction rolled back), the entry's own truncate guard still refuses."""
+    with book.conn.transaction(force_rollback=True):
+        book.conn.execute("ALTER TABLE ledger.posting DISABLE TRIGGER guard_posting_truncate")
+        with raises("PB009") as info, book.conn.transaction():
+            book.conn.execute("TRUNCATE ledger.entry CASCADE")
+        assert detail(info)["table"] == "ledger.entry"
+    assert book.balance("a") == 60
 
 
 def test_status_columns_are_not_guarded(book: Ledger) -> None:
