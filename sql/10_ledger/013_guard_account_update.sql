@@ -7,7 +7,8 @@ BEGIN
     PERFORM ledger._raise('PB009',
         'balance, pending and identity columns of an account change only through ledger postings',
         format('account=%s balance=%s->%s pending_out=%s->%s pending_in=%s->%s',
-               OLD.code, OLD.balance, NEW.balance, OLD.pending_out, NEW.pending_out,
+               coalesce(OLD.code, NEW.code), OLD.balance, NEW.balance,
+               OLD.pending_out, NEW.pending_out,
                OLD.pending_in, NEW.pending_in),
         'Move money with ledger.transfer, ledger.post_entry or ledger.hold.');
     RETURN NULL;
@@ -32,3 +33,13 @@ CREATE OR REPLACE TRIGGER guard_account_update
     EXECUTE FUNCTION ledger._guard_account_update();
 COMMENT ON TRIGGER guard_account_update ON ledger.account IS
     'Balances change only through the posting trigger (PB009).';
+
+-- An account starts at zero: a row inserted with a balance or pending amount would be
+-- money no posting accounts for (the owner's INSERT included).
+CREATE OR REPLACE TRIGGER guard_account_insert
+    BEFORE INSERT ON ledger.account
+    FOR EACH ROW
+    WHEN (NEW.balance <> 0 OR NEW.pending_out <> 0 OR NEW.pending_in <> 0)
+    EXECUTE FUNCTION ledger._guard_account_update();
+COMMENT ON TRIGGER guard_account_insert ON ledger.account IS
+    'Accounts open at zero; balances come only from postings (PB009).';

@@ -42,6 +42,10 @@ FORBIDDEN = [
     "UPDATE ledger.account SET code = code || 'x' WHERE tenant_id = %(t)s",
     "UPDATE ledger.account SET currency = 'USD' WHERE tenant_id = %(t)s",
     "UPDATE ledger.account SET tenant_id = tenant_id || 'x' WHERE tenant_id = %(t)s",
+    # An account cannot be born with money no posting accounts for.
+    "INSERT INTO ledger.account (tenant_id, code, currency, balance) VALUES (%(t)s, 'x', 'EUR', 5)",
+    "INSERT INTO ledger.account (tenant_id, code, currency, pending_in)"
+    " VALUES (%(t)s, 'x', 'EUR', 5)",
 ]
 
 
