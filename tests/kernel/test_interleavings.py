@@ -144,3 +144,27 @@ def test_statement_follows_the_order_postings_took_effect(ab: Ledger, sched: Sch
     lines = ab.statement("a")
     assert [(line["amount"], line["balance_after"]) for line in lines[-2:]] == [(50, 50), (-50, 0)]
     assert all(line["balance_after"] >= 0 for line in lines)
+
+
+@pytest.mark.parametrize("floor", [0, None], ids=["limited", "unlimited"])
+def test_statement_never_shows_a_balance_the_account_did_not_have(
+    ab: Ledger, sched: Scheduler, floor: int | None
+) -> None:
+    """Two deposits overlap; whichever way they serialise (or not), the statement's running
+    balances are the balances the account had, in commit order."""
+    ab.open("z", "EUR", floor, None)
+    s1, s2 = sched.session("s1"), sched.session("s2")
+    deposit = "SELECT status FROM ledger.transfer(%s, %s, %s, 'z', %s)"
+    s1.step("BEGIN")
+    assert s1.step(deposit, (ab.tenant, "first", "a", 50)).status == "done"
+    s2.step("BEGIN")
+    if s2.step(deposit, (ab.tenant, "second", "b", 30)).status == "blocked":
+        s1.step("COMMIT")
+        assert s2.finish().status == "done"
+        s2.step("COMMIT")
+        had = [50, 80]
+    else:  # not serialised on the account: s2 commits first
+        s2.step("COMMIT")
+        s1.step("COMMIT")
+        had = [30, 80]
+    assert [line["balance_after"] for line in ab.statement("z")] == had
