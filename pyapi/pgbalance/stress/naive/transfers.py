@@ -1,24 +1,14 @@
-"""--naive: the same workloads against the unprotected patterns behind the incidents, in a
-scratch schema of their own (naive_<run>), so the harness shows it can see what pgbalance
-prevents.
-
-Each naive routine is what the incidents' applications did: read the state, decide in the
-client, then write values computed in the client (check-then-update), with idempotency by
-"SELECT, and INSERT if absent", and status flags kept apart from the money they guard (two
-authorities over one balance). A short pause between check and write stands for the
-application's own work. Every line that writes says naive/unprotected: nothing here ever
-touches pgbalance's own tables.
-"""
+"""Transfers, holds, captures, voids and reversals as check-then-update in the client, over
+a naive account table whose balances the client overwrites with values it computed."""
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
-from pgbalance.stress.workload.base import EntryView, Scenario, fetch
+from pgbalance.stress.naive.store import NaiveStore, think
+from pgbalance.stress.workload.base import EntryView, fetch
 from pgbalance.stress.workload.transfers import (
     CAPTURE_REJECTS,
     HOLD_REJECTS,
@@ -30,55 +20,32 @@ from pgbalance.stress.workload.transfers import (
     Transfers,
 )
 
-THINK_S = 0.002  # the application's work between its check and its write
-
-
-def think() -> None:
-    time.sleep(THINK_S)
-
-
-def naive_schema(tenant: str) -> str:
-    """The scratch schema of a run (a valid unquoted identifier, at most 63 bytes)."""
-    return ("naive_" + re.sub(r"[^a-z0-9]+", "_", tenant.lower()))[:63]
-
-
-class NaiveStore:
-    """The scratch schema shared by the naive scenarios of one run."""
-
-    def __init__(self, tenant: str) -> None:
-        self.schema = naive_schema(tenant)
-
-    def create(self, conn: Conn) -> None:
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")  # naive scratch schema
-
-    def drop(self, conn: Conn) -> None:
-        conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")  # naive scratch schema
+DDL = """
+    CREATE TABLE {s}.naive_account (
+        code text PRIMARY KEY, currency text NOT NULL,
+        balance bigint NOT NULL DEFAULT 0, pending_out bigint NOT NULL DEFAULT 0,
+        pending_in bigint NOT NULL DEFAULT 0, min_balance bigint, max_balance bigint);
+    CREATE TABLE {s}.naive_entry (
+        entry_id bigserial PRIMARY KEY, key text NOT NULL, kind text NOT NULL,
+        src text NOT NULL, dst text NOT NULL, held bigint NOT NULL DEFAULT 0,
+        amount bigint NOT NULL, status text NOT NULL, reverses bigint,
+        reversed_amount bigint NOT NULL DEFAULT 0)"""
 
 
 class NaiveTransfers(Transfers):
     """Transfers, holds, captures, voids and reversals as check-then-update in the client."""
 
-    requires = ()
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, tenant: str, seed: int) -> None:
         super().__init__(tenant, seed)
-        self.store = NaiveStore(tenant)
-        self.s = self.store.schema
+        self.store = NaiveStore(tenant, self.name)
+        self.s = self.store.s
 
     # -- setup ---------------------------------------------------------------------------
     def setup(self, conn: Conn) -> None:
         s = self.s
-        self.store.create(conn)
-        conn.execute(f"""
-            CREATE TABLE {s}.naive_account (
-                code text PRIMARY KEY, currency text NOT NULL,
-                balance bigint NOT NULL DEFAULT 0, pending_out bigint NOT NULL DEFAULT 0,
-                pending_in bigint NOT NULL DEFAULT 0, min_balance bigint, max_balance bigint);
-            CREATE TABLE {s}.naive_entry (
-                entry_id bigserial PRIMARY KEY, key text NOT NULL, kind text NOT NULL,
-                src text NOT NULL, dst text NOT NULL, held bigint NOT NULL DEFAULT 0,
-                amount bigint NOT NULL, status text NOT NULL, reverses bigint,
-                reversed_amount bigint NOT NULL DEFAULT 0)""")  # naive, unprotected tables
+        self.store.create(conn, DDL)
         accounts = [(self.bank, "EUR", None, None), (self.usd, "USD", None, None)] + [
             (c, "EUR", 0, self.cap if c == self.capped else None) for c in self.hot
         ]
@@ -414,8 +381,3 @@ class NaiveTransfers(Transfers):
                     )
                 )
         return out
-
-
-NAIVE_SCENARIOS: dict[str, type[Scenario]] = {
-    "transfers": NaiveTransfers,
-}

@@ -1,0 +1,211 @@
+"""The booking workload against the duplicate-webhook pattern: the handler reads the booking
+(deposit paid? amount due? payment_ref seen?) and then applies the payment; the booking's
+status and paid columns and the payments table are two authorities over one balance."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
+from pgbalance.stress.naive.store import NaiveStore, think
+from pgbalance.stress.workload.base import compare_balances, exactly_once
+from pgbalance.stress.workload.booking import (
+    CREATE_REJECTS,
+    PAYMENT_REJECTS,
+    Booking,
+    BookingScenario,
+)
+
+DDL = """
+    CREATE TABLE {s}.naive_booking (
+        booking_id text NOT NULL, total bigint NOT NULL, deposit bigint NOT NULL,
+        status text NOT NULL DEFAULT 'PENDING', deposit_paid bigint NOT NULL DEFAULT 0,
+        balance_paid bigint NOT NULL DEFAULT 0);
+    CREATE TABLE {s}.naive_booking_payment (
+        payment_ref text NOT NULL, booking_id text NOT NULL, kind text NOT NULL,
+        amount bigint NOT NULL, applied boolean NOT NULL)"""
+
+
+class NaiveBooking(BookingScenario):
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, tenant: str, seed: int) -> None:
+        super().__init__(tenant, seed)
+        self.store = NaiveStore(tenant, self.name)
+
+    def setup(self, conn: Conn) -> None:
+        self.store.create(conn, DDL)
+        super().setup(conn)
+
+    def teardown(self, conn: Conn) -> None:
+        self.store.drop(conn)
+
+    def _out(self, b: Row, replayed: bool = False, already_paid: bool = False) -> list[Row]:
+        outstanding = b["total"] - b["deposit_paid"] - b["balance_paid"]
+        return [
+            {
+                "booking": b["booking_id"],
+                "status": b["status"],
+                "total": b["total"],
+                "deposit_paid": b["deposit_paid"],
+                "balance_paid_amount": b["balance_paid"],
+                "outstanding": outstanding,
+                "replayed": replayed,
+                "already_paid": already_paid,
+            }
+        ]
+
+    def create_call(self, b: Booking) -> Call:
+        st = self.store
+
+        def body(conn: Conn) -> list[Row]:
+            q = "SELECT * FROM {s}.naive_booking WHERE booking_id = %s LIMIT 1"
+            found = st.one(conn, q, (b.booking,))
+            if found is not None:
+                if (found["total"], found["deposit"]) != (b.total, b.deposit):
+                    raise Rejected("PB003")
+                return self._out(found, replayed=True)
+            think()
+            row = st.write(
+                conn,
+                "INSERT INTO {s}.naive_booking (booking_id, total, deposit)"
+                " VALUES (%s, %s, %s) RETURNING *",
+                (b.booking, b.total, b.deposit),
+            )
+            return self._out(row[0])
+
+        args = {"booking": b.booking, "total": b.total, "deposit": b.deposit}
+        return st.call("create", f"booking:{b.booking}", args, CREATE_REJECTS, body)
+
+    def payment_call(self, kind: str, b: Booking, amount: int, ref: str) -> Call:
+        st = self.store
+
+        def body(conn: Conn) -> list[Row]:
+            q = "SELECT * FROM {s}.naive_booking WHERE booking_id = %s LIMIT 1"
+            bk = st.one(conn, q, (b.booking,))
+            if bk is None:
+                raise Rejected("PB005")
+            seen = st.one(
+                conn,
+                "SELECT * FROM {s}.naive_booking_payment WHERE payment_ref = %s LIMIT 1",
+                (ref,),
+            )
+            if seen is not None:
+                if (seen["booking_id"], seen["kind"], seen["amount"]) != (b.booking, kind, amount):
+                    raise Rejected("PB003")
+                return self._out(bk, replayed=True, already_paid=not seen["applied"])
+            record = (
+                "INSERT INTO {s}.naive_booking_payment (payment_ref, booking_id, kind,"
+                " amount, applied) VALUES (%s, %s, %s, %s, %s)"
+            )
+            if kind == "deposit":
+                if bk["status"] != "PENDING":
+                    raise Rejected("PB004")
+                if amount != bk["deposit"]:
+                    raise Rejected("PB002" if amount > bk["deposit"] else "22023")
+                think()
+                st.write(
+                    conn,
+                    "UPDATE {s}.naive_booking SET status = 'DEPOSIT_PAID',"
+                    " deposit_paid = %s WHERE booking_id = %s",
+                    (amount, b.booking),
+                )
+                st.write(conn, record, (ref, b.booking, kind, amount, True))
+                return self._out({**bk, "status": "DEPOSIT_PAID", "deposit_paid": amount})
+            if bk["status"] == "PENDING":
+                raise Rejected("PB004")
+            if bk["status"] == "PAID":
+                st.write(conn, record, (ref, b.booking, kind, amount, False))
+                return self._out(bk, already_paid=True)
+            due = bk["total"] - bk["deposit_paid"] - bk["balance_paid"]
+            if amount != due:
+                raise Rejected("PB002" if amount > due else "22023")
+            think()
+            paid = bk["balance_paid"] + amount
+            st.write(
+                conn,
+                "UPDATE {s}.naive_booking SET status = 'PAID', balance_paid = %s"
+                " WHERE booking_id = %s",
+                (paid, b.booking),
+            )
+            st.write(conn, record, (ref, b.booking, kind, amount, True))
+            return self._out({**bk, "status": "PAID", "balance_paid": paid})
+
+        args = {"ref": ref, "booking": b.booking, "amount": amount}
+        return st.call(kind, ref, args, PAYMENT_REJECTS, body)
+
+    def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
+        out: list[Anomaly] = []
+        bookings: dict[str, list[Row]] = {}
+        for r in self.store.rows(conn, "SELECT * FROM {s}.naive_booking"):
+            bookings.setdefault(r["booking_id"], []).append(r)
+        payments: dict[str, list[Row]] = {}
+        for r in self.store.rows(conn, "SELECT * FROM {s}.naive_booking_payment"):
+            payments.setdefault(r["payment_ref"], []).append(r)
+        for bid, rows in bookings.items():
+            if len(rows) > 1:
+                out.append(Anomaly("one_booking_per_id", bid, f"{len(rows)} bookings"))
+            row = rows[0]
+            applied = [
+                p for ps in payments.values() for p in ps if p["booking_id"] == bid and p["applied"]
+            ]
+            balances = [p for p in applied if p["kind"] == "balance"]
+            deposits = [p for p in applied if p["kind"] == "deposit"]
+            if len(balances) > 1 or len(deposits) > 1:
+                out.append(
+                    Anomaly(
+                        "booking_state",
+                        bid,
+                        f"{row['status']} with {len(deposits)} deposit and "
+                        f"{len(balances)} balance postings",
+                    )
+                )
+            if row["deposit_paid"] + row["balance_paid"] > row["total"]:
+                out.append(
+                    Anomaly(
+                        "booking_state",
+                        bid,
+                        f"paid {row['deposit_paid'] + row['balance_paid']} of {row['total']}",
+                    )
+                )
+        for ref, ps in payments.items():
+            if len(ps) > 1:
+                out.append(Anomaly("one_payment_per_ref", ref, f"{len(ps)} payments"))
+        groups: dict[str, list[Op]] = {}
+        for op in ops:
+            groups.setdefault(op.call.subject, []).append(op)
+        for subject, group in groups.items():
+            if group[0].call.kind == "create":
+                continue
+            pay = payments.get(subject, [None])[0]
+
+            def same(call: Call, pay: Any = pay) -> bool:
+                a = call.args
+                return pay is not None and (pay["booking_id"], pay["kind"], pay["amount"]) == (
+                    a["booking"],
+                    call.kind,
+                    a["amount"],
+                )
+
+            out += exactly_once("exactly_once_payment", subject, group, pay, same)
+        applied_refs: dict[str, set[str]] = {}
+        for op in ops:
+            if op.ok and op.call.kind == "balance" and not op.row.get("already_paid"):
+                applied_refs.setdefault(op.call.args["booking"], set()).add(op.call.subject)
+        for bid, refs in applied_refs.items():
+            if len(refs) > 1:
+                out.append(
+                    Anomaly(
+                        "applied_once", bid, f"{len(refs)} balance payments acknowledged as applied"
+                    )
+                )
+        actual = {
+            f"pgb:booking:{bid}": {"balance": rows[0]["deposit_paid"] + rows[0]["balance_paid"]}
+            for bid, rows in bookings.items()
+        }
+        out += compare_balances(
+            "booking_balances_match_history",
+            {f"pgb:booking:{b}": {"balance": v} for b, v in self.expected(ops).items()},
+            actual,
+        )
+        return out

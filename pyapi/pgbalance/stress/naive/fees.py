@@ -1,0 +1,271 @@
+"""The fees workload against the split-writes pattern: the client reads the load's fee
+status and the wallets, then writes each wallet, the revenue and the status separately,
+with values it computed; the status flag and the balances are two authorities."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, ClassVar
+
+from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
+from pgbalance.stress.naive.store import NaiveStore, think
+from pgbalance.stress.workload.base import compare_balances, exactly_once, took_effect_once
+from pgbalance.stress.workload.fees import (
+    COMPLETE_REJECTS,
+    CREATE_REJECTS,
+    CURRENCY,
+    DEDUCT_REJECTS,
+    REFUND_REJECTS,
+    TOPUP_REJECTS,
+    Fees,
+    Load,
+)
+
+DDL = """
+    CREATE TABLE {s}.naive_fee_wallet (user_id text PRIMARY KEY, balance bigint NOT NULL);
+    CREATE TABLE {s}.naive_revenue (currency text PRIMARY KEY, amount bigint NOT NULL);
+    CREATE TABLE {s}.naive_fee_topup (
+        reference text NOT NULL, user_id text NOT NULL, amount bigint NOT NULL);
+    CREATE TABLE {s}.naive_load (
+        load_id text NOT NULL, shipper text NOT NULL, carrier text NOT NULL,
+        status text NOT NULL DEFAULT 'CREATED', fee_status text NOT NULL DEFAULT 'NONE',
+        shipper_fee bigint, carrier_fee bigint,
+        deductions int NOT NULL DEFAULT 0, refunds int NOT NULL DEFAULT 0)"""
+
+
+class NaiveFees(Fees):
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, tenant: str, seed: int) -> None:
+        super().__init__(tenant, seed)
+        self.store = NaiveStore(tenant, self.name)
+
+    def setup(self, conn: Conn) -> None:
+        st = self.store
+        st.create(conn, DDL)
+        st.write(conn, "INSERT INTO {s}.naive_revenue VALUES (%s, 0)", (CURRENCY,))
+        for user in self.parties:
+            st.write(conn, "INSERT INTO {s}.naive_fee_wallet VALUES (%s, %s)", (user, self.funding))
+        for _ in range(2):
+            load = self._new(random.Random(f"{self.seed}:naive-fees:{_}"))
+            self.create_call(load).execute(conn)
+            self.complete_call(load).execute(conn)
+            self.loads.push(load)
+            self.setup_loads.add(load.load)
+            self.completed.add(load.load)
+        self.initial = self.balances(conn)
+        self.initial_revenue = self.revenue(conn)
+
+    def teardown(self, conn: Conn) -> None:
+        self.store.drop(conn)
+
+    def balances(self, conn: Conn) -> dict[str, int]:
+        rows = self.store.rows(conn, "SELECT user_id, balance FROM {s}.naive_fee_wallet")
+        return {r["user_id"]: int(r["balance"]) for r in rows}
+
+    def revenue(self, conn: Conn) -> int:
+        row = self.store.one(conn, "SELECT amount FROM {s}.naive_revenue")
+        return int(row["amount"]) if row else 0
+
+    def _load(self, conn: Conn, load: str) -> Row:
+        row = self.store.one(
+            conn, "SELECT * FROM {s}.naive_load WHERE load_id = %s LIMIT 1", (load,)
+        )
+        if row is None:
+            raise Rejected("PB005")
+        return row
+
+    def _out(self, row: Row, replayed: bool = False) -> list[Row]:
+        keys = ("status", "fee_status", "shipper_fee", "carrier_fee")
+        return [{"load": row["load_id"], **{k: row[k] for k in keys}, "replayed": replayed}]
+
+    def _wallet(self, conn: Conn, user: str) -> int:
+        row = self.store.one(
+            conn, "SELECT balance FROM {s}.naive_fee_wallet WHERE user_id = %s", (user,)
+        )
+        return int(row["balance"]) if row else 0
+
+    def _set_wallet(self, conn: Conn, user: str, balance: int) -> None:
+        self.store.write(
+            conn, "UPDATE {s}.naive_fee_wallet SET balance = %s WHERE user_id = %s", (balance, user)
+        )
+
+    def create_call(self, load: Load) -> Call:
+        st = self.store
+
+        def body(conn: Conn) -> list[Row]:
+            q = "SELECT * FROM {s}.naive_load WHERE load_id = %s LIMIT 1"
+            found = st.one(conn, q, (load.load,))
+            if found is not None:
+                if (found["shipper"], found["carrier"]) != (load.shipper, load.carrier):
+                    raise Rejected("PB003")
+                return self._out(found, True)
+            row = st.write(
+                conn,
+                "INSERT INTO {s}.naive_load (load_id, shipper, carrier)"
+                " VALUES (%s, %s, %s) RETURNING *",
+                (load.load, load.shipper, load.carrier),
+            )
+            return self._out(row[0])
+
+        args = {"load": load.load, "shipper": load.shipper, "carrier": load.carrier}
+        return st.call("create_load", f"load:{load.load}", args, CREATE_REJECTS, body)
+
+    def complete_call(self, load: Load) -> Call:
+        st = self.store
+
+        def body(conn: Conn) -> list[Row]:
+            row = self._load(conn, load.load)
+            if row["status"] == "COMPLETED":
+                return self._out(row, True)
+            st.write(
+                conn,
+                "UPDATE {s}.naive_load SET status = 'COMPLETED' WHERE load_id = %s",
+                (load.load,),
+            )
+            return self._out({**row, "status": "COMPLETED"})
+
+        args = {"load": load.load}
+        return st.call("complete_load", f"complete:{load.load}", args, COMPLETE_REJECTS, body)
+
+    def deduct_call(self, load: Load, shipper_fee: int, carrier_fee: int) -> Call:
+        st = self.store
+
+        def body(conn: Conn) -> list[Row]:
+            row = self._load(conn, load.load)
+            if row["fee_status"] != "NONE":
+                if (row["shipper_fee"], row["carrier_fee"]) != (shipper_fee, carrier_fee):
+                    raise Rejected("PB003")
+                return self._out(row, True)
+            if row["status"] != "COMPLETED":
+                raise Rejected("PB004")
+            ws, wc = self._wallet(conn, load.shipper), self._wallet(conn, load.carrier)
+            if ws < shipper_fee or wc < carrier_fee:
+                raise Rejected("PB001")
+            revenue = self.revenue(conn)
+            think()
+            self._set_wallet(conn, load.shipper, ws - shipper_fee)
+            self._set_wallet(conn, load.carrier, wc - carrier_fee)
+            st.write(
+                conn,
+                "UPDATE {s}.naive_revenue SET amount = %s",
+                (revenue + shipper_fee + carrier_fee,),
+            )
+            st.write(
+                conn,
+                "UPDATE {s}.naive_load SET fee_status = 'DEDUCTED', shipper_fee = %s,"
+                " carrier_fee = %s, deductions = deductions + 1 WHERE load_id = %s",
+                (shipper_fee, carrier_fee, load.load),
+            )
+            return self._out(
+                {
+                    **row,
+                    "fee_status": "DEDUCTED",
+                    "shipper_fee": shipper_fee,
+                    "carrier_fee": carrier_fee,
+                }
+            )
+
+        args = {"load": load.load, "shipper_fee": shipper_fee, "carrier_fee": carrier_fee}
+        return st.call("deduct", f"deduct:{load.load}", args, DEDUCT_REJECTS, body)
+
+    def refund_call(self, load: Load, reason: str | None) -> Call:
+        st = self.store
+
+        def body(conn: Conn) -> list[Row]:
+            row = self._load(conn, load.load)
+            if row["fee_status"] == "REFUNDED":
+                return self._out(row, True)
+            if row["fee_status"] == "NONE":
+                raise Rejected("PB004")
+            ws, wc = self._wallet(conn, load.shipper), self._wallet(conn, load.carrier)
+            revenue = self.revenue(conn)
+            sf, cf = row["shipper_fee"], row["carrier_fee"]
+            think()
+            self._set_wallet(conn, load.shipper, ws + sf)
+            self._set_wallet(conn, load.carrier, wc + cf)
+            st.write(conn, "UPDATE {s}.naive_revenue SET amount = %s", (revenue - sf - cf,))
+            st.write(
+                conn,
+                "UPDATE {s}.naive_load SET fee_status = 'REFUNDED',"
+                " refunds = refunds + 1 WHERE load_id = %s",
+                (load.load,),
+            )
+            return self._out({**row, "fee_status": "REFUNDED"})
+
+        return st.call("refund", f"refund:{load.load}", {"load": load.load}, REFUND_REJECTS, body)
+
+    def topup_call(self, user: str, amount: int, ref: str) -> Call:
+        st = self.store
+
+        def body(conn: Conn) -> list[Row]:
+            q = "SELECT * FROM {s}.naive_fee_topup WHERE reference = %s LIMIT 1"
+            seen = st.one(conn, q, (ref,))
+            if seen is not None:
+                if (seen["user_id"], seen["amount"]) != (user, amount):
+                    raise Rejected("PB003")
+                return [{"reference": ref, "replayed": True}]
+            balance = self._wallet(conn, user)
+            think()
+            self._set_wallet(conn, user, balance + amount)
+            st.write(
+                conn, "INSERT INTO {s}.naive_fee_topup VALUES (%s, %s, %s)", (ref, user, amount)
+            )
+            return [{"reference": ref, "replayed": False}]
+
+        args = {"ref": ref, "user": user, "amount": amount}
+        return st.call("topup", ref, args, TOPUP_REJECTS, body)
+
+    def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
+        out: list[Anomaly] = []
+        loads: dict[str, list[Row]] = {}
+        for r in self.store.rows(conn, "SELECT * FROM {s}.naive_load"):
+            loads.setdefault(r["load_id"], []).append(r)
+        groups: dict[str, list[Op]] = {}
+        for op in ops:
+            groups.setdefault(op.call.subject, []).append(op)
+        for lid, rows in loads.items():
+            if len(rows) > 1:
+                out.append(Anomaly("one_load_per_id", lid, f"{len(rows)} loads"))
+            row = rows[0]
+            if row["deductions"] > 1 or row["refunds"] > 1:
+                out.append(
+                    Anomaly(
+                        "deduct_once",
+                        lid,
+                        f"deducted {row['deductions']} times, refunded {row['refunds']} times",
+                    )
+                )
+            out += took_effect_once(
+                "deduct_once", lid, groups.get(f"deduct:{lid}", []), row["fee_status"] != "NONE"
+            )
+            out += took_effect_once(
+                "refund_once", lid, groups.get(f"refund:{lid}", []), row["fee_status"] == "REFUNDED"
+            )
+        topups = {
+            r["reference"]: r for r in self.store.rows(conn, "SELECT * FROM {s}.naive_fee_topup")
+        }
+        for subject, group in groups.items():
+            if group[0].call.kind != "topup":
+                continue
+            tx = topups.get(subject)
+
+            def same(call: Call, tx: Any = tx) -> bool:
+                return tx is not None and (tx["user_id"], tx["amount"]) == (
+                    call.args["user"],
+                    call.args["amount"],
+                )
+
+            out += exactly_once("exactly_once_topup", subject, group, tx, same)
+        wallets, revenue = self.expected(ops)
+        actual = self.balances(conn)
+        out += [
+            Anomaly("balance_never_negative", u, f"balance {b}") for u, b in actual.items() if b < 0
+        ]
+        out += compare_balances(
+            "fees_balances_match_history",
+            {u: {"balance": b} for u, b in wallets.items()} | {"revenue": {"balance": revenue}},
+            {u: {"balance": b} for u, b in actual.items()}
+            | {"revenue": {"balance": self.revenue(conn)}},
+        )
+        return out

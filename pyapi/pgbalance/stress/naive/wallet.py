@@ -1,0 +1,175 @@
+"""The wallet workload against the double-deduction pattern: the client reads the balance,
+decides, and writes the balance it computed; a failed purchase is refunded when a SELECT
+says it has not failed yet; references are checked with a SELECT before the INSERT."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
+from pgbalance.stress.naive.store import NaiveStore, think
+from pgbalance.stress.workload.base import compare_balances, exactly_once, took_effect_once
+from pgbalance.stress.workload.wallet import FAIL_REJECTS, MOVE_REJECTS, Wallet
+
+DDL = """
+    CREATE TABLE {s}.naive_wallet (user_id text PRIMARY KEY, balance bigint NOT NULL);
+    CREATE TABLE {s}.naive_wallet_tx (
+        reference text NOT NULL, user_id text NOT NULL, kind text NOT NULL,
+        amount bigint NOT NULL, status text NOT NULL DEFAULT 'completed',
+        refunds int NOT NULL DEFAULT 0)"""
+
+
+class NaiveWallet(Wallet):
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, tenant: str, seed: int) -> None:
+        super().__init__(tenant, seed)
+        self.store = NaiveStore(tenant, self.name)
+
+    def setup(self, conn: Conn) -> None:
+        self.store.create(conn, DDL)
+        for user in self.users:
+            self.store.write(conn, "INSERT INTO {s}.naive_wallet VALUES (%s, 0)", (user,))
+            self.move_call("topup", user, self.funding, f"{self.prefix}fund-{user}").execute(conn)
+        self.initial = self.balances(conn)
+
+    def teardown(self, conn: Conn) -> None:
+        self.store.drop(conn)
+
+    def balances(self, conn: Conn) -> dict[str, int]:
+        rows = self.store.rows(conn, "SELECT user_id, balance FROM {s}.naive_wallet")
+        return {r["user_id"]: int(r["balance"]) for r in rows}
+
+    def _tx_row(self, tx: Row, replayed: bool) -> list[Row]:
+        keys = ("reference", "user_id", "kind", "amount", "status")
+        return [{**{k: tx[k] for k in keys}, "replayed": replayed}]
+
+    def move_call(self, kind: str, user: str, amount: int, ref: str, items: Any = None) -> Call:
+        st = self.store
+
+        def body(conn: Conn) -> list[Row]:
+            seen = st.one(conn, "SELECT * FROM {s}.naive_wallet_tx WHERE reference = %s", (ref,))
+            if seen is not None:  # idempotency by "look first"
+                if (seen["user_id"], seen["kind"], seen["amount"]) != (user, kind, amount):
+                    raise Rejected("PB003")
+                return self._tx_row(seen, True)
+            w = st.one(conn, "SELECT * FROM {s}.naive_wallet WHERE user_id = %s", (user,))
+            if w is None:
+                raise Rejected("PB005")
+            if kind == "purchase" and w["balance"] < amount:
+                raise Rejected("PB001")
+            think()
+            new = w["balance"] + (amount if kind == "topup" else -amount)
+            st.write(
+                conn, "UPDATE {s}.naive_wallet SET balance = %s WHERE user_id = %s", (new, user)
+            )
+            tx = st.write(
+                conn,
+                "INSERT INTO {s}.naive_wallet_tx (reference, user_id, kind, amount)"
+                " VALUES (%s, %s, %s, %s) RETURNING *",
+                (ref, user, kind, amount),
+            )
+            return self._tx_row(tx[0], False)
+
+        args = {"ref": ref, "user": user, "amount": amount}
+        return st.call(kind, ref, args, MOVE_REJECTS[kind], body)
+
+    def fail_call(self, ref: str, reason: str | None) -> Call:
+        st = self.store
+
+        def body(conn: Conn) -> list[Row]:
+            tx = st.one(conn, "SELECT * FROM {s}.naive_wallet_tx WHERE reference = %s", (ref,))
+            if tx is None:
+                raise Rejected("PB005")
+            if tx["status"] == "failed":
+                return self._tx_row(tx, True)
+            if tx["kind"] != "purchase":
+                raise Rejected("PB004")
+            w = st.one(conn, "SELECT * FROM {s}.naive_wallet WHERE user_id = %s", (tx["user_id"],))
+            assert w is not None
+            think()
+            st.write(
+                conn,
+                "UPDATE {s}.naive_wallet SET balance = %s WHERE user_id = %s",
+                (w["balance"] + tx["amount"], tx["user_id"]),
+            )
+            st.write(
+                conn,
+                "UPDATE {s}.naive_wallet_tx SET status = 'failed',"
+                " refunds = refunds + 1 WHERE reference = %s",
+                (ref,),
+            )
+            return self._tx_row({**tx, "status": "failed"}, False)
+
+        return st.call("fail_purchase", ref, {"ref": ref}, FAIL_REJECTS, body)
+
+    def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
+        out: list[Anomaly] = []
+        rows = self.store.rows(conn, "SELECT * FROM {s}.naive_wallet_tx ORDER BY reference")
+        txs: dict[str, list[Row]] = {}
+        for r in rows:
+            txs.setdefault(r["reference"], []).append(r)
+        for ref, found in txs.items():
+            if len(found) > 1:
+                out.append(Anomaly("one_tx_per_reference", ref, f"{len(found)} transactions"))
+            for tx in found:
+                if tx["refunds"] != (1 if tx["status"] == "failed" else 0):
+                    out.append(
+                        Anomaly(
+                            "one_refund_per_failed_purchase",
+                            ref,
+                            f"status {tx['status']} with {tx['refunds']} refunds",
+                        )
+                    )
+        groups: dict[str, list[Op]] = {}
+        for op in ops:
+            groups.setdefault(f"{op.call.kind == 'fail_purchase'}:{op.call.subject}", []).append(op)
+        for group in groups.values():
+            ref = group[0].call.subject
+            first: Row | None = txs[ref][0] if ref in txs else None
+            if group[0].call.kind == "fail_purchase":
+                failed = first is not None and first["status"] == "failed"
+                out += took_effect_once("fail_purchase_once", ref, group, failed)
+                continue
+
+            def matches(call: Call, tx: Any = first) -> bool:
+                a = call.args
+                return tx is not None and (tx["user_id"], tx["kind"], tx["amount"]) == (
+                    a["user"],
+                    call.kind,
+                    a["amount"],
+                )
+
+            out += exactly_once("exactly_once_wallet", ref, group, first, matches)
+        actual = self.balances(conn)
+        out += [
+            Anomaly("balance_never_negative", user, f"balance {b}")
+            for user, b in actual.items()
+            if b < 0
+        ]
+        out += compare_balances(
+            "wallet_balances_match_history",
+            {u: {"balance": b} for u, b in self.expected_balances(ops).items()},
+            {u: {"balance": b} for u, b in actual.items()},
+        )
+        return out
+
+    def verify(self, conn: Conn) -> list[Row]:
+        """Each naive wallet balance against its own transactions."""
+        rows = self.store.rows(
+            conn,
+            "SELECT w.user_id, w.balance, coalesce(sum(CASE WHEN t.kind = 'topup' THEN t.amount"
+            " WHEN t.status = 'completed' THEN -t.amount ELSE 0 END), 0) AS txs"
+            " FROM {s}.naive_wallet AS w LEFT JOIN {s}.naive_wallet_tx AS t USING (user_id)"
+            " GROUP BY 1, 2 HAVING w.balance <> coalesce(sum(CASE WHEN t.kind = 'topup'"
+            " THEN t.amount WHEN t.status = 'completed' THEN -t.amount ELSE 0 END), 0)",
+        )
+        return [
+            {
+                "check_name": "naive_wallet_mismatch",
+                "tenant": self.tenant,
+                "subject": r["user_id"],
+                "detail": f"balance={r['balance']} transactions={r['txs']}",
+            }
+            for r in rows
+        ]
