@@ -30,6 +30,7 @@ FAULT_KINDS = ("kill", "crash", "ambiguous")
 SERVER_WIDE = frozenset({"crash", "ambiguous"})
 NEVER_STANDBY = "pgbalance_never"
 CONTROL_APP = "pgbalance-stress-control"
+WORKER_APP = "pgbalance-stress-w"  # application_name prefix of the workers' connections
 
 
 class FaultRefused(RuntimeError):
@@ -95,11 +96,19 @@ class Fault(threading.Thread):
         raise NotImplementedError
 
     def terminate(self, pids: list[int]) -> int:
-        n = 0
-        for pid in pids:
-            row = self.control().execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()
-            n += 1 if row and row[0] else 0
-        return n
+        """Terminate those of pids that are still worker backends of this run's database
+        (a pid is checked again in the same statement: never anyone else's backend)."""
+        rows = (
+            self.control()
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE pid = ANY(%s) AND datname = current_database()"
+                " AND starts_with(application_name, %s)",
+                (pids, WORKER_APP),
+            )
+            .fetchall()
+        )
+        return sum(1 for r in rows if r[0])
 
 
 class KillFault(Fault):

@@ -30,14 +30,13 @@ from pgbalance.stress import oracle
 from pgbalance.stress.faults import (
     FAULTS,
     SERVER_WIDE,
+    WORKER_APP,
     FaultContext,
     clear_leftover_standby_setting,
 )
 from pgbalance.stress.model import Call, Conn, History, Op, Rejected, is_connection_loss
 from pgbalance.stress.report import Report, build_report
 from pgbalance.stress.workload import SCENARIO_NAMES, Scenario, resolve_scenarios
-
-WORKER_APP = "pgbalance-stress-w"
 
 
 class StressError(RuntimeError):
@@ -274,19 +273,27 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
     elapsed = time.monotonic() - started
 
     ops = history.snapshot()
+    leftovers = sum(1 for op in ops if op.outcome == "unresolved")
+    if leftovers:
+        console.print(f"resolving {leftovers} calls still unanswered at the end")
     resolve_leftovers(ctx, ops, config.resolve_timeout)
     for w in workers:
         if w.is_alive():
             ctx.problem(f"{w.name} still running {config.resolve_timeout + 30:.0f}s after the end")
+    console.print(f"oracle: checking {len(ops)} calls against the database ...")
+    checked = time.monotonic()
     with psycopg.connect(current_dsn(), autocommit=True) as conn:
-        if config.tamper is not None:
-            config.tamper(conn, tenant, ops)
-        anomalies, verify_rows = oracle.check(
-            conn, tenant, scenarios, ops, ctx.problems + fctx.problems, naive=config.naive
-        )
-        for s in scenarios:
-            with contextlib.suppress(psycopg.Error):
-                s.teardown(conn)
+        try:
+            if config.tamper is not None:
+                config.tamper(conn, tenant, ops)
+            anomalies, verify_rows = oracle.check(
+                conn, tenant, scenarios, ops, ctx.problems + fctx.problems, naive=config.naive
+            )
+        finally:
+            for s in scenarios:
+                with contextlib.suppress(psycopg.Error):
+                    s.teardown(conn)
+    console.print(f"oracle: done in {time.monotonic() - checked:.1f}s")
     return build_report(
         ops=ops,
         anomalies=anomalies,
