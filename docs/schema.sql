@@ -950,9 +950,16 @@ CREATE FUNCTION ledger._account_out(p_tenant text, p_code text) RETURNS TABLE(te
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT a.tenant_id, a.code, a.currency, a.balance, a.pending_out, a.pending_in,
-           a.balance - a.pending_out, a.min_balance, a.max_balance, a.closed_at IS NOT NULL
+    SELECT a.tenant_id, a.code, a.currency, a.balance + s.b, a.pending_out + s.o,
+           a.pending_in + s.i, a.balance + s.b - a.pending_out - s.o, a.min_balance,
+           a.max_balance, a.closed_at IS NOT NULL
       FROM ledger.account AS a
+     CROSS JOIN LATERAL (
+           SELECT coalesce(sum(x.balance), 0)::bigint AS b,
+                  coalesce(sum(x.pending_out), 0)::bigint AS o,
+                  coalesce(sum(x.pending_in), 0)::bigint AS i
+             FROM ledger.account_stripe AS x
+            WHERE x.tenant_id = a.tenant_id AND x.account_id = a.account_id) AS s
      WHERE a.tenant_id = p_tenant AND a.code = p_code
 $$;
 
@@ -960,7 +967,7 @@ $$;
 -- Name: FUNCTION _account_out(p_tenant text, p_code text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._account_out(p_tenant text, p_code text) IS 'Private: the account row as the API returns it.';
+COMMENT ON FUNCTION ledger._account_out(p_tenant text, p_code text) IS 'Private: the account row as the API returns it (stripes summed in).';
 
 --
 -- Name: _apply_legs(text, bigint, text[], bigint[], boolean, boolean); Type: FUNCTION; Schema: ledger; Owner: -
@@ -969,12 +976,18 @@ COMMENT ON FUNCTION ledger._account_out(p_tenant text, p_code text) IS 'Private:
 CREATE FUNCTION ledger._apply_legs(p_tenant text, p_entry_id bigint, p_codes text[], p_amounts bigint[], p_pending boolean, p_one_currency boolean) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
     r record;
-    v_ids bigint[] := '{}';
-    v_missing text;
-    v_closed text;
+    v_n int := cardinality(p_codes);
+    v_ids bigint[] := array_fill(NULL::bigint, ARRAY[cardinality(p_codes)]);
+    v_found int := 0;
+    v_pos int;
+    v_amount bigint;
+    v_closed_pos int;
+    v_limit_pos int;
+    v_total record;
     v_currency text;
     v_mixed boolean := false;
     v_limit_code text;
@@ -985,48 +998,61 @@ DECLARE
 BEGIN
     PERFORM FROM ledger.account AS a
      WHERE a.tenant_id = p_tenant AND a.code = ANY (p_codes)
+       AND a.stripes = 0
      ORDER BY a.account_id
        FOR NO KEY UPDATE;
 
+    -- Locked rows come back as they are now; errors name the first offending leg (legs order).
     FOR r IN
-        SELECT u.code, u.amount, a.account_id, a.currency, a.balance, a.pending_out,
-               a.pending_in, a.min_balance, a.max_balance, a.closed_at
-          FROM unnest(p_codes, p_amounts) WITH ORDINALITY AS u(code, amount, ord)
-          LEFT JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.code = u.code
-         ORDER BY u.ord
+        SELECT a.code, a.account_id, a.currency, a.balance, a.pending_out, a.pending_in,
+               a.min_balance, a.max_balance, a.closed_at, a.stripes
+          FROM ledger.account AS a
+         WHERE a.tenant_id = p_tenant AND a.code = ANY (p_codes)
+         ORDER BY a.account_id
+           FOR KEY SHARE
     LOOP
-        v_ids := v_ids || r.account_id;
-        IF r.account_id IS NULL THEN
-            v_missing := coalesce(v_missing, r.code);
-            CONTINUE;
-        END IF;
+        v_pos := array_position(p_codes, r.code);
+        v_ids[v_pos] := r.account_id;
+        v_found := v_found + 1;
         IF v_currency IS NULL THEN
             v_currency := r.currency;
         ELSIF v_currency <> r.currency THEN
             v_mixed := true;
         END IF;
-        IF r.closed_at IS NOT NULL THEN
-            v_closed := coalesce(v_closed, r.code);
+        IF r.closed_at IS NOT NULL AND (v_closed_pos IS NULL OR v_pos < v_closed_pos) THEN
+            v_closed_pos := v_pos;
         END IF;
-        CONTINUE WHEN v_limit_code IS NOT NULL;
+        CONTINUE WHEN v_limit_pos < v_pos;
+        v_amount := p_amounts[v_pos];
+        -- Striped: nothing to check but that a credit cannot overflow the total (the row plus
+        -- the stripes), which only a huge amount can do; that one reads the stripes.
+        CONTINUE WHEN r.stripes > 0 AND v_amount < 4503599627370496;
+        IF r.min_balance IS NULL AND r.max_balance IS NULL AND v_amount >= 4503599627370496 THEN
+            SELECT o.balance, o.pending_in INTO v_total FROM ledger._account_out(p_tenant, r.code) AS o;
+            r.balance := v_total.balance;
+            r.pending_in := v_total.pending_in;
+        END IF;
         -- numeric: a huge amount is a limit error, never a bigint overflow.
-        IF r.amount < 0 AND r.balance::numeric - r.pending_out + r.amount < r.min_balance THEN
+        IF v_amount < 0 AND r.balance::numeric - r.pending_out + v_amount < r.min_balance THEN
+            v_limit_pos := v_pos;
             v_limit_code := 'PB001';
             v_limit_message := format('insufficient funds in account %s', r.code);
             v_limit_detail := format('account=%s available=%s requested=%s pending=%s min_balance=%s',
-                r.code, r.balance - r.pending_out, -r.amount, r.pending_out, r.min_balance);
-        ELSIF r.amount > 0 AND r.balance::numeric + r.pending_in + r.amount
+                r.code, r.balance - r.pending_out, -v_amount, r.pending_out, r.min_balance);
+        ELSIF v_amount > 0 AND r.balance::numeric + r.pending_in + v_amount
                                > coalesce(r.max_balance, 9223372036854775807) THEN
+            v_limit_pos := v_pos;
             v_limit_code := 'PB002';
             v_limit_message := format('account %s would exceed its maximum balance', r.code);
             v_limit_detail := format('account=%s balance=%s pending_in=%s requested=%s max_balance=%s',
-                r.code, r.balance, r.pending_in, r.amount,
+                r.code, r.balance, r.pending_in, v_amount,
                 coalesce(r.max_balance::text, '9223372036854775807'));
         END IF;
     END LOOP;
 
-    IF v_missing IS NOT NULL THEN
-        PERFORM ledger._raise('PB005', 'account not found', format('account=%s', v_missing),
+    IF v_found < v_n THEN
+        PERFORM ledger._raise('PB005', 'account not found',
+            format('account=%s', p_codes[array_position(v_ids, NULL)]),
             'Open it first with ledger.open_account.');
     END IF;
     IF v_mixed THEN
@@ -1045,8 +1071,8 @@ BEGIN
                 format('currency=%s', v_unbalanced));
         END IF;
     END IF;
-    IF v_closed IS NOT NULL THEN
-        PERFORM ledger._raise('PB007', 'account is closed', format('account=%s', v_closed));
+    IF v_closed_pos IS NOT NULL THEN
+        PERFORM ledger._raise('PB007', 'account is closed', format('account=%s', p_codes[v_closed_pos]));
     END IF;
     IF v_limit_code IS NOT NULL THEN
         PERFORM ledger._raise(v_limit_code, v_limit_message, v_limit_detail);
@@ -1077,21 +1103,47 @@ CREATE FUNCTION ledger._apply_postings() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    v_striped bigint;
 BEGIN
     -- Transaction-local marker read by the account guard; reset before returning.
     PERFORM set_config('pgbalance.applying', 'on', true);
-    UPDATE ledger.account AS a
-       SET balance     = a.balance + d.b,
-           pending_out = a.pending_out + d.o,
-           pending_in  = a.pending_in + d.i
-      FROM (SELECT n.tenant_id, n.account_id,
-                   coalesce(sum(n.amount) FILTER (WHERE n.kind = 'B'), 0) AS b,
-                   coalesce(sum(n.amount) FILTER (WHERE n.kind = 'O'), 0) AS o,
-                   coalesce(sum(n.amount) FILTER (WHERE n.kind = 'I'), 0) AS i
-              FROM new_postings AS n
-             GROUP BY n.tenant_id, n.account_id) AS d
-     WHERE a.tenant_id = d.tenant_id
-       AND a.account_id = d.account_id;
+    WITH d AS (
+        SELECT n.tenant_id, n.account_id,
+               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'B'), 0) AS b,
+               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'O'), 0) AS o,
+               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'I'), 0) AS i
+          FROM new_postings AS n
+         GROUP BY n.tenant_id, n.account_id
+    ), limited AS (
+        UPDATE ledger.account AS a
+           SET balance     = a.balance + d.b,
+               pending_out = a.pending_out + d.o,
+               pending_in  = a.pending_in + d.i
+          FROM d
+         WHERE a.tenant_id = d.tenant_id
+           AND a.account_id = d.account_id
+           AND a.stripes = 0
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM d) - (SELECT count(*) FROM limited) INTO v_striped;
+    IF v_striped > 0 THEN
+        INSERT INTO ledger.account_stripe AS s (tenant_id, account_id, stripe_no, balance,
+                                                pending_out, pending_in)
+        SELECT n.tenant_id, n.account_id, (txid_current() % a.stripes)::smallint,
+               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'B'), 0),
+               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'O'), 0),
+               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'I'), 0)
+          FROM new_postings AS n
+          JOIN ledger.account AS a ON a.tenant_id = n.tenant_id AND a.account_id = n.account_id
+         WHERE a.stripes > 0
+         GROUP BY n.tenant_id, n.account_id, a.stripes
+         ORDER BY n.account_id
+            ON CONFLICT ON CONSTRAINT account_stripe_pkey DO UPDATE
+           SET balance     = s.balance + excluded.balance,
+               pending_out = s.pending_out + excluded.pending_out,
+               pending_in  = s.pending_in + excluded.pending_in;
+    END IF;
     PERFORM set_config('pgbalance.applying', '', true);
     RETURN NULL;
 END
@@ -1101,7 +1153,7 @@ $$;
 -- Name: FUNCTION _apply_postings(); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._apply_postings() IS 'Private trigger: applies inserted postings to balance, pending_out and pending_in (the only writer).';
+COMMENT ON FUNCTION ledger._apply_postings() IS 'Private trigger: applies inserted postings to balance, pending_out and pending_in (the only writer); a striped account gets them in one of its stripe rows per transaction.';
 
 --
 -- Name: _check_amount(text, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1167,7 +1219,8 @@ BEGIN
     PERFORM ledger._raise('PB009',
         'balance, pending and identity columns of an account change only through ledger postings',
         format('account=%s balance=%s->%s pending_out=%s->%s pending_in=%s->%s',
-               OLD.code, OLD.balance, NEW.balance, OLD.pending_out, NEW.pending_out,
+               coalesce(OLD.code, NEW.code), OLD.balance, NEW.balance,
+               OLD.pending_out, NEW.pending_out,
                OLD.pending_in, NEW.pending_in),
         'Move money with ledger.transfer, ledger.post_entry or ledger.hold.');
     RETURN NULL;
@@ -1229,6 +1282,38 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._guard_history() IS 'Private trigger: raises PB009 on UPDATE/DELETE/TRUNCATE of postings and DELETE/TRUNCATE of entries.';
+
+--
+-- Name: _guard_stripe(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._guard_stripe() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF TG_LEVEL = 'STATEMENT' THEN
+        PERFORM ledger._raise('PB009', format('account stripes are never removed: %s on ledger.account_stripe', TG_OP),
+            format('operation=%s table=ledger.account_stripe', TG_OP),
+            'Stripes are part of balances; move money with ledger.transfer.');
+    END IF;
+    PERFORM ledger._raise('PB009',
+        'stripe amounts and identity change only through ledger postings',
+        format('account_id=%s stripe_no=%s balance=%s->%s pending_out=%s->%s pending_in=%s->%s',
+               NEW.account_id, NEW.stripe_no,
+               CASE WHEN TG_OP = 'UPDATE' THEN OLD.balance ELSE 0 END, NEW.balance,
+               CASE WHEN TG_OP = 'UPDATE' THEN OLD.pending_out ELSE 0 END, NEW.pending_out,
+               CASE WHEN TG_OP = 'UPDATE' THEN OLD.pending_in ELSE 0 END, NEW.pending_in),
+        'Move money with ledger.transfer, ledger.post_entry or ledger.hold.');
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION _guard_stripe(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._guard_stripe() IS 'Private trigger: raises PB009 when a stripe''s amounts change outside ledger._apply_postings, or a stripe is moved, deleted or truncated.';
 
 --
 -- Name: entry; Type: TABLE; Schema: ledger; Owner: -
@@ -1367,6 +1452,7 @@ DECLARE
     v_sum numeric := 0;
     v_positive numeric := 0;
     v_fingerprint uuid;
+    v_repeated boolean;
     v_entry_id bigint;
     v_status text := CASE WHEN p_pending THEN 'pending' ELSE 'posted' END;
 BEGIN
@@ -1386,8 +1472,13 @@ BEGIN
             v_positive := v_positive + p_amounts[i];
         END IF;
     END LOOP;
-    IF v_n > 2 AND (SELECT count(DISTINCT c) FROM unnest(p_codes) AS c) <> v_n
-       OR v_n = 2 AND p_codes[1] = p_codes[2] THEN
+    -- Two legs compare directly: a subquery would send the whole condition to the executor.
+    IF v_n = 2 THEN
+        v_repeated := p_codes[1] = p_codes[2];
+    ELSE
+        v_repeated := (SELECT count(DISTINCT c) FROM unnest(p_codes) AS c) <> v_n;
+    END IF;
+    IF v_repeated THEN
         PERFORM ledger._raise('22023', 'the same account appears twice in one movement',
             format('accounts=%s', array_to_string(p_codes, ',')));
     END IF;
@@ -1404,10 +1495,21 @@ BEGIN
     END IF;
 
     -- Order-insensitive: the same legs in another order are the same movement.
-    v_fingerprint := md5(jsonb_build_array(
-        (SELECT jsonb_agg(jsonb_build_array(u.c, u.a) ORDER BY u.c)
-           FROM unnest(p_codes, p_amounts) AS u(c, a)),
-        p_pending, extract(epoch FROM p_expires_at))::text)::uuid;
+    -- Two legs (transfers, holds) skip the subquery; the text hashed is the same.
+    IF v_n = 2 THEN
+        v_fingerprint := md5(jsonb_build_array(
+            CASE WHEN p_codes[1] < p_codes[2]
+                 THEN jsonb_build_array(jsonb_build_array(p_codes[1], p_amounts[1]),
+                                        jsonb_build_array(p_codes[2], p_amounts[2]))
+                 ELSE jsonb_build_array(jsonb_build_array(p_codes[2], p_amounts[2]),
+                                        jsonb_build_array(p_codes[1], p_amounts[1])) END,
+            p_pending, extract(epoch FROM p_expires_at))::text)::uuid;
+    ELSE
+        v_fingerprint := md5(jsonb_build_array(
+            (SELECT jsonb_agg(jsonb_build_array(u.c, u.a) ORDER BY u.c)
+               FROM unnest(p_codes, p_amounts) AS u(c, a)),
+            p_pending, extract(epoch FROM p_expires_at))::text)::uuid;
+    END IF;
 
     INSERT INTO ledger.entry AS e (tenant_id, idempotency_key, fingerprint, status, amount,
                                    expires_at, metadata)
@@ -1716,20 +1818,25 @@ CREATE FUNCTION ledger.close_account(p_tenant text, p_code text) RETURNS TABLE(t
     AS $$
 DECLARE
     v_account ledger.account;
+    v_out record;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code);
+    -- FOR UPDATE: it also waits for movements into a striped account, which hold only a
+    -- FOR KEY SHARE lock on it (ledger._apply_legs) and keep their amounts in its stripes.
     SELECT * INTO v_account FROM ledger.account AS a
      WHERE a.tenant_id = p_tenant AND a.code = p_code
-       FOR NO KEY UPDATE;
+       FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM ledger._raise('PB005', 'account not found', format('account=%s', p_code));
     END IF;
     IF v_account.closed_at IS NULL THEN
-        IF v_account.balance <> 0 OR v_account.pending_out <> 0 OR v_account.pending_in <> 0 THEN
+        -- A new statement, so a new snapshot: it sees every movement the lock waited for.
+        SELECT * INTO v_out FROM ledger._account_out(p_tenant, p_code);
+        IF v_out.balance <> 0 OR v_out.pending_out <> 0 OR v_out.pending_in <> 0 THEN
             PERFORM ledger._raise('PB004', 'only an account with balance 0 and nothing pending can be closed',
                 format('account=%s balance=%s pending_out=%s pending_in=%s', p_code,
-                       v_account.balance, v_account.pending_out, v_account.pending_in),
+                       v_out.balance, v_out.pending_out, v_out.pending_in),
                 'Move the balance out and settle or void pending holds first.');
         END IF;
         UPDATE ledger.account AS a SET closed_at = clock_timestamp()
@@ -1774,6 +1881,18 @@ BEGIN
               JOIN unnest(v_entries) AS e ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id)
      ORDER BY a.account_id
        FOR NO KEY UPDATE;
+    -- The holds are released one statement each, so the stripes of striped accounts
+    -- (ledger._apply_postings writes those last, in account_id order, on stripe
+    -- txid_current() % stripes) are locked here first, in that order, created empty if missing.
+    INSERT INTO ledger.account_stripe AS s (tenant_id, account_id, stripe_no)
+    SELECT a.tenant_id, a.account_id, (txid_current() % a.stripes)::smallint
+      FROM ledger.account AS a
+     WHERE (a.tenant_id, a.account_id) IN (
+            SELECT p.tenant_id, p.account_id FROM ledger.posting AS p
+              JOIN unnest(v_entries) AS e ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id)
+       AND a.stripes > 0
+     ORDER BY a.account_id
+        ON CONFLICT ON CONSTRAINT account_stripe_pkey DO UPDATE SET stripe_no = s.stripe_no;
     FOREACH v_entry IN ARRAY v_entries LOOP
         PERFORM ledger._release_hold(v_entry.tenant_id, v_entry.entry_id, NULL);
     END LOOP;
@@ -1979,6 +2098,52 @@ $$;
 COMMENT ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) IS 'Post a new entry negating a posted one: what remains (p_amount NULL) or p_amount of a two-leg entry. Above what remains -> PB002; pending, voided or fully reversed -> PB004. The original becomes reversed once fully reversed. Idempotent by p_key.';
 
 --
+-- Name: set_account_stripes(text, text, integer); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.set_account_stripes(p_tenant text, p_code text, p_stripes integer) RETURNS TABLE(tenant text, code text, currency text, balance bigint, pending_out bigint, pending_in bigint, available bigint, min_balance bigint, max_balance bigint, closed boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_account ledger.account;
+BEGIN
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    PERFORM ledger._check_name('code', p_code, false);
+    IF p_stripes IS NULL OR p_stripes NOT BETWEEN 1 AND 64 THEN
+        PERFORM ledger._raise('22023', 'stripes must be between 1 and 64',
+            format('stripes=%s', coalesce(p_stripes::text, 'NULL')),
+            'Striping is one-way: a striped account stays striped.');
+    END IF;
+    -- FOR UPDATE waits for every movement holding the account, striped or not.
+    SELECT * INTO v_account FROM ledger.account AS a
+     WHERE a.tenant_id = p_tenant AND a.code = p_code
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ledger._raise('PB005', 'account not found', format('account=%s', p_code));
+    END IF;
+    IF v_account.min_balance IS NOT NULL OR v_account.max_balance IS NOT NULL THEN
+        PERFORM ledger._raise('PB004', 'only an account with no floor and no ceiling can be striped',
+            format('account=%s min_balance=%s max_balance=%s', p_code,
+                   coalesce(v_account.min_balance::text, 'NULL'),
+                   coalesce(v_account.max_balance::text, 'NULL')),
+            'Limits are checked against the account''s one locked row.');
+    END IF;
+    IF v_account.stripes <> p_stripes THEN
+        UPDATE ledger.account AS a SET stripes = p_stripes
+         WHERE a.tenant_id = p_tenant AND a.account_id = v_account.account_id;
+    END IF;
+    RETURN QUERY SELECT * FROM ledger._account_out(p_tenant, p_code);
+END
+$$;
+
+--
+-- Name: FUNCTION set_account_stripes(p_tenant text, p_code text, p_stripes integer); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.set_account_stripes(p_tenant text, p_code text, p_stripes integer) IS 'Spread a hot account''s amounts over p_stripes (1..64) rows so concurrent movements into it do not queue; only for an account with no floor and no ceiling (else PB004). One-way. Overlapping movements into a striped account are listed by its statement in lock order, not necessarily commit order. Returns the account.';
+
+--
 -- Name: statement(text, text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2051,11 +2216,22 @@ CREATE FUNCTION ledger.verify(p_tenant text DEFAULT NULL::text) RETURNS TABLE(ch
           FROM ledger.posting AS p
          WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
          GROUP BY p.tenant_id, p.account_id
+    ), per_stripe AS (
+        -- An account's amounts are its row plus its stripes (striped accounts only).
+        SELECT x.tenant_id, x.account_id, sum(x.balance) AS b, sum(x.pending_out) AS o,
+               sum(x.pending_in) AS i, count(*) AS stripes
+          FROM ledger.account_stripe AS x
+         WHERE p_tenant IS NULL OR x.tenant_id = p_tenant
+         GROUP BY x.tenant_id, x.account_id
     ), accounts AS (
-        SELECT a.tenant_id, a.code, a.balance, a.pending_out, a.pending_in, a.min_balance,
-               a.max_balance, coalesce(s.b, 0) AS b, coalesce(s.o, 0) AS o, coalesce(s.i, 0) AS i
+        SELECT a.tenant_id, a.code, a.balance + coalesce(x.b, 0) AS balance,
+               a.pending_out + coalesce(x.o, 0) AS pending_out,
+               a.pending_in + coalesce(x.i, 0) AS pending_in, a.min_balance,
+               a.max_balance, coalesce(s.b, 0) AS b, coalesce(s.o, 0) AS o, coalesce(s.i, 0) AS i,
+               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes
           FROM ledger.account AS a
           LEFT JOIN per_account AS s ON s.tenant_id = a.tenant_id AND s.account_id = a.account_id
+          LEFT JOIN per_stripe AS x ON x.tenant_id = a.tenant_id AND x.account_id = a.account_id
          WHERE p_tenant IS NULL OR a.tenant_id = p_tenant
     ), per_currency AS (
         SELECT p.tenant_id, p.entry_id, a.currency,
@@ -2088,6 +2264,12 @@ CREATE FUNCTION ledger.verify(p_tenant text DEFAULT NULL::text) RETURNS TABLE(ch
     UNION ALL
     SELECT 'pending_in_mismatch', tenant_id, code, format('pending_in=%s postings=%s', pending_in, i)
       FROM accounts WHERE pending_in <> i
+    UNION ALL
+    SELECT 'stripes_not_allowed', tenant_id, code,
+           format('stripe_rows=%s stripes=%s min_balance=%s max_balance=%s', stripes,
+                  declared_stripes, min_balance, max_balance)
+      FROM accounts
+     WHERE stripes > 0 AND (declared_stripes = 0 OR min_balance IS NOT NULL OR max_balance IS NOT NULL)
     UNION ALL
     SELECT 'below_floor', tenant_id, code,
            format('available=%s min_balance=%s', balance - pending_out, min_balance)
@@ -2127,7 +2309,7 @@ $$;
 -- Name: FUNCTION verify(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Recompute everything from postings: balances and pending columns, per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor.';
+COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor.';
 
 --
 -- Name: void(text, bigint); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2904,9 +3086,9 @@ CREATE FUNCTION wallet._wallet_out(p_tenant text, p_user text) RETURNS TABLE(use
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT w.user_id, w.currency, a.balance, a.balance - a.pending_out
+    SELECT w.user_id, w.currency, a.balance, a.available
       FROM wallet.wallet AS w
-      JOIN ledger.account AS a ON a.tenant_id = w.tenant_id AND a.code = w.account_code
+     CROSS JOIN LATERAL ledger._account_out(w.tenant_id, w.account_code) AS a
      WHERE w.tenant_id = p_tenant AND w.user_id = p_user
 $$;
 
@@ -3164,6 +3346,7 @@ CREATE TABLE ledger.account (
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     closed_at timestamp with time zone,
+    stripes smallint DEFAULT 0 NOT NULL,
     CONSTRAINT account_ceiling CHECK (((balance + pending_in) <= max_balance)),
     CONSTRAINT account_code_not_empty CHECK ((code <> ''::text)),
     CONSTRAINT account_currency_format CHECK ((currency ~ '^[A-Z]{3}$'::text)),
@@ -3171,7 +3354,8 @@ CREATE TABLE ledger.account (
     CONSTRAINT account_max_balance_not_negative CHECK ((max_balance >= 0)),
     CONSTRAINT account_min_balance_not_positive CHECK ((min_balance <= 0)),
     CONSTRAINT account_pending_in_not_negative CHECK ((pending_in >= 0)),
-    CONSTRAINT account_pending_out_not_negative CHECK ((pending_out >= 0))
+    CONSTRAINT account_pending_out_not_negative CHECK ((pending_out >= 0)),
+    CONSTRAINT account_stripes_unbounded CHECK (((stripes = 0) OR ((stripes >= 1) AND (stripes <= 64) AND (min_balance IS NULL) AND (max_balance IS NULL))))
 );
 
 --
@@ -3179,6 +3363,12 @@ CREATE TABLE ledger.account (
 --
 
 COMMENT ON TABLE ledger.account IS 'One row per account; balance and pending columns are written only by ledger._apply_postings.';
+
+--
+-- Name: COLUMN account.stripes; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.account.stripes IS 'Stripe rows its amounts are spread over (0 = none, the default); only for accounts with no floor and no ceiling (ledger.set_account_stripes).';
 
 --
 -- Name: account_account_id_seq; Type: SEQUENCE; Schema: ledger; Owner: -
@@ -3192,6 +3382,26 @@ ALTER TABLE ledger.account ALTER COLUMN account_id ADD GENERATED ALWAYS AS IDENT
     NO MAXVALUE
     CACHE 1
 );
+
+--
+-- Name: account_stripe; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.account_stripe (
+    tenant_id text NOT NULL,
+    account_id bigint NOT NULL,
+    stripe_no smallint NOT NULL,
+    balance bigint DEFAULT 0 NOT NULL,
+    pending_out bigint DEFAULT 0 NOT NULL,
+    pending_in bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT account_stripe_no_range CHECK (((stripe_no >= 0) AND (stripe_no < 64)))
+);
+
+--
+-- Name: TABLE account_stripe; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.account_stripe IS 'Stripe rows of striped accounts (ledger.set_account_stripes; no floor, no ceiling): an account''s balance and pending columns are its row plus the sum of its stripes. Written only by ledger._apply_postings.';
 
 --
 -- Name: entry_entry_id_seq; Type: SEQUENCE; Schema: ledger; Owner: -
@@ -3426,6 +3636,13 @@ ALTER TABLE ONLY ledger.account
     ADD CONSTRAINT account_pkey PRIMARY KEY (tenant_id, account_id);
 
 --
+-- Name: account_stripe account_stripe_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.account_stripe
+    ADD CONSTRAINT account_stripe_pkey PRIMARY KEY (tenant_id, account_id, stripe_no);
+
+--
 -- Name: entry entry_idempotency_key_key; Type: CONSTRAINT; Schema: ledger; Owner: -
 --
 
@@ -3564,6 +3781,18 @@ CREATE TRIGGER apply_postings AFTER INSERT ON ledger.posting REFERENCING NEW TAB
 COMMENT ON TRIGGER apply_postings ON ledger.posting IS 'The single authority over balances: every balance change is an inserted posting.';
 
 --
+-- Name: account guard_account_insert; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_account_insert BEFORE INSERT ON ledger.account FOR EACH ROW WHEN (((new.balance <> 0) OR (new.pending_out <> 0) OR (new.pending_in <> 0))) EXECUTE FUNCTION ledger._guard_account_update();
+
+--
+-- Name: TRIGGER guard_account_insert ON account; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_account_insert ON ledger.account IS 'Accounts open at zero; balances come only from postings (PB009).';
+
+--
 -- Name: account guard_account_update; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
@@ -3636,6 +3865,54 @@ CREATE TRIGGER guard_posting_truncate BEFORE TRUNCATE ON ledger.posting FOR EACH
 COMMENT ON TRIGGER guard_posting_truncate ON ledger.posting IS 'Postings are append-only (PB009).';
 
 --
+-- Name: account_stripe guard_stripe_delete; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_stripe_delete BEFORE DELETE ON ledger.account_stripe FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_stripe();
+
+--
+-- Name: TRIGGER guard_stripe_delete ON account_stripe; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_stripe_delete ON ledger.account_stripe IS 'Stripes are never deleted (PB009).';
+
+--
+-- Name: account_stripe guard_stripe_insert; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_stripe_insert BEFORE INSERT ON ledger.account_stripe FOR EACH ROW WHEN ((((new.balance <> 0) OR (new.pending_out <> 0) OR (new.pending_in <> 0)) AND ((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text)))) EXECUTE FUNCTION ledger._guard_stripe();
+
+--
+-- Name: TRIGGER guard_stripe_insert ON account_stripe; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_stripe_insert ON ledger.account_stripe IS 'A stripe starts empty; amounts come only from postings (PB009).';
+
+--
+-- Name: account_stripe guard_stripe_truncate; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_stripe_truncate BEFORE TRUNCATE ON ledger.account_stripe FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_stripe();
+
+--
+-- Name: TRIGGER guard_stripe_truncate ON account_stripe; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_stripe_truncate ON ledger.account_stripe IS 'Stripes are never truncated (PB009).';
+
+--
+-- Name: account_stripe guard_stripe_update; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_stripe_update BEFORE UPDATE ON ledger.account_stripe FOR EACH ROW WHEN (((old.tenant_id IS DISTINCT FROM new.tenant_id) OR (old.account_id IS DISTINCT FROM new.account_id) OR (old.stripe_no IS DISTINCT FROM new.stripe_no) OR ((((old.balance IS DISTINCT FROM new.balance) OR (old.pending_out IS DISTINCT FROM new.pending_out)) OR (old.pending_in IS DISTINCT FROM new.pending_in)) AND ((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text))))) EXECUTE FUNCTION ledger._guard_stripe();
+
+--
+-- Name: TRIGGER guard_stripe_update ON account_stripe; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_stripe_update ON ledger.account_stripe IS 'Stripe amounts change only through the posting trigger (PB009).';
+
+--
 -- Name: payment payment_booking_fkey; Type: FK CONSTRAINT; Schema: booking; Owner: -
 --
 
@@ -3662,6 +3939,13 @@ ALTER TABLE ONLY fees.load
 
 ALTER TABLE ONLY fees.load
     ADD CONSTRAINT load_refund_entry_fkey FOREIGN KEY (tenant_id, refund_entry_id) REFERENCES ledger.entry(tenant_id, entry_id);
+
+--
+-- Name: account_stripe account_stripe_account_fkey; Type: FK CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.account_stripe
+    ADD CONSTRAINT account_stripe_account_fkey FOREIGN KEY (tenant_id, account_id) REFERENCES ledger.account(tenant_id, account_id);
 
 --
 -- Name: entry entry_reverses_fkey; Type: FK CONSTRAINT; Schema: ledger; Owner: -
@@ -3986,6 +4270,12 @@ REVOKE ALL ON FUNCTION ledger._guard_entry_update() FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger._guard_history() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _guard_stripe(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._guard_stripe() FROM PUBLIC;
+
+--
 -- Name: TABLE entry; Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -4105,6 +4395,13 @@ GRANT ALL ON FUNCTION ledger.post_entry(p_tenant text, p_key text, p_legs jsonb,
 
 REVOKE ALL ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) TO pgbalance_app;
+
+--
+-- Name: FUNCTION set_account_stripes(p_tenant text, p_code text, p_stripes integer); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.set_account_stripes(p_tenant text, p_code text, p_stripes integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.set_account_stripes(p_tenant text, p_code text, p_stripes integer) TO pgbalance_app;
 
 --
 -- Name: FUNCTION statement(p_tenant text, p_code text, p_since timestamp with time zone, p_until timestamp with time zone); Type: ACL; Schema: ledger; Owner: -
@@ -4308,6 +4605,12 @@ GRANT ALL ON FUNCTION wallet.topup(p_tenant text, p_user text, p_amount bigint, 
 --
 
 GRANT SELECT ON TABLE ledger.account TO pgbalance_auditor;
+
+--
+-- Name: TABLE account_stripe; Type: ACL; Schema: ledger; Owner: -
+--
+
+GRANT SELECT ON TABLE ledger.account_stripe TO pgbalance_auditor;
 
 --
 -- Name: TABLE posting; Type: ACL; Schema: ledger; Owner: -

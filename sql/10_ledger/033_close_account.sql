@@ -8,20 +8,25 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_account ledger.account;
+    v_out record;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code);
+    -- FOR UPDATE: it also waits for movements into a striped account, which hold only a
+    -- FOR KEY SHARE lock on it (ledger._apply_legs) and keep their amounts in its stripes.
     SELECT * INTO v_account FROM ledger.account AS a
      WHERE a.tenant_id = p_tenant AND a.code = p_code
-       FOR NO KEY UPDATE;
+       FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM ledger._raise('PB005', 'account not found', format('account=%s', p_code));
     END IF;
     IF v_account.closed_at IS NULL THEN
-        IF v_account.balance <> 0 OR v_account.pending_out <> 0 OR v_account.pending_in <> 0 THEN
+        -- A new statement, so a new snapshot: it sees every movement the lock waited for.
+        SELECT * INTO v_out FROM ledger._account_out(p_tenant, p_code);
+        IF v_out.balance <> 0 OR v_out.pending_out <> 0 OR v_out.pending_in <> 0 THEN
             PERFORM ledger._raise('PB004', 'only an account with balance 0 and nothing pending can be closed',
                 format('account=%s balance=%s pending_out=%s pending_in=%s', p_code,
-                       v_account.balance, v_account.pending_out, v_account.pending_in),
+                       v_out.balance, v_out.pending_out, v_out.pending_in),
                 'Move the balance out and settle or void pending holds first.');
         END IF;
         UPDATE ledger.account AS a SET closed_at = clock_timestamp()

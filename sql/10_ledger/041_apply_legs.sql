@@ -1,17 +1,30 @@
 -- Locks the accounts of a new movement in account_id order, checks them in the contract's
 -- order (PB005, PB006, PB007, PB001/PB002) and inserts the postings. The entry row exists.
+-- One global lock order for every movement: its accounts that are not striped FOR NO KEY
+-- UPDATE by account_id; then all its accounts FOR KEY SHARE by account_id, which is new only
+-- for striped accounts (no floor, no ceiling, stripes > 0: ledger.set_account_stripes).
+-- Nothing is checked against those, so the share lock (it keeps ledger.close_account, FOR
+-- UPDATE, out) is all they need and concurrent movements into one hot account do not queue;
+-- their deltas go to a stripe row, locked last, in account_id order, by the posting trigger.
 CREATE OR REPLACE FUNCTION ledger._apply_legs(
     p_tenant text, p_entry_id bigint, p_codes text[], p_amounts bigint[],
     p_pending boolean, p_one_currency boolean)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+-- A custom plan per call (for the array sizes) costs more than it saves.
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     r record;
-    v_ids bigint[] := '{}';
-    v_missing text;
-    v_closed text;
+    v_n int := cardinality(p_codes);
+    v_ids bigint[] := array_fill(NULL::bigint, ARRAY[cardinality(p_codes)]);
+    v_found int := 0;
+    v_pos int;
+    v_amount bigint;
+    v_closed_pos int;
+    v_limit_pos int;
+    v_total record;
     v_currency text;
     v_mixed boolean := false;
     v_limit_code text;
@@ -22,48 +35,61 @@ DECLARE
 BEGIN
     PERFORM FROM ledger.account AS a
      WHERE a.tenant_id = p_tenant AND a.code = ANY (p_codes)
+       AND a.stripes = 0
      ORDER BY a.account_id
        FOR NO KEY UPDATE;
 
+    -- Locked rows come back as they are now; errors name the first offending leg (legs order).
     FOR r IN
-        SELECT u.code, u.amount, a.account_id, a.currency, a.balance, a.pending_out,
-               a.pending_in, a.min_balance, a.max_balance, a.closed_at
-          FROM unnest(p_codes, p_amounts) WITH ORDINALITY AS u(code, amount, ord)
-          LEFT JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.code = u.code
-         ORDER BY u.ord
+        SELECT a.code, a.account_id, a.currency, a.balance, a.pending_out, a.pending_in,
+               a.min_balance, a.max_balance, a.closed_at, a.stripes
+          FROM ledger.account AS a
+         WHERE a.tenant_id = p_tenant AND a.code = ANY (p_codes)
+         ORDER BY a.account_id
+           FOR KEY SHARE
     LOOP
-        v_ids := v_ids || r.account_id;
-        IF r.account_id IS NULL THEN
-            v_missing := coalesce(v_missing, r.code);
-            CONTINUE;
-        END IF;
+        v_pos := array_position(p_codes, r.code);
+        v_ids[v_pos] := r.account_id;
+        v_found := v_found + 1;
         IF v_currency IS NULL THEN
             v_currency := r.currency;
         ELSIF v_currency <> r.currency THEN
             v_mixed := true;
         END IF;
-        IF r.closed_at IS NOT NULL THEN
-            v_closed := coalesce(v_closed, r.code);
+        IF r.closed_at IS NOT NULL AND (v_closed_pos IS NULL OR v_pos < v_closed_pos) THEN
+            v_closed_pos := v_pos;
         END IF;
-        CONTINUE WHEN v_limit_code IS NOT NULL;
+        CONTINUE WHEN v_limit_pos < v_pos;
+        v_amount := p_amounts[v_pos];
+        -- Striped: nothing to check but that a credit cannot overflow the total (the row plus
+        -- the stripes), which only a huge amount can do; that one reads the stripes.
+        CONTINUE WHEN r.stripes > 0 AND v_amount < 4503599627370496;
+        IF r.min_balance IS NULL AND r.max_balance IS NULL AND v_amount >= 4503599627370496 THEN
+            SELECT o.balance, o.pending_in INTO v_total FROM ledger._account_out(p_tenant, r.code) AS o;
+            r.balance := v_total.balance;
+            r.pending_in := v_total.pending_in;
+        END IF;
         -- numeric: a huge amount is a limit error, never a bigint overflow.
-        IF r.amount < 0 AND r.balance::numeric - r.pending_out + r.amount < r.min_balance THEN
+        IF v_amount < 0 AND r.balance::numeric - r.pending_out + v_amount < r.min_balance THEN
+            v_limit_pos := v_pos;
             v_limit_code := 'PB001';
             v_limit_message := format('insufficient funds in account %s', r.code);
             v_limit_detail := format('account=%s available=%s requested=%s pending=%s min_balance=%s',
-                r.code, r.balance - r.pending_out, -r.amount, r.pending_out, r.min_balance);
-        ELSIF r.amount > 0 AND r.balance::numeric + r.pending_in + r.amount
+                r.code, r.balance - r.pending_out, -v_amount, r.pending_out, r.min_balance);
+        ELSIF v_amount > 0 AND r.balance::numeric + r.pending_in + v_amount
                                > coalesce(r.max_balance, 9223372036854775807) THEN
+            v_limit_pos := v_pos;
             v_limit_code := 'PB002';
             v_limit_message := format('account %s would exceed its maximum balance', r.code);
             v_limit_detail := format('account=%s balance=%s pending_in=%s requested=%s max_balance=%s',
-                r.code, r.balance, r.pending_in, r.amount,
+                r.code, r.balance, r.pending_in, v_amount,
                 coalesce(r.max_balance::text, '9223372036854775807'));
         END IF;
     END LOOP;
 
-    IF v_missing IS NOT NULL THEN
-        PERFORM ledger._raise('PB005', 'account not found', format('account=%s', v_missing),
+    IF v_found < v_n THEN
+        PERFORM ledger._raise('PB005', 'account not found',
+            format('account=%s', p_codes[array_position(v_ids, NULL)]),
             'Open it first with ledger.open_account.');
     END IF;
     IF v_mixed THEN
@@ -82,8 +108,8 @@ BEGIN
                 format('currency=%s', v_unbalanced));
         END IF;
     END IF;
-    IF v_closed IS NOT NULL THEN
-        PERFORM ledger._raise('PB007', 'account is closed', format('account=%s', v_closed));
+    IF v_closed_pos IS NOT NULL THEN
+        PERFORM ledger._raise('PB007', 'account is closed', format('account=%s', p_codes[v_closed_pos]));
     END IF;
     IF v_limit_code IS NOT NULL THEN
         PERFORM ledger._raise(v_limit_code, v_limit_message, v_limit_detail);

@@ -25,6 +25,18 @@ BEGIN
               JOIN unnest(v_entries) AS e ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id)
      ORDER BY a.account_id
        FOR NO KEY UPDATE;
+    -- The holds are released one statement each, so the stripes of striped accounts
+    -- (ledger._apply_postings writes those last, in account_id order, on stripe
+    -- txid_current() % stripes) are locked here first, in that order, created empty if missing.
+    INSERT INTO ledger.account_stripe AS s (tenant_id, account_id, stripe_no)
+    SELECT a.tenant_id, a.account_id, (txid_current() % a.stripes)::smallint
+      FROM ledger.account AS a
+     WHERE (a.tenant_id, a.account_id) IN (
+            SELECT p.tenant_id, p.account_id FROM ledger.posting AS p
+              JOIN unnest(v_entries) AS e ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id)
+       AND a.stripes > 0
+     ORDER BY a.account_id
+        ON CONFLICT ON CONSTRAINT account_stripe_pkey DO UPDATE SET stripe_no = s.stripe_no;
     FOREACH v_entry IN ARRAY v_entries LOOP
         PERFORM ledger._release_hold(v_entry.tenant_id, v_entry.entry_id, NULL);
     END LOOP;

@@ -13,11 +13,22 @@ AS $$
           FROM ledger.posting AS p
          WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
          GROUP BY p.tenant_id, p.account_id
+    ), per_stripe AS (
+        -- An account's amounts are its row plus its stripes (striped accounts only).
+        SELECT x.tenant_id, x.account_id, sum(x.balance) AS b, sum(x.pending_out) AS o,
+               sum(x.pending_in) AS i, count(*) AS stripes
+          FROM ledger.account_stripe AS x
+         WHERE p_tenant IS NULL OR x.tenant_id = p_tenant
+         GROUP BY x.tenant_id, x.account_id
     ), accounts AS (
-        SELECT a.tenant_id, a.code, a.balance, a.pending_out, a.pending_in, a.min_balance,
-               a.max_balance, coalesce(s.b, 0) AS b, coalesce(s.o, 0) AS o, coalesce(s.i, 0) AS i
+        SELECT a.tenant_id, a.code, a.balance + coalesce(x.b, 0) AS balance,
+               a.pending_out + coalesce(x.o, 0) AS pending_out,
+               a.pending_in + coalesce(x.i, 0) AS pending_in, a.min_balance,
+               a.max_balance, coalesce(s.b, 0) AS b, coalesce(s.o, 0) AS o, coalesce(s.i, 0) AS i,
+               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes
           FROM ledger.account AS a
           LEFT JOIN per_account AS s ON s.tenant_id = a.tenant_id AND s.account_id = a.account_id
+          LEFT JOIN per_stripe AS x ON x.tenant_id = a.tenant_id AND x.account_id = a.account_id
          WHERE p_tenant IS NULL OR a.tenant_id = p_tenant
     ), per_currency AS (
         SELECT p.tenant_id, p.entry_id, a.currency,
@@ -50,6 +61,12 @@ AS $$
     UNION ALL
     SELECT 'pending_in_mismatch', tenant_id, code, format('pending_in=%s postings=%s', pending_in, i)
       FROM accounts WHERE pending_in <> i
+    UNION ALL
+    SELECT 'stripes_not_allowed', tenant_id, code,
+           format('stripe_rows=%s stripes=%s min_balance=%s max_balance=%s', stripes,
+                  declared_stripes, min_balance, max_balance)
+      FROM accounts
+     WHERE stripes > 0 AND (declared_stripes = 0 OR min_balance IS NOT NULL OR max_balance IS NOT NULL)
     UNION ALL
     SELECT 'below_floor', tenant_id, code,
            format('available=%s min_balance=%s', balance - pending_out, min_balance)
@@ -85,4 +102,4 @@ AS $$
       FROM entries WHERE reversed_amount <> reversals
 $$;
 COMMENT ON FUNCTION ledger.verify(text) IS
-    'Recompute everything from postings: balances and pending columns, per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor.';
+    'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor.';
