@@ -94,9 +94,10 @@ def test_huge_amount_is_a_limit_error_not_an_overflow(ab: Ledger) -> None:
     with raises("PB001"):
         ab.transfer(new_key(), "a", "b", 9_223_372_036_854_775_807)
     ab.open("sink", "EUR", None, None)
+    ab.open("source", "EUR", None, None)
     ab.transfer(new_key(), "a", "sink", 1)
     with raises("PB002"):
-        ab.transfer(new_key(), ab.world(), "sink", 9_223_372_036_854_775_807)
+        ab.transfer(new_key(), "source", "sink", 9_223_372_036_854_775_807)
 
 
 def test_unknown_account_pb005(ab: Ledger) -> None:
@@ -196,3 +197,26 @@ class TestCheckOrder:
         ab.transfer("t1", "a", "b", 1000)
         assert ab.account("a")["available"] == 0
         assert ab.transfer("t1", "a", "b", 1000)["replayed"] is True
+
+
+def test_unbounded_accounts_stop_at_the_bigint_range(ledger: Ledger) -> None:
+    """Regression: an account without floor or ceiling used to surface 22003 (bigint out of
+    range) from the posting trigger; what a bigint holds is its limit (PB001 / PB002)."""
+    big = 9_223_372_036_854_775_807
+    for code in ("w", "x", "y", "z"):
+        ledger.open(code, "EUR", None, None)
+    ledger.transfer(new_key(), "w", "x", big)  # w: -big, x: +big
+    before = ledger.state()
+    with raises("PB001"):  # w would fall below the smallest bigint
+        ledger.transfer(new_key(), "w", "y", 2)
+    with raises("PB001"):
+        ledger.hold(new_key(), "w", "y", 2)
+    assert ledger.state() == before
+    ledger.hold(new_key(), "x", "y", big)  # x: pending_out = big, available 0
+    with raises("PB001"):  # pending_out would overflow though available stays in range
+        ledger.hold(new_key(), "x", "z", 1)
+    ledger.transfer(new_key(), "z", "w", big)  # z: -big
+    ledger.hold(new_key(), "y", "z", big)  # z: pending_in = big
+    with raises("PB002"):  # pending_in would overflow though balance + pending_in is 0
+        ledger.hold(new_key(), "w", "z", 1)
+    assert ledger.account("w")["balance"] == 0
