@@ -1024,23 +1024,30 @@ BEGIN
         END IF;
         CONTINUE WHEN v_limit_pos < v_pos;
         v_amount := p_amounts[v_pos];
-        -- Striped: nothing to check but that a credit cannot overflow the total (the row plus
-        -- the stripes), which only a huge amount can do; that one reads the stripes.
-        CONTINUE WHEN r.stripes > 0 AND v_amount < 4503599627370496;
-        IF r.min_balance IS NULL AND r.max_balance IS NULL AND v_amount >= 4503599627370496 THEN
-            SELECT o.balance, o.pending_in INTO v_total FROM ledger._account_out(p_tenant, r.code) AS o;
+        -- Striped: nothing to check but that the total (the row plus the stripes) stays within
+        -- a bigint, which only a huge amount can break; that one reads the stripes.
+        CONTINUE WHEN r.stripes > 0 AND abs(v_amount) < 4503599627370496;
+        IF r.min_balance IS NULL AND r.max_balance IS NULL AND abs(v_amount) >= 4503599627370496 THEN
+            SELECT o.balance, o.pending_out, o.pending_in INTO v_total
+              FROM ledger._account_out(p_tenant, r.code) AS o;
             r.balance := v_total.balance;
+            r.pending_out := v_total.pending_out;
             r.pending_in := v_total.pending_in;
         END IF;
-        -- numeric: a huge amount is a limit error, never a bigint overflow.
-        IF v_amount < 0 AND r.balance::numeric - r.pending_out + v_amount < r.min_balance THEN
+        -- numeric: a huge amount is a limit error, never a bigint overflow. Without a floor
+        -- or a ceiling, what a bigint holds is the limit (balance, available, pending).
+        IF v_amount < 0 AND r.balance::numeric - r.pending_out + v_amount
+                            < coalesce(r.min_balance, -9223372036854775808)
+           OR p_pending AND v_amount < 0 AND r.pending_out::numeric - v_amount > 9223372036854775807 THEN
             v_limit_pos := v_pos;
             v_limit_code := 'PB001';
             v_limit_message := format('insufficient funds in account %s', r.code);
             v_limit_detail := format('account=%s available=%s requested=%s pending=%s min_balance=%s',
-                r.code, r.balance - r.pending_out, -v_amount, r.pending_out, r.min_balance);
+                r.code, r.balance - r.pending_out, -v_amount::numeric, r.pending_out,
+                coalesce(r.min_balance::text, '-9223372036854775808'));
         ELSIF v_amount > 0 AND r.balance::numeric + r.pending_in + v_amount
-                               > coalesce(r.max_balance, 9223372036854775807) THEN
+                               > coalesce(r.max_balance, 9223372036854775807)
+           OR p_pending AND v_amount > 0 AND r.pending_in::numeric + v_amount > 9223372036854775807 THEN
             v_limit_pos := v_pos;
             v_limit_code := 'PB002';
             v_limit_message := format('account %s would exceed its maximum balance', r.code);
