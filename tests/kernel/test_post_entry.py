@@ -117,3 +117,16 @@ def test_pending_entry_is_a_hold(book: Ledger) -> None:
     assert [book.balance(c) for c in "abc"] == [900, 70, 30]
     assert book.account("a")["pending_out"] == 0
     assert book.capture(row["entry_id"], 100)["replayed"] is True
+
+
+def test_two_legs_in_either_order_are_the_same_movement(book: Ledger) -> None:
+    """Keys are shared by transfer and post_entry; the legs are compared as a set."""
+    moved = book.transfer("t1", "a", "b", 100)
+    assert book.post("t1", [("b", 100), ("a", -100)]) == {**moved, "replayed": True}
+    assert book.post("t1", [("a", -100), ("b", 100)])["replayed"] is True
+    with raises("PB003"):
+        book.post("t1", [("a", 100), ("b", -100)])
+    entry = book.post("e2", [("c", 5), ("a", -5)])
+    assert book.transfer("e2", "a", "c", 5) == {**entry, "replayed": True}
+    with raises("PB003"):
+        book.transfer("e2", "c", "a", 5)
