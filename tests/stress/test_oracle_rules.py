@@ -7,6 +7,7 @@ from typing import Any
 
 from pgbalance.stress.model import Call, Op
 from pgbalance.stress.workload.base import exactly_once, took_effect_once
+from pgbalance.stress.workload.transfers import Transfers
 
 
 def call(amount: int = 10, kind: str = "transfer") -> Call:
@@ -64,3 +65,27 @@ def test_took_effect_once() -> None:
     assert took_effect_once("x", "h", [op(c, "rejected", sqlstate="PB004")], True)  # unasked
     assert took_effect_once("x", "h", [], True)
     assert took_effect_once("x", "h", [op(c, replayed=True)], True)  # replay of nothing ours
+
+
+def test_batches_are_judged_item_by_item() -> None:
+    """A batch becomes one transfer per item with the item's own outcome; an atomic batch
+    that failed names its failing item, the others are rolled back; an atomic batch with a
+    refused item is itself an anomaly."""
+    scenario = Transfers("t", 1)
+    items = [("k1", "a", "b", 5), ("k2", "b", "a", 500)]
+    loose = scenario.batch_call(items, atomic=False)
+    rows = [
+        {"idx": 1, "entry_id": 7, "status": "posted", "replayed": False, "error_code": None},
+        {"idx": 2, "entry_id": None, "status": None, "replayed": None, "error_code": "PB001"},
+    ]
+    expanded, bad = scenario.expand([Op(1, 0, loose, "ok", "ok", rows=rows)])
+    assert bad == []
+    assert [(o.call.subject, o.outcome, o.sqlstate) for o in expanded] == [
+        ("k1", "ok", None), ("k2", "rejected", "PB001")]  # fmt: skip
+    strict = scenario.batch_call(items, atomic=True)
+    failed = Op(2, 0, strict, "rejected", "rejected", "PB001", detail="idx=2 account=b")
+    expanded, bad = scenario.expand([failed])
+    assert bad == []
+    assert [o.sqlstate for o in expanded] == ["rolled-back", "PB001"]
+    expanded, bad = scenario.expand([Op(3, 0, strict, "ok", "ok", rows=rows)])
+    assert [a.check for a in bad] == ["batch"]

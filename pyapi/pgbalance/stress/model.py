@@ -92,6 +92,7 @@ class Op:
     attempts: int = 0
     latency: float | None = None  # seconds, of a first attempt that got an answer
     lost: list[str] = field(default_factory=list)  # why attempts were indeterminate
+    detail: str | None = None  # the DETAIL of a rejection (numbers, idx=<n> of a batch item)
 
     @property
     def ok(self) -> bool:

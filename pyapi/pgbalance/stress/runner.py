@@ -185,6 +185,7 @@ def perform(
                 delay = min(delay * 2, 0.5)
                 continue
             outcome, op.sqlstate = "rejected", exc.sqlstate or type(exc).__name__
+            op.detail = exc.diag.message_detail
         if not op.first:
             op.first = outcome
             op.latency = time.monotonic() - started

@@ -16,9 +16,12 @@ pending columns equal what the acknowledged calls imply, starting from the funde
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from psycopg.types.json import Jsonb
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op
 from pgbalance.stress.workload.base import (
@@ -28,6 +31,7 @@ from pgbalance.stress.workload.base import (
     account_balances,
     compare_balances,
     exactly_once,
+    function_exists,
     load_entries,
 )
 
@@ -37,6 +41,10 @@ CAPTURE_REJECTS = frozenset({"PB002", "PB003", "PB004"})
 VOID_REJECTS = frozenset({"PB004"})
 REVERSE_REJECTS = frozenset({"PB001", "PB002", "PB003", "PB004"})
 MISMATCH_REJECTS = frozenset({"PB006"})
+# An item of a batch: a transfer's refusals; in an atomic batch that failed, the items other
+# than the failing one are recorded as ROLLED_BACK.
+ITEM_REJECTS = TRANSFER_REJECTS | MISMATCH_REJECTS
+ROLLED_BACK = "rolled-back"
 
 _ENTRY = "SELECT entry_id, status, replayed FROM "
 
@@ -83,6 +91,7 @@ class Transfers(Scenario):
         self.holds: Recent[Held] = Recent(5)
         self.posted: Recent[Posted] = Recent(8)
         self.initial: dict[str, dict[str, int]] = {}
+        self.batches = False  # ledger.transfer_batch deployed: batches join the mix
 
     @property
     def codes(self) -> list[str]:
@@ -101,6 +110,7 @@ class Transfers(Scenario):
                 _ENTRY + "ledger.transfer(%s, %s, %s, %s, %s::bigint)",
                 (t, f"{self.prefix}fund-{code}", self.bank, code, amount),
             )
+        self.batches = function_exists(conn, "ledger.transfer_batch")
         self.initial = self.balances(conn)
 
     def balances(self, conn: Conn) -> dict[str, dict[str, int]]:
@@ -176,6 +186,19 @@ class Transfers(Scenario):
             (self.tenant, key, target.entry_id, amount),
         )
 
+    def batch_call(self, items: list[tuple[str, str, str, int]], atomic: bool) -> Call:
+        payload = [{"key": k, "from": f, "to": t, "amount": a} for k, f, t, a in items]
+        return Call(
+            self.name,
+            "batch",
+            f"batch:{next(self._seq)}",
+            {"items": tuple(items), "atomic": atomic},
+            ITEM_REJECTS if atomic else frozenset(),
+            "SELECT idx, entry_id, status, replayed, error_code"
+            " FROM ledger.transfer_batch(%s, %s, %s)",
+            (self.tenant, Jsonb(payload), atomic),
+        )
+
     # -- the workload --------------------------------------------------------------------
     def _pair(self, rng: random.Random) -> tuple[str, str]:
         src, dst = rng.sample(self.hot, 2)
@@ -202,6 +225,20 @@ class Transfers(Scenario):
             if prev is not None:  # the same key with another amount
                 a = prev.args
                 return self.transfer_call(a["key"], a["src"], a["dst"], a["amount"] + 1)
+        if self.batches and 0.55 <= roll < 0.60:
+            items = []
+            for _ in range(rng.randint(2, 4)):
+                prev = self.recent_transfers.pick(rng) if rng.random() < 0.3 else None
+                if prev is not None:  # a key a single transfer uses too (replay or PB003)
+                    a = prev.args
+                    bump = 1 if rng.random() < 0.2 else 0
+                    items.append((a["key"], a["src"], a["dst"], a["amount"] + bump))
+                else:
+                    src, dst = self._pair(rng)
+                    items.append((self.fresh(f"{self.prefix}b"), src, dst, self._amount(rng)))
+            call = self.batch_call(items, atomic=rng.random() < 0.4)
+            self.recent.push(call)
+            return call
         if roll < 0.60:
             src, dst = self._pair(rng)
             call = self.transfer_call(self.fresh(f"{self.prefix}t"), src, dst, self._amount(rng))
@@ -248,7 +285,12 @@ class Transfers(Scenario):
         if not op.ok:
             return
         a, row = op.call.args, op.row
-        if op.call.kind == "transfer":
+        if op.call.kind == "batch":
+            for r in op.rows:
+                if r["error_code"] is None and r["entry_id"] is not None:
+                    _, src, dst, amount = a["items"][int(r["idx"]) - 1]
+                    self.posted.push(Posted(int(r["entry_id"]), amount, src, dst))
+        elif op.call.kind == "transfer":
             self.posted.push(Posted(int(row["entry_id"]), a["amount"], a["src"], a["dst"]))
         elif op.call.kind == "hold":
             self.holds.push(Held(int(row["entry_id"]), a["amount"], a["src"], a["dst"]))
@@ -261,13 +303,53 @@ class Transfers(Scenario):
         """Every entry of the scenario, from the ledger's own tables (read as superuser)."""
         return load_entries(conn, self.tenant, self.prefix)
 
+    def expand(self, ops: list[Op]) -> tuple[list[Op], list[Anomaly]]:
+        """Batches as the transfers they are: one op per item, with the batch's first
+        outcome (indeterminate included) and the item's own result, so every key is judged
+        the same way whether it came alone or in a batch."""
+        out: list[Op] = []
+        bad: list[Anomaly] = []
+        for op in ops:
+            if op.call.kind != "batch":
+                out.append(op)
+                continue
+            items, atomic = op.call.args["items"], op.call.args["atomic"]
+            rows = {int(r["idx"]): r for r in op.rows}
+            failing = re.match(r"idx=(\d+)", op.detail or "")
+            if op.ok and len(rows) != len(items):
+                bad.append(Anomaly("batch", op.call.subject, f"{len(rows)} rows: {op.describe()}"))
+            if op.ok and atomic and any(r["error_code"] for r in rows.values()):
+                bad.append(Anomaly("batch", op.call.subject, f"atomic, partly refused: {op.rows}"))
+            for i, (key, src, dst, amount) in enumerate(items, start=1):
+                call = self.transfer_call(key, src, dst, amount, ITEM_REJECTS | {ROLLED_BACK})
+                item = Op(op.id, op.worker, call, op.first, op.outcome, None, [], op.attempts)
+                row = rows.get(i)
+                if op.ok and row is not None and row["error_code"] is None:
+                    item.rows = [{k: row[k] for k in ("entry_id", "status", "replayed")}]
+                elif op.ok:
+                    item.outcome = "rejected"
+                    item.sqlstate = row["error_code"] if row is not None else "?"
+                elif op.outcome == "rejected":
+                    is_failing = failing is not None and int(failing.group(1)) == i
+                    item.sqlstate = op.sqlstate if is_failing else ROLLED_BACK
+                if item.outcome == "rejected" and item.sqlstate not in call.allowed:
+                    bad.append(
+                        Anomaly(
+                            "unexpected_sqlstate",
+                            f"batch item {key}",
+                            f"{item.sqlstate}: {op.describe()}",
+                        )
+                    )
+                out.append(item)
+        return out, bad
+
     def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
+        ops, out = self.expand(ops)
         entries = self.entries(conn)
         by_key: dict[str, list[EntryView]] = {}
         for e in entries:
             by_key.setdefault(e.key, []).append(e)
         by_id = {e.entry_id: e for e in entries}
-        out: list[Anomaly] = []
         for key, es in by_key.items():
             if len(es) > 1:
                 ids = [e.entry_id for e in es]
