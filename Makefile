@@ -8,7 +8,7 @@ PYTEST_WORKERS ?= 2
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS='-k migrate -x'`.
 PYTEST_ARGS ?=
 
-.PHONY: install lint test run migrate verify docs clean
+.PHONY: install lint test run migrate verify docs bench clean
 
 install: $(STAMP)
 
@@ -38,6 +38,13 @@ verify: install
 # database, dropped afterwards). tests/dba fails when they are out of date.
 docs: install
 	$(BIN)/pgbalance docs
+
+# The benchmark against pgbench's TPC-B (docs/performance.md), in a scratch database
+# dropped afterwards; results in build/bench.json and build/bench.png. E.g. `make bench BENCH_ARGS='--clients 8 --seconds 10 --rounds 3'`.
+BENCH_ARGS ?=
+bench: install
+	mkdir -p build
+	$(BIN)/pgbalance bench --json build/bench.json --plot build/bench.png $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist

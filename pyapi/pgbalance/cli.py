@@ -26,7 +26,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "pgbalance.commands.docs",
     "pgbalance.commands.expire_holds",
     "pgbalance.stress.cli",
-    # "pgbalance.bench",
+    "pgbalance.bench",
 )
 
 

@@ -1,11 +1,11 @@
 -- Locks the accounts of a new movement in account_id order, checks them in the contract's
 -- order (PB005, PB006, PB007, PB001/PB002) and inserts the postings. The entry row exists.
 -- One global lock order for every movement: its accounts that are not striped FOR NO KEY
--- UPDATE by account_id; then all its accounts FOR KEY SHARE by account_id, which is new only
--- for striped accounts (no floor, no ceiling, stripes > 0: ledger.set_account_stripes).
--- Nothing is checked against those, so the share lock (it keeps ledger.close_account, FOR
--- UPDATE, out) is all they need and concurrent movements into one hot account do not queue;
--- their deltas go to a stripe row, locked last, in account_id order, by the posting trigger.
+-- UPDATE by account_id; then its striped accounts (no floor, no ceiling, stripes > 0:
+-- ledger.set_account_stripes) FOR KEY SHARE by account_id. Nothing is checked against those,
+-- so the share lock (it keeps ledger.close_account, FOR UPDATE, out) is all they need and
+-- concurrent movements into one hot account do not queue; their deltas go to a stripe row,
+-- locked last, in account_id order, by the posting trigger. Each pass also reads the rows.
 CREATE OR REPLACE FUNCTION ledger._apply_legs(
     p_tenant text, p_entry_id bigint, p_codes text[], p_amounts bigint[],
     p_pending boolean, p_one_currency boolean)
@@ -16,7 +16,8 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    r record;
+    r ledger.account;
+    v_rows ledger.account[];
     v_n int := cardinality(p_codes);
     v_ids bigint[] := array_fill(NULL::bigint, ARRAY[cardinality(p_codes)]);
     v_found int := 0;
@@ -33,21 +34,25 @@ DECLARE
     v_unbalanced text;
     v_now timestamptz;
 BEGIN
-    PERFORM FROM ledger.account AS a
-     WHERE a.tenant_id = p_tenant AND a.code = ANY (p_codes)
-       AND a.stripes = 0
-     ORDER BY a.account_id
-       FOR NO KEY UPDATE;
+    -- Locked rows come back as they are now.
+    SELECT array_agg(l.a) INTO v_rows
+      FROM (SELECT a FROM ledger.account AS a
+             WHERE a.tenant_id = p_tenant AND a.code = ANY (p_codes) AND a.stripes = 0
+             ORDER BY a.account_id
+               FOR NO KEY UPDATE) AS l;
+    -- Some account is striped or unknown: a second pass, a new statement (so it also sees an
+    -- account striped by a ledger.set_account_stripes that committed while the first waited).
+    IF coalesce(cardinality(v_rows), 0) < v_n THEN
+        v_rows := coalesce(v_rows, '{}') || ARRAY(
+            SELECT l.a
+              FROM (SELECT a FROM ledger.account AS a
+                     WHERE a.tenant_id = p_tenant AND a.code = ANY (p_codes) AND a.stripes > 0
+                     ORDER BY a.account_id
+                       FOR KEY SHARE) AS l);
+    END IF;
 
-    -- Locked rows come back as they are now; errors name the first offending leg (legs order).
-    FOR r IN
-        SELECT a.code, a.account_id, a.currency, a.balance, a.pending_out, a.pending_in,
-               a.min_balance, a.max_balance, a.closed_at, a.stripes
-          FROM ledger.account AS a
-         WHERE a.tenant_id = p_tenant AND a.code = ANY (p_codes)
-         ORDER BY a.account_id
-           FOR KEY SHARE
-    LOOP
+    -- Errors name the first offending leg (legs order).
+    FOREACH r IN ARRAY v_rows LOOP
         v_pos := array_position(p_codes, r.code);
         v_ids[v_pos] := r.account_id;
         v_found := v_found + 1;

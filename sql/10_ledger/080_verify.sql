@@ -39,6 +39,12 @@ AS $$
           JOIN ledger.account AS a ON a.tenant_id = p.tenant_id AND a.account_id = p.account_id
          WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
          GROUP BY p.tenant_id, p.entry_id, a.currency
+    ), reversed AS (
+        -- One pass over the reversals (a subquery per entry would scan entry once per entry).
+        SELECT r.tenant_id, r.reverses_entry_id AS entry_id, sum(r.amount) AS total
+          FROM ledger.entry AS r
+         WHERE r.reverses_entry_id IS NOT NULL AND (p_tenant IS NULL OR r.tenant_id = p_tenant)
+         GROUP BY r.tenant_id, r.reverses_entry_id
     ), entries AS (
         SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount,
                count(p.entry_id) AS postings,
@@ -46,10 +52,10 @@ AS $$
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B' AND p.amount > 0), 0) AS b_positive,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I' AND p.amount > 0), 0) AS held,
                coalesce(sum(p.amount) FILTER (WHERE p.kind <> 'B'), 0) AS pending_net,
-               (SELECT coalesce(sum(r.amount), 0) FROM ledger.entry AS r
-                 WHERE r.tenant_id = e.tenant_id AND r.reverses_entry_id = e.entry_id) AS reversals
+               coalesce(min(x.total), 0) AS reversals
           FROM ledger.entry AS e
           LEFT JOIN ledger.posting AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
+          LEFT JOIN reversed AS x ON x.tenant_id = e.tenant_id AND x.entry_id = e.entry_id
          WHERE p_tenant IS NULL OR e.tenant_id = p_tenant
          GROUP BY e.tenant_id, e.entry_id
     )
