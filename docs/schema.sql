@@ -1527,7 +1527,7 @@ BEGIN
                                    expires_at, metadata)
     VALUES (p_tenant, p_key, v_fingerprint, v_status, v_positive::bigint, p_expires_at,
             coalesce(p_metadata, '{}'))
-    ON CONFLICT ON CONSTRAINT entry_idempotency_key_key DO NOTHING
+    ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) DO NOTHING
     RETURNING e.entry_id INTO v_entry_id;
     IF v_entry_id IS NULL THEN
         RETURN QUERY SELECT * FROM ledger._replay(p_tenant, p_key, v_fingerprint);
@@ -1622,7 +1622,8 @@ DECLARE
     v_entry ledger.entry;
 BEGIN
     SELECT * INTO v_entry FROM ledger.entry AS e
-     WHERE e.tenant_id = p_tenant AND e.idempotency_key = p_key;
+     WHERE e.tenant_id = p_tenant AND md5(e.idempotency_key)::uuid = md5(p_key)::uuid
+       AND e.idempotency_key = p_key;
     IF v_entry.fingerprint IS DISTINCT FROM p_fingerprint THEN
         PERFORM ledger._raise('PB003', 'idempotency key reused with different parameters',
             format('key=%s entry_id=%s', p_key, v_entry.entry_id),
@@ -1671,7 +1672,7 @@ BEGIN
     -- The amount is fixed once the original is locked; 1 holds the CHECK until then.
     INSERT INTO ledger.entry AS e (tenant_id, idempotency_key, fingerprint, status, amount, metadata)
     VALUES (p_tenant, p_key, v_fingerprint, 'posted', 1, coalesce(p_metadata, '{}'))
-    ON CONFLICT ON CONSTRAINT entry_idempotency_key_key DO NOTHING
+    ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) DO NOTHING
     RETURNING e.entry_id INTO v_reversal_id;
     IF v_reversal_id IS NULL THEN
         RETURN QUERY SELECT * FROM ledger._replay(p_tenant, p_key, v_fingerprint);
@@ -2380,7 +2381,7 @@ BEGIN
               FROM unnest(v_todo) AS u(i)
              WHERE v_first[u.i] = u.i
              ORDER BY v_key[u.i] COLLATE "C"
-                ON CONFLICT ON CONSTRAINT entry_idempotency_key_key DO NOTHING
+                ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) DO NOTHING
             RETURNING e.entry_id
         )
         -- Claimed: the first item's row went in (its id came back).
@@ -2397,7 +2398,8 @@ BEGIN
               INTO v_ids, v_fps, v_sts
               FROM generate_series(1, v_n) AS g(i)
               LEFT JOIN ledger.entry AS e
-                ON e.tenant_id = p_tenant AND e.idempotency_key = v_key[g.i]
+                ON e.tenant_id = p_tenant AND md5(e.idempotency_key)::uuid = md5(v_key[g.i])::uuid
+               AND e.idempotency_key = v_key[g.i]
                AND v_first[g.i] IS NOT NULL AND NOT v_claimed[v_first[g.i]];
             FOREACH v_f IN ARRAY v_todo LOOP
                 CONTINUE WHEN v_ids[v_f] IS NULL;
@@ -3743,7 +3745,8 @@ CREATE TABLE ledger.account (
     CONSTRAINT account_pending_in_not_negative CHECK ((pending_in >= 0)),
     CONSTRAINT account_pending_out_not_negative CHECK ((pending_out >= 0)),
     CONSTRAINT account_stripes_unbounded CHECK (((stripes = 0) OR ((stripes >= 1) AND (stripes <= 64) AND (min_balance IS NULL) AND (max_balance IS NULL))))
-);
+)
+WITH (fillfactor='85');
 
 --
 -- Name: TABLE account; Type: COMMENT; Schema: ledger; Owner: -
@@ -4030,25 +4033,18 @@ ALTER TABLE ONLY ledger.account_stripe
     ADD CONSTRAINT account_stripe_pkey PRIMARY KEY (tenant_id, account_id, stripe_no);
 
 --
--- Name: entry entry_idempotency_key_key; Type: CONSTRAINT; Schema: ledger; Owner: -
---
-
-ALTER TABLE ONLY ledger.entry
-    ADD CONSTRAINT entry_idempotency_key_key UNIQUE (tenant_id, idempotency_key);
-
---
 -- Name: entry entry_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
 --
 
 ALTER TABLE ONLY ledger.entry
-    ADD CONSTRAINT entry_pkey PRIMARY KEY (tenant_id, entry_id);
+    ADD CONSTRAINT entry_pkey PRIMARY KEY (tenant_id, entry_id) WITH (fillfactor='100');
 
 --
 -- Name: posting posting_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
 --
 
 ALTER TABLE ONLY ledger.posting
-    ADD CONSTRAINT posting_pkey PRIMARY KEY (tenant_id, entry_id, posting_no);
+    ADD CONSTRAINT posting_pkey PRIMARY KEY (tenant_id, entry_id, posting_no) WITH (fillfactor='100');
 
 --
 -- Name: allocation allocation_pkey; Type: CONSTRAINT; Schema: tuition; Owner: -
@@ -4120,16 +4116,34 @@ ALTER TABLE ONLY wallet.wallet
 CREATE INDEX payment_booking_idx ON booking.payment USING btree (tenant_id, booking_id, payment_no);
 
 --
+-- Name: entry_idempotency_key_key; Type: INDEX; Schema: ledger; Owner: -
+--
+
+CREATE UNIQUE INDEX entry_idempotency_key_key ON ledger.entry USING btree (tenant_id, ((md5(idempotency_key))::uuid));
+
+--
+-- Name: INDEX entry_idempotency_key_key; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON INDEX ledger.entry_idempotency_key_key IS 'Idempotency keys are unique per tenant (by their md5: 16 bytes per entry instead of the key).';
+
+--
 -- Name: entry_pending_expiry_idx; Type: INDEX; Schema: ledger; Owner: -
 --
 
 CREATE INDEX entry_pending_expiry_idx ON ledger.entry USING btree (expires_at) WHERE ((status = 'pending'::text) AND (expires_at IS NOT NULL));
 
 --
--- Name: posting_account_time_idx; Type: INDEX; Schema: ledger; Owner: -
+-- Name: posting_account_idx; Type: INDEX; Schema: ledger; Owner: -
 --
 
-CREATE INDEX posting_account_time_idx ON ledger.posting USING btree (tenant_id, account_id, posted_at);
+CREATE INDEX posting_account_idx ON ledger.posting USING btree (tenant_id, account_id);
+
+--
+-- Name: INDEX posting_account_idx; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON INDEX ledger.posting_account_idx IS 'An account''s postings (statement, balance_at, verify); deduplicated: one key per account per page.';
 
 --
 -- Name: allocation_term_idx; Type: INDEX; Schema: tuition; Owner: -

@@ -12,7 +12,7 @@ machine drift hits every scenario alike:
 - ``batch``: ``ledger.transfer_batch`` with 100 uniform transfers per call.
 
 Ratios are taken per round (neighbours in time) and their median is reported. Before the
-rounds, 100,000 transfers (batches) measure the bytes of ledger tables and indexes each
+rounds, 100,000 uniform transfers measure the bytes of ledger tables and indexes each
 transfer adds. At the end ``ledger.verify`` must be clean. Everything here drives SQL through
 pgbench scripts; no rule of the ledger lives in this file.
 """
@@ -286,11 +286,13 @@ def _sizes(dsn: str) -> tuple[dict[str, int], int]:
     return sizes, int(row[0]) if row else 0
 
 
-def _measure_space(dsn: str, pgbench: Pgbench, batch: Scenario, transfers: int, clients: int,
+def _measure_space(dsn: str, pgbench: Pgbench, uniform: Scenario, transfers: int, clients: int,
                    jobs: int, workdir: Path) -> Space:  # fmt: skip
+    """Bytes the ledger's tables and indexes grow by per transfer, over `transfers` single
+    transfers between random accounts from all clients at once (no VACUUM, no REINDEX)."""
     before, entries_before = _sizes(dsn)
-    per_client = max(1, math.ceil(transfers / BATCH_SIZE / clients))
-    pgbench.load(batch, clients=clients, jobs=jobs, seconds=None, per_client=per_client,
+    per_client = max(1, math.ceil(transfers / clients))
+    pgbench.load(uniform, clients=clients, jobs=jobs, seconds=None, per_client=per_client,
                  workdir=workdir, tag="space")  # fmt: skip
     after, entries_after = _sizes(dsn)
     done = entries_after - entries_before
@@ -364,7 +366,7 @@ def run_bench(
         space = None
         if space_transfers > 0:
             say(f"space: {space_transfers} transfers")
-            space = _measure_space(scratch, pgbench, by_name["batch"], space_transfers,
+            space = _measure_space(scratch, pgbench, by_name["uniform"], space_transfers,
                                    clients, jobs, workdir)  # fmt: skip
 
         runs: list[RunResult] = []

@@ -10,7 +10,8 @@ DECLARE
     v_entry ledger.entry;
 BEGIN
     SELECT * INTO v_entry FROM ledger.entry AS e
-     WHERE e.tenant_id = p_tenant AND e.idempotency_key = p_key;
+     WHERE e.tenant_id = p_tenant AND md5(e.idempotency_key)::uuid = md5(p_key)::uuid
+       AND e.idempotency_key = p_key;
     IF v_entry.fingerprint IS DISTINCT FROM p_fingerprint THEN
         PERFORM ledger._raise('PB003', 'idempotency key reused with different parameters',
             format('key=%s entry_id=%s', p_key, v_entry.entry_id),

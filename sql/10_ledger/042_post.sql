@@ -77,7 +77,7 @@ BEGIN
                                    expires_at, metadata)
     VALUES (p_tenant, p_key, v_fingerprint, v_status, v_positive::bigint, p_expires_at,
             coalesce(p_metadata, '{}'))
-    ON CONFLICT ON CONSTRAINT entry_idempotency_key_key DO NOTHING
+    ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) DO NOTHING
     RETURNING e.entry_id INTO v_entry_id;
     IF v_entry_id IS NULL THEN
         RETURN QUERY SELECT * FROM ledger._replay(p_tenant, p_key, v_fingerprint);

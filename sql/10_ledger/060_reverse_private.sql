@@ -30,7 +30,7 @@ BEGIN
     -- The amount is fixed once the original is locked; 1 holds the CHECK until then.
     INSERT INTO ledger.entry AS e (tenant_id, idempotency_key, fingerprint, status, amount, metadata)
     VALUES (p_tenant, p_key, v_fingerprint, 'posted', 1, coalesce(p_metadata, '{}'))
-    ON CONFLICT ON CONSTRAINT entry_idempotency_key_key DO NOTHING
+    ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) DO NOTHING
     RETURNING e.entry_id INTO v_reversal_id;
     IF v_reversal_id IS NULL THEN
         RETURN QUERY SELECT * FROM ledger._replay(p_tenant, p_key, v_fingerprint);

@@ -185,7 +185,7 @@ BEGIN
               FROM unnest(v_todo) AS u(i)
              WHERE v_first[u.i] = u.i
              ORDER BY v_key[u.i] COLLATE "C"
-                ON CONFLICT ON CONSTRAINT entry_idempotency_key_key DO NOTHING
+                ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) DO NOTHING
             RETURNING e.entry_id
         )
         -- Claimed: the first item's row went in (its id came back).
@@ -202,7 +202,8 @@ BEGIN
               INTO v_ids, v_fps, v_sts
               FROM generate_series(1, v_n) AS g(i)
               LEFT JOIN ledger.entry AS e
-                ON e.tenant_id = p_tenant AND e.idempotency_key = v_key[g.i]
+                ON e.tenant_id = p_tenant AND md5(e.idempotency_key)::uuid = md5(v_key[g.i])::uuid
+               AND e.idempotency_key = v_key[g.i]
                AND v_first[g.i] IS NOT NULL AND NOT v_claimed[v_first[g.i]];
             FOREACH v_f IN ARRAY v_todo LOOP
                 CONTINUE WHEN v_ids[v_f] IS NULL;
