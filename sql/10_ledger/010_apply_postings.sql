@@ -9,6 +9,10 @@ CREATE OR REPLACE FUNCTION ledger._apply_postings()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+-- The plans are cached per session for the size of the first statement's postings: a session
+-- whose first insert had many rows would otherwise keep a hash join over every account for
+-- all its later two-leg movements. Index lookups are right for any size here.
+SET enable_seqscan = off
 AS $$
 DECLARE
     v_striped bigint;

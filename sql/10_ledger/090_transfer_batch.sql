@@ -201,9 +201,13 @@ BEGIN
                    array_agg(e.status ORDER BY g.i)
               INTO v_ids, v_fps, v_sts
               FROM generate_series(1, v_n) AS g(i)
-              LEFT JOIN ledger.entry AS e
-                ON e.tenant_id = p_tenant AND md5(e.idempotency_key)::uuid = md5(v_key[g.i])::uuid
-               AND e.idempotency_key = v_key[g.i]
+              LEFT JOIN (SELECT x.idempotency_key, x.entry_id, x.fingerprint, x.status
+                           FROM ledger.entry AS x
+                          WHERE x.tenant_id = p_tenant
+                            AND md5(x.idempotency_key)::uuid = ANY (ARRAY(
+                                SELECT md5(v_key[u.i])::uuid FROM unnest(v_todo) AS u(i)
+                                 WHERE NOT v_claimed[v_first[u.i]]))) AS e
+                ON e.idempotency_key = v_key[g.i]
                AND v_first[g.i] IS NOT NULL AND NOT v_claimed[v_first[g.i]];
             FOREACH v_f IN ARRAY v_todo LOOP
                 CONTINUE WHEN v_ids[v_f] IS NULL;
