@@ -45,8 +45,7 @@ DECLARE
     v_status text[];
     v_replayed boolean[];
     v_id bigint[];          -- entry id drawn for an item that may post
-    v_fa integer[];         -- account slot of from / to (NULL: unknown account)
-    v_ta integer[];
+    v_map jsonb;            -- account code -> slot
     v_owner integer[];      -- per first item: the item of this batch whose entry holds the key
     v_claimed boolean[];    -- per first item: this call inserted the key's entry row
     -- per locked account (slot), in account_id order
@@ -246,35 +245,27 @@ BEGIN
                          ORDER BY a.account_id
                            FOR KEY SHARE) AS l);
         END IF;
-        WITH slots AS MATERIALIZED (
-            SELECT x.*, x.ordinality::integer AS slot FROM unnest(v_rows) WITH ORDINALITY AS x
-        )
-        SELECT (SELECT array_agg(s.code ORDER BY s.slot) FROM slots AS s),
-               (SELECT array_agg(s.account_id ORDER BY s.slot) FROM slots AS s),
-               (SELECT array_agg(s.currency ORDER BY s.slot) FROM slots AS s),
-               (SELECT array_agg(s.balance ORDER BY s.slot) FROM slots AS s),
-               (SELECT array_agg(s.pending_out ORDER BY s.slot) FROM slots AS s),
-               (SELECT array_agg(s.pending_in ORDER BY s.slot) FROM slots AS s),
-               (SELECT array_agg(s.min_balance ORDER BY s.slot) FROM slots AS s),
-               (SELECT array_agg(s.max_balance ORDER BY s.slot) FROM slots AS s),
-               (SELECT array_agg(s.closed_at IS NOT NULL ORDER BY s.slot) FROM slots AS s),
-               (SELECT array_agg(s.stripes > 0 ORDER BY s.slot) FROM slots AS s),
-               (SELECT array_agg(fs.slot ORDER BY g.i) FROM generate_series(1, v_n) AS g(i)
-                  LEFT JOIN slots AS fs ON fs.code = v_from[g.i]),
-               (SELECT array_agg(ts.slot ORDER BY g.i) FROM generate_series(1, v_n) AS g(i)
-                  LEFT JOIN slots AS ts ON ts.code = v_to[g.i])
-          INTO v_acode, v_aid, v_cur, v_bal, v_pout, v_pin, v_min, v_max, v_closed, v_striped,
-               v_fa, v_ta;
+        -- Slot of each account: its position in these arrays (v_map: code -> slot).
+        SELECT jsonb_object_agg(x.code, x.ordinality),
+               array_agg(x.code ORDER BY x.ordinality), array_agg(x.account_id ORDER BY x.ordinality),
+               array_agg(x.currency ORDER BY x.ordinality), array_agg(x.balance ORDER BY x.ordinality),
+               array_agg(x.pending_out ORDER BY x.ordinality),
+               array_agg(x.pending_in ORDER BY x.ordinality),
+               array_agg(x.min_balance ORDER BY x.ordinality),
+               array_agg(x.max_balance ORDER BY x.ordinality),
+               array_agg(x.closed_at IS NOT NULL ORDER BY x.ordinality),
+               array_agg(x.stripes > 0 ORDER BY x.ordinality)
+          INTO v_map, v_acode, v_aid, v_cur, v_bal, v_pout, v_pin, v_min, v_max, v_closed, v_striped
+          FROM unnest(v_rows) WITH ORDINALITY AS x;
 
-        -- Striped or unbounded accounts: their row is not their total. Only a huge credit
-        -- needs the total (an overflow is a limit error, as in ledger._apply_legs).
-        FOR v_a IN 1 .. coalesce(cardinality(v_acode), 0) LOOP
-            CONTINUE WHEN v_min[v_a] IS NOT NULL OR v_max[v_a] IS NOT NULL;
-            CONTINUE WHEN NOT EXISTS (SELECT FROM unnest(v_todo) AS u(i)
-                                       WHERE v_ta[u.i] = v_a AND v_amount[u.i] >= 4503599627370496);
-            SELECT o.balance, o.pending_in INTO v_total FROM ledger._account_out(p_tenant, v_acode[v_a]) AS o;
-            v_bal[v_a] := v_total.balance;
-            v_pin[v_a] := v_total.pending_in;
+        -- An account without limits has its total in its row plus its stripes; only a huge
+        -- credit needs that total (an overflow is a limit error, as in ledger._apply_legs).
+        FOR v_b IN SELECT DISTINCT (v_map ->> v_to[u.i])::integer FROM unnest(v_todo) AS u(i)
+                    WHERE v_amount[u.i] >= 4503599627370496 LOOP
+            CONTINUE WHEN v_b IS NULL OR v_min[v_b] IS NOT NULL OR v_max[v_b] IS NOT NULL;
+            SELECT o.balance, o.pending_in INTO v_total FROM ledger._account_out(p_tenant, v_acode[v_b]) AS o;
+            v_bal[v_b] := v_total.balance;
+            v_pin[v_b] := v_total.pending_in;
         END LOOP;
 
         -- 4. Check the items in idx order, as ledger._apply_legs would one call after another.
@@ -296,8 +287,8 @@ BEGIN
                 END IF;
                 -- every earlier item with this key failed: this one tries again
             END IF;
-            v_a := v_fa[v_i];
-            v_b := v_ta[v_i];
+            v_a := (v_map ->> v_from[v_i])::integer;
+            v_b := (v_map ->> v_to[v_i])::integer;
             v_x := v_amount[v_i];
             IF v_a IS NULL OR v_b IS NULL THEN
                 v_err[v_i] := 'PB005';
