@@ -1536,7 +1536,11 @@ BEGIN
     END IF;
 
     PERFORM ledger._apply_legs(p_tenant, v_entry_id, p_codes, p_amounts, p_pending, p_one_currency);
-    RETURN QUERY SELECT v_entry_id, v_status, false;
+    -- The OUT columns and RETURN NEXT: no query for the result row.
+    entry_id := v_entry_id;
+    status := v_status;
+    replayed := false;
+    RETURN NEXT;
 END
 $$;
 
@@ -2202,7 +2206,9 @@ CREATE FUNCTION ledger.transfer(p_tenant text, p_key text, p_from text, p_to tex
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
-    PERFORM ledger._check_amount('amount', p_amount);
+    IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
+        PERFORM ledger._check_amount('amount', p_amount);
+    END IF;
     RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, ARRAY[p_from, p_to],
         ARRAY[-p_amount, p_amount], p_metadata, false, NULL, true, true);
 END

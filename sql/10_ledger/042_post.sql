@@ -85,7 +85,11 @@ BEGIN
     END IF;
 
     PERFORM ledger._apply_legs(p_tenant, v_entry_id, p_codes, p_amounts, p_pending, p_one_currency);
-    RETURN QUERY SELECT v_entry_id, v_status, false;
+    -- The OUT columns and RETURN NEXT: no query for the result row.
+    entry_id := v_entry_id;
+    status := v_status;
+    replayed := false;
+    RETURN NEXT;
 END
 $$;
 COMMENT ON FUNCTION ledger._post(text, text, text[], bigint[], jsonb, boolean, timestamptz, boolean, boolean) IS

@@ -7,7 +7,9 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM ledger._check_amount('amount', p_amount);
+    IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
+        PERFORM ledger._check_amount('amount', p_amount);
+    END IF;
     RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, ARRAY[p_from, p_to],
         ARRAY[-p_amount, p_amount], p_metadata, false, NULL, true, true);
 END
