@@ -488,8 +488,8 @@ def plot(result: BenchResult, path: Path) -> None:
         label = f"{value:,.0f}/s" + (f"\n{value / tpcb:.2f}x TPC-B" if tpcb else "")
         ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=8)  # fmt: skip
-    ax.set_yscale("log")
-    ax.set_ylabel("transfers (TPC-B: transactions) per second, log scale")
+    ax.set_ylim(0, max(values + [1.0]) * 1.2)
+    ax.set_ylabel("transfers (TPC-B: transactions) per second")
     m = result.machine
     ax.set_title(f"pgbalance bench: {result.clients} clients, {m['nproc']} CPUs, "
                  f"PostgreSQL {m['postgres']['server_version']}", fontsize=10)  # fmt: skip
