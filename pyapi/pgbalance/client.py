@@ -67,6 +67,14 @@ class Client:
             "SELECT * FROM ledger.close_account(%s, %s)", (tenant, code), Account
         )
 
+    def set_account_stripes(self, tenant: str, code: str, stripes: int) -> Account:
+        """Spread a hot account with no limits over `stripes` rows (docs/performance.md)."""
+        return self.executor.one(
+            "SELECT * FROM ledger.set_account_stripes(%s, %s, %s::integer)",
+            (tenant, code, stripes),
+            Account,
+        )
+
     # -- movements -------------------------------------------------------------------
     def transfer(
         self,

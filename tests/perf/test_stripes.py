@@ -209,3 +209,15 @@ def test_verify_sees_damaged_stripes(own: Ledger) -> None:
         found = {(v["check_name"], v["subject"]) for v in own.verify()}
         assert found == {("stripes_not_allowed", "plain"), ("stripes_not_allowed", "a")}
     assert own.verify() == []
+
+
+def test_the_client_stripes_an_account(kernel_dsn: str, tenant: str) -> None:
+    from pgbalance.client import Client
+    from pgbalance.errors import InvalidState
+
+    with Client(kernel_dsn) as client:
+        client.open_account(tenant, "rev", "EUR", None, None)
+        client.open_account(tenant, "limited", "EUR")
+        assert client.set_account_stripes(tenant, "rev", 4).code == "rev"
+        with pytest.raises(InvalidState):
+            client.set_account_stripes(tenant, "limited", 4)
