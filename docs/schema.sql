@@ -1474,6 +1474,10 @@ BEGIN
     IF v_n < 2 OR v_n <> coalesce(cardinality(p_amounts), 0) THEN
         PERFORM ledger._raise('22023', 'a movement needs at least two legs', format('legs=%s', v_n));
     END IF;
+    -- A hold's postings, their release and the capture number 3 x legs (posting_no is smallint).
+    IF v_n > 1000 THEN
+        PERFORM ledger._raise('22023', 'a movement has at most 1000 legs', format('legs=%s', v_n));
+    END IF;
     FOR i IN 1 .. v_n LOOP
         PERFORM ledger._check_name('account', p_codes[i], p_user);
         IF p_amounts[i] IS NULL OR p_amounts[i] = 0 THEN

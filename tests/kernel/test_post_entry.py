@@ -101,6 +101,15 @@ def test_positive_sum_overflow_is_22023(book: Ledger) -> None:
         book.post(new_key(), [("a", -big), ("b", big), ("c", big), (book.world(), -big)])
 
 
+def test_more_than_1000_legs_is_22023(book: Ledger) -> None:
+    # Checked before any account lookup: the codes need not exist.
+    legs = [(f"leg{i}", 1 if i % 2 else -1) for i in range(1002)]
+    before = book.state()
+    with raises("22023"):
+        book.post(new_key(), legs)
+    assert book.state() == before
+
+
 def test_pending_entry_is_a_hold(book: Ledger) -> None:
     row = book.post("h1", [("a", -100), ("b", 70), ("c", 30)], pending=True)
     assert row["status"] == "pending"
