@@ -106,29 +106,6 @@ $$;
 COMMENT ON FUNCTION booking._booking_out(p_tenant text, p_booking text, p_replayed boolean, p_already_paid boolean) IS 'Private: the booking row as the API returns it (outstanding = total - deposit_paid - balance_paid_amount).';
 
 --
--- Name: _check_name(text, text); Type: FUNCTION; Schema: booking; Owner: -
---
-
-CREATE FUNCTION booking._check_name(p_what text, p_value text) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-BEGIN
-    PERFORM ledger._check_name(p_what, p_value, true);
-    IF length(p_value) > 180 THEN
-        PERFORM ledger._raise('22023', format('%s is longer than 180 characters', p_what),
-            format('length=%s', length(p_value)));
-    END IF;
-END
-$$;
-
---
--- Name: FUNCTION _check_name(p_what text, p_value text); Type: COMMENT; Schema: booking; Owner: -
---
-
-COMMENT ON FUNCTION booking._check_name(p_what text, p_value text) IS 'Private: 22023 unless p_value is a non-empty name of at most 180 characters outside the reserved pgb: prefix.';
-
---
 -- Name: _clearing_account(text); Type: FUNCTION; Schema: booking; Owner: -
 --
 
@@ -303,9 +280,9 @@ DECLARE
     v_outstanding bigint;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    PERFORM booking._check_name('booking', p_booking);
+    PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('amount', p_amount);
-    PERFORM booking._check_name('payment_ref', p_payment_ref);
+    PERFORM ledger._check_reference('payment_ref', p_payment_ref);
 
     -- The booking row first: concurrent webhooks for this booking decide one after another,
     -- each seeing what the previous one committed.
@@ -379,7 +356,7 @@ DECLARE
     v_claimed boolean;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    PERFORM booking._check_name('booking', p_booking);
+    PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('total', p_total);
     PERFORM ledger._check_amount('deposit', p_deposit);
     IF p_deposit >= p_total THEN
@@ -464,9 +441,9 @@ DECLARE
     v_payment booking.payment;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    PERFORM booking._check_name('booking', p_booking);
+    PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('amount', p_amount);
-    PERFORM booking._check_name('payment_ref', p_payment_ref);
+    PERFORM ledger._check_reference('payment_ref', p_payment_ref);
 
     -- The booking row first: every decision about this booking is taken under its lock.
     SELECT * INTO v_booking FROM booking.booking AS b
@@ -695,8 +672,8 @@ DECLARE
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
-    PERFORM wallet._check_name('shipper', p_shipper);
-    PERFORM wallet._check_name('carrier', p_carrier);
+    PERFORM ledger._check_reference('shipper', p_shipper);
+    PERFORM ledger._check_reference('carrier', p_carrier);
     IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
         PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
             format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
@@ -1219,6 +1196,29 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._check_name(p_what text, p_value text, p_user boolean) IS 'Private: 22023 unless p_value is a non-empty name of at most 200 characters outside the reserved pgb: prefix.';
+
+--
+-- Name: _check_reference(text, text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_reference(p_what text, p_value text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_name(p_what, p_value, true);
+    IF length(p_value) > 180 THEN
+        PERFORM ledger._raise('22023', format('%s is longer than 180 characters', p_what),
+            format('length=%s', length(p_value)));
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_reference(p_what text, p_value text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_reference(p_what text, p_value text) IS 'Private: 22023 unless p_value is a non-empty name of at most 180 characters outside the reserved pgb: prefix (room for a workflow''s derived pgb: name).';
 
 --
 -- Name: _guard_account_update(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -3325,29 +3325,6 @@ $$;
 COMMENT ON FUNCTION wallet._account(p_tenant text, p_user text) IS 'Private: the kernel account code of a wallet (pgb:wallet:<user>), PB005 if the user has no wallet in this tenant.';
 
 --
--- Name: _check_name(text, text); Type: FUNCTION; Schema: wallet; Owner: -
---
-
-CREATE FUNCTION wallet._check_name(p_what text, p_value text) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-BEGIN
-    PERFORM ledger._check_name(p_what, p_value, true);
-    IF length(p_value) > 180 THEN
-        PERFORM ledger._raise('22023', format('%s is longer than 180 characters', p_what),
-            format('length=%s', length(p_value)));
-    END IF;
-END
-$$;
-
---
--- Name: FUNCTION _check_name(p_what text, p_value text); Type: COMMENT; Schema: wallet; Owner: -
---
-
-COMMENT ON FUNCTION wallet._check_name(p_what text, p_value text) IS 'Private: 22023 unless p_value is a non-empty name of at most 180 characters outside the reserved pgb: prefix.';
-
---
 -- Name: _funding_account(text); Type: FUNCTION; Schema: wallet; Owner: -
 --
 
@@ -3381,9 +3358,9 @@ DECLARE
     v_entry_id bigint;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    PERFORM wallet._check_name('user', p_user);
+    PERFORM ledger._check_reference('user', p_user);
     PERFORM ledger._check_amount('amount', p_amount);
-    PERFORM wallet._check_name('reference', p_reference);
+    PERFORM ledger._check_reference('reference', p_reference);
     IF p_items IS NOT NULL AND jsonb_typeof(p_items) <> 'array' THEN
         PERFORM ledger._raise('22023', 'items must be a JSON array',
             format('items=%s', left(p_items::text, 100)));
@@ -3532,7 +3509,7 @@ DECLARE
     v_refund_id bigint;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    PERFORM wallet._check_name('reference', p_reference);
+    PERFORM ledger._check_reference('reference', p_reference);
     IF length(p_reason) > 1000 THEN
         PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
             format('length=%s', length(p_reason)));
@@ -3618,7 +3595,7 @@ DECLARE
     v_claimed boolean;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    PERFORM wallet._check_name('user', p_user);
+    PERFORM ledger._check_reference('user', p_user);
     IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
         PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
             format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
@@ -4486,12 +4463,6 @@ REVOKE ALL ON FUNCTION booking._booking_account(p_booking text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION booking._booking_out(p_tenant text, p_booking text, p_replayed boolean, p_already_paid boolean) FROM PUBLIC;
 
 --
--- Name: FUNCTION _check_name(p_what text, p_value text); Type: ACL; Schema: booking; Owner: -
---
-
-REVOKE ALL ON FUNCTION booking._check_name(p_what text, p_value text) FROM PUBLIC;
-
---
 -- Name: FUNCTION _clearing_account(p_currency text); Type: ACL; Schema: booking; Owner: -
 --
 
@@ -4657,6 +4628,12 @@ REVOKE ALL ON FUNCTION ledger._check_amount(p_what text, p_value bigint, p_nulla
 --
 
 REVOKE ALL ON FUNCTION ledger._check_name(p_what text, p_value text, p_user boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _check_reference(p_what text, p_value text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_reference(p_what text, p_value text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _guard_account_update(); Type: ACL; Schema: ledger; Owner: -
@@ -4935,12 +4912,6 @@ GRANT ALL ON FUNCTION tuition.submit_payment(p_tenant text, p_student text, p_te
 --
 
 REVOKE ALL ON FUNCTION wallet._account(p_tenant text, p_user text) FROM PUBLIC;
-
---
--- Name: FUNCTION _check_name(p_what text, p_value text); Type: ACL; Schema: wallet; Owner: -
---
-
-REVOKE ALL ON FUNCTION wallet._check_name(p_what text, p_value text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _funding_account(p_currency text); Type: ACL; Schema: wallet; Owner: -

@@ -10,7 +10,7 @@ DECLARE
     v_claimed boolean;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    PERFORM wallet._check_name('user', p_user);
+    PERFORM ledger._check_reference('user', p_user);
     IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
         PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
             format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');

@@ -16,9 +16,9 @@ DECLARE
     v_entry_id bigint;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    PERFORM wallet._check_name('user', p_user);
+    PERFORM ledger._check_reference('user', p_user);
     PERFORM ledger._check_amount('amount', p_amount);
-    PERFORM wallet._check_name('reference', p_reference);
+    PERFORM ledger._check_reference('reference', p_reference);
     IF p_items IS NOT NULL AND jsonb_typeof(p_items) <> 'array' THEN
         PERFORM ledger._raise('22023', 'items must be a JSON array',
             format('items=%s', left(p_items::text, 100)));

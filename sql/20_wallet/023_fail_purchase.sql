@@ -10,7 +10,7 @@ DECLARE
     v_refund_id bigint;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    PERFORM wallet._check_name('reference', p_reference);
+    PERFORM ledger._check_reference('reference', p_reference);
     IF length(p_reason) > 1000 THEN
         PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
             format('length=%s', length(p_reason)));

@@ -13,7 +13,7 @@ DECLARE
     v_claimed boolean;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    PERFORM booking._check_name('booking', p_booking);
+    PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('total', p_total);
     PERFORM ledger._check_amount('deposit', p_deposit);
     IF p_deposit >= p_total THEN

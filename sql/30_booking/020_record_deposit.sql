@@ -13,9 +13,9 @@ DECLARE
     v_payment booking.payment;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    PERFORM booking._check_name('booking', p_booking);
+    PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('amount', p_amount);
-    PERFORM booking._check_name('payment_ref', p_payment_ref);
+    PERFORM ledger._check_reference('payment_ref', p_payment_ref);
 
     -- The booking row first: every decision about this booking is taken under its lock.
     SELECT * INTO v_booking FROM booking.booking AS b

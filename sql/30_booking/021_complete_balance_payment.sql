@@ -14,9 +14,9 @@ DECLARE
     v_outstanding bigint;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    PERFORM booking._check_name('booking', p_booking);
+    PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('amount', p_amount);
-    PERFORM booking._check_name('payment_ref', p_payment_ref);
+    PERFORM ledger._check_reference('payment_ref', p_payment_ref);
 
     -- The booking row first: concurrent webhooks for this booking decide one after another,
     -- each seeing what the previous one committed.

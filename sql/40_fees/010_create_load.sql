@@ -14,8 +14,8 @@ DECLARE
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
-    PERFORM wallet._check_name('shipper', p_shipper);
-    PERFORM wallet._check_name('carrier', p_carrier);
+    PERFORM ledger._check_reference('shipper', p_shipper);
+    PERFORM ledger._check_reference('carrier', p_carrier);
     IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
         PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
             format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
