@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 
 from pgbalance.incidents.base import IncidentResult
-from pgbalance.incidents.race import release_together, scratch_schema
+from pgbalance.incidents.race import raise_unexpected, release_together, scalar, scratch_schema
 
 TOTAL = 1000_00
 DEPOSIT = 200_00
@@ -58,11 +58,6 @@ def _params(i: int) -> dict[str, Any]:
             "payment_ref": payment_ref(i)}  # fmt: skip
 
 
-def _scalar(conn: psycopg.Connection[Any], sql: str, params: Any = None) -> Any:
-    row = conn.execute(sql, params).fetchone()
-    return row[0] if row else None
-
-
 class BookingDuplicateWebhooks:
     name = "booking: duplicate webhooks"
 
@@ -73,7 +68,7 @@ class BookingDuplicateWebhooks:
                 conn.execute(NAIVE_SQL["seed"], _params(0))
 
             def webhook(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
-                ok = bool(_scalar(conn, NAIVE_SQL["check"], _params(i)))
+                ok = bool(scalar(conn, NAIVE_SQL["check"], _params(i)))
                 barrier.wait()  # the handler's own work between its check and its writes
                 if ok:
                     conn.execute(NAIVE_SQL["apply"], _params(i))  # naive: decided before
@@ -82,8 +77,8 @@ class BookingDuplicateWebhooks:
 
             outcomes = release_together(dsn, workers, webhook, options=options)
             with psycopg.connect(dsn, autocommit=True, options=options) as conn:
-                paid = int(_scalar(conn, NAIVE_SQL["paid"], _params(0)))
-        _raise_unexpected(outcomes)
+                paid = int(scalar(conn, NAIVE_SQL["paid"], _params(0)))
+        raise_unexpected(outcomes)
         return IncidentResult(
             incident=self.name,
             variant="unprotected",
@@ -112,9 +107,9 @@ class BookingDuplicateWebhooks:
             return not row[0] and not row[1]
 
         outcomes = release_together(dsn, workers, webhook)
-        _raise_unexpected(outcomes)
+        raise_unexpected(outcomes)
         with psycopg.connect(dsn, autocommit=True) as conn:
-            held = int(_scalar(conn, "SELECT balance FROM ledger.get_account(%s, %s)",
+            held = int(scalar(conn, "SELECT balance FROM ledger.get_account(%s, %s)",
                                (tenant, f"pgb:booking:{BOOKING}")))  # fmt: skip
             kept = {r[0] for r in conn.execute(
                 "SELECT payment_ref FROM booking.unapplied_payments(%s, %s)", (tenant, BOOKING))}
@@ -132,10 +127,3 @@ class BookingDuplicateWebhooks:
             money_wrongly_moved=abs(held - TOTAL) + lost,
             verify_clean=not violations,
         )
-
-
-def _raise_unexpected(outcomes: list[Any]) -> None:
-    """Neither variant expects an error: every webhook is applied, replayed or kept."""
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome

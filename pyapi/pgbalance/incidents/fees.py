@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from pgbalance.incidents.base import IncidentResult
-from pgbalance.incidents.race import release_together, scratch_schema
+from pgbalance.incidents.race import raise_unexpected, release_together, scalar, scratch_schema
 
 SHIPPER_FEE = 20_00
 CARRIER_FEE = 30_00
@@ -83,7 +83,7 @@ class FeesSplitWrites:
 
             def deduct(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
                 p = params(workers, i)
-                ok = bool(_scalar(conn, NAIVE_SQL["check"], p))
+                ok = bool(scalar(conn, NAIVE_SQL["check"], p))
                 barrier.wait()  # the app's own work between its check and its writes
                 if not ok:
                     return False
@@ -96,7 +96,7 @@ class FeesSplitWrites:
                 return True
 
             outcomes = release_together(dsn, workers, deduct, options=options)
-            _raise_unexpected(outcomes)
+            raise_unexpected(outcomes)
             with psycopg.connect(dsn, autocommit=True, options=options) as conn:
                 row = conn.execute(NAIVE_SQL["drift"], params(workers)).fetchone()
         assert row is not None
@@ -135,14 +135,14 @@ class FeesSplitWrites:
             return True
 
         outcomes = release_together(dsn, workers, deduct)
-        _raise_unexpected(outcomes)
+        raise_unexpected(outcomes)
         with psycopg.connect(dsn, autocommit=True) as conn:
-            journaled = int(_scalar(
+            journaled = int(scalar(
                 conn, "SELECT coalesce(sum(l.shipper_fee + l.carrier_fee), 0)"
                 " FROM generate_series(0, %s - 1) AS i,"
                 " fees.get_load(%s, 'load-' || i) AS l", (workers, tenant)))  # fmt: skip
-            revenue = int(_scalar(conn, "SELECT fees.platform_revenue(%s, 'EUR')", (tenant,)))
-            left = int(_scalar(
+            revenue = int(scalar(conn, "SELECT fees.platform_revenue(%s, 'EUR')", (tenant,)))
+            left = int(scalar(
                 conn, "SELECT sum(w.balance) FROM unnest(%s::text[]) AS u,"
                 " wallet.balance(%s, u) AS w", ([SHIPPER, CARRIER], tenant)))  # fmt: skip
             violations = conn.execute("SELECT * FROM ledger.verify(%s)", (tenant,)).fetchall()
@@ -156,15 +156,3 @@ class FeesSplitWrites:
             money_wrongly_moved=_drift(journaled, revenue, debited),
             verify_clean=not violations,
         )
-
-
-def _scalar(conn: psycopg.Connection[Any], sql: str, params: Any = None) -> Any:
-    row = conn.execute(sql, params).fetchone()
-    return row[0] if row else None
-
-
-def _raise_unexpected(outcomes: list[Any]) -> None:
-    """Neither variant expects an error beyond the refusals each handles."""
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome

@@ -65,3 +65,17 @@ def scratch_schema(dsn: str, stem: str) -> Iterator[str]:
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")  # the naive scratch schema
+
+
+def scalar(conn: psycopg.Connection[Any], sql: str, params: Any = None) -> Any:
+    """The first column of the first row (None when there is no row)."""
+    row = conn.execute(sql, params).fetchone()
+    return row[0] if row else None
+
+
+def raise_unexpected(outcomes: list[Any]) -> None:
+    """Re-raise the first worker exception: no variant expects an error beyond the refusals
+    its workers handle (every call acts, is replayed, is kept or is refused in the worker)."""
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome

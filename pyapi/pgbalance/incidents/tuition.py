@@ -18,7 +18,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from pgbalance.incidents.base import IncidentResult
-from pgbalance.incidents.race import release_together, scratch_schema
+from pgbalance.incidents.race import raise_unexpected, release_together, scalar, scratch_schema
 
 TERM_AMOUNT = 6544_71
 PAYMENT = 4000_00  # part of the installment: the term stays open, with a payment pending
@@ -58,14 +58,14 @@ class TuitionDoubleSubmit:
                 conn.execute(NAIVE_SQL["seed"], params())
 
             def submit(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
-                ok = bool(_scalar(conn, NAIVE_SQL["check"], params(i)))
+                ok = bool(scalar(conn, NAIVE_SQL["check"], params(i)))
                 barrier.wait()  # the client's round trip between its check and its insert
                 if ok:
                     conn.execute(NAIVE_SQL["submit"], params(i))  # the naive insert
                 return ok
 
             outcomes = release_together(dsn, workers, submit, options=options)
-            _raise_unexpected(outcomes)
+            raise_unexpected(outcomes)
             with psycopg.connect(dsn, autocommit=True, options=options) as conn:
                 conn.execute(NAIVE_SQL["approve_all"])  # accounting approves the naive queue
                 row = conn.execute(NAIVE_SQL["paid"], params()).fetchone()
@@ -100,14 +100,14 @@ class TuitionDoubleSubmit:
             return True
 
         outcomes = release_together(dsn, workers, submit)
-        _raise_unexpected(outcomes)
+        raise_unexpected(outcomes)
         with psycopg.connect(dsn, autocommit=True) as conn:
             queue = conn.execute(
                 "SELECT payment_id FROM tuition.awaiting_approval(%s)", (tenant,)
             ).fetchall()
             for (payment_id,) in queue:  # accounting approves the queue
                 conn.execute("SELECT * FROM tuition.approve_payment(%s, %s)", (tenant, payment_id))
-            paid = int(_scalar(conn, "SELECT paid FROM tuition.overview(%s, %s) WHERE term_no = 1",
+            paid = int(scalar(conn, "SELECT paid FROM tuition.overview(%s, %s) WHERE term_no = 1",
                                (tenant, STUDENT)))  # fmt: skip
             violations = conn.execute("SELECT * FROM ledger.verify(%s)", (tenant,)).fetchall()
         return IncidentResult(
@@ -119,15 +119,3 @@ class TuitionDoubleSubmit:
             money_wrongly_moved=abs(paid - PAYMENT),
             verify_clean=not violations,
         )
-
-
-def _scalar(conn: psycopg.Connection[Any], sql: str, params: Any = None) -> Any:
-    row = conn.execute(sql, params).fetchone()
-    return row[0] if row else None
-
-
-def _raise_unexpected(outcomes: list[Any]) -> None:
-    """Neither variant expects an error beyond the refusals each handles."""
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from pgbalance.incidents.base import IncidentResult
-from pgbalance.incidents.race import release_together, scratch_schema
+from pgbalance.incidents.race import raise_unexpected, release_together, scalar, scratch_schema
 
 BALANCE = 100_00
 AMOUNT = 60_00
@@ -48,11 +48,6 @@ CREATE TRIGGER naive_purchase_deducts AFTER INSERT ON naive_purchase
 PARAMS = {"user": USER, "balance": BALANCE, "amount": AMOUNT, "reference": REFERENCE}
 
 
-def _scalar(conn: psycopg.Connection[Any], sql: str, params: Any = None) -> Any:
-    row = conn.execute(sql, params).fetchone()
-    return row[0] if row else None
-
-
 class WalletDoubleDeduction:
     name = "wallet: app and trigger both deduct"
 
@@ -63,7 +58,7 @@ class WalletDoubleDeduction:
                 conn.execute(NAIVE_SQL["seed"], PARAMS)
 
             def retry(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
-                ok = bool(_scalar(conn, NAIVE_SQL["check"], PARAMS))
+                ok = bool(scalar(conn, NAIVE_SQL["check"], PARAMS))
                 barrier.wait()  # the app's own work between its check and its writes
                 if ok:
                     conn.execute(NAIVE_SQL["record"], PARAMS)  # the naive trigger deducts
@@ -72,8 +67,8 @@ class WalletDoubleDeduction:
 
             outcomes = release_together(dsn, workers, retry, options=options)
             with psycopg.connect(dsn, autocommit=True, options=options) as conn:
-                final = int(_scalar(conn, NAIVE_SQL["balance"], PARAMS))
-        _raise_unexpected(outcomes)
+                final = int(scalar(conn, NAIVE_SQL["balance"], PARAMS))
+        raise_unexpected(outcomes)
         deducted = BALANCE - final
         return IncidentResult(
             incident=self.name,
@@ -93,7 +88,7 @@ class WalletDoubleDeduction:
                          (tenant, USER, BALANCE))  # fmt: skip
 
         def retry(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
-            replayed = _scalar(
+            replayed = scalar(
                 conn,
                 "SELECT replayed FROM wallet.purchase(%s, %s, %s, %s)",
                 (tenant, USER, AMOUNT, REFERENCE),
@@ -101,9 +96,9 @@ class WalletDoubleDeduction:
             return not replayed
 
         outcomes = release_together(dsn, workers, retry)
-        _raise_unexpected(outcomes)
+        raise_unexpected(outcomes)
         with psycopg.connect(dsn, autocommit=True) as conn:
-            final = int(_scalar(conn, "SELECT balance FROM wallet.balance(%s, %s)", (tenant, USER)))
+            final = int(scalar(conn, "SELECT balance FROM wallet.balance(%s, %s)", (tenant, USER)))
             violations = conn.execute("SELECT * FROM ledger.verify(%s)", (tenant,)).fetchall()
         deducted = BALANCE - final
         return IncidentResult(
@@ -115,10 +110,3 @@ class WalletDoubleDeduction:
             money_wrongly_moved=abs(deducted - AMOUNT),
             verify_clean=not violations,
         )
-
-
-def _raise_unexpected(outcomes: list[Any]) -> None:
-    """Neither variant expects an error: every retry either acts or is told it was done."""
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome

@@ -4,11 +4,11 @@ status and paid columns and the payments table are two authorities over one bala
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
-from pgbalance.stress.naive.store import NaiveStore, think
-from pgbalance.stress.workload.base import compare_balances, exactly_once
+from pgbalance.stress.naive.store import NaiveScenario, think
+from pgbalance.stress.workload.base import by_subject, compare_balances, exactly_once
 from pgbalance.stress.workload.booking import (
     CREATE_REJECTS,
     PAYMENT_REJECTS,
@@ -26,19 +26,10 @@ DDL = """
         amount bigint NOT NULL, applied boolean NOT NULL)"""
 
 
-class NaiveBooking(BookingScenario):
-    requires: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, tenant: str, seed: int) -> None:
-        super().__init__(tenant, seed)
-        self.store = NaiveStore(tenant, self.name)
-
+class NaiveBooking(NaiveScenario, BookingScenario):
     def setup(self, conn: Conn) -> None:
         self.store.create(conn, DDL)
         super().setup(conn)
-
-    def teardown(self, conn: Conn) -> None:
-        self.store.drop(conn)
 
     def _out(self, b: Row, replayed: bool = False, already_paid: bool = False) -> list[Row]:
         outstanding = b["total"] - b["deposit_paid"] - b["balance_paid"]
@@ -171,9 +162,7 @@ class NaiveBooking(BookingScenario):
         for ref, ps in payments.items():
             if len(ps) > 1:
                 out.append(Anomaly("one_payment_per_ref", ref, f"{len(ps)} payments"))
-        groups: dict[str, list[Op]] = {}
-        for op in ops:
-            groups.setdefault(op.call.subject, []).append(op)
+        groups = by_subject(ops)
         for subject, group in groups.items():
             if group[0].call.kind == "create":
                 continue

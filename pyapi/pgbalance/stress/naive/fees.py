@@ -5,11 +5,16 @@ with values it computed; the status flag and the balances are two authorities.""
 from __future__ import annotations
 
 import random
-from typing import Any, ClassVar
+from typing import Any
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
-from pgbalance.stress.naive.store import NaiveStore, think
-from pgbalance.stress.workload.base import compare_balances, exactly_once, took_effect_once
+from pgbalance.stress.naive.store import NaiveScenario, think
+from pgbalance.stress.workload.base import (
+    by_subject,
+    compare_balances,
+    exactly_once,
+    took_effect_once,
+)
 from pgbalance.stress.workload.fees import (
     COMPLETE_REJECTS,
     CREATE_REJECTS,
@@ -33,13 +38,7 @@ DDL = """
         deductions int NOT NULL DEFAULT 0, refunds int NOT NULL DEFAULT 0)"""
 
 
-class NaiveFees(Fees):
-    requires: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, tenant: str, seed: int) -> None:
-        super().__init__(tenant, seed)
-        self.store = NaiveStore(tenant, self.name)
-
+class NaiveFees(NaiveScenario, Fees):
     def setup(self, conn: Conn) -> None:
         st = self.store
         st.create(conn, DDL)
@@ -55,9 +54,6 @@ class NaiveFees(Fees):
             self.completed.add(load.load)
         self.initial = self.balances(conn)
         self.initial_revenue = self.revenue(conn)
-
-    def teardown(self, conn: Conn) -> None:
-        self.store.drop(conn)
 
     def balances(self, conn: Conn) -> dict[str, int]:
         rows = self.store.rows(conn, "SELECT user_id, balance FROM {s}.naive_fee_wallet")
@@ -221,9 +217,7 @@ class NaiveFees(Fees):
         loads: dict[str, list[Row]] = {}
         for r in self.store.rows(conn, "SELECT * FROM {s}.naive_load"):
             loads.setdefault(r["load_id"], []).append(r)
-        groups: dict[str, list[Op]] = {}
-        for op in ops:
-            groups.setdefault(op.call.subject, []).append(op)
+        groups = by_subject(ops)
         for lid, rows in loads.items():
             if len(rows) > 1:
                 out.append(Anomaly("one_load_per_id", lid, f"{len(rows)} loads"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from pgbalance.stress.model import Call, Conn, Row
-from pgbalance.stress.workload.base import fetch
+from pgbalance.stress.workload.base import Scenario, fetch
 
 THINK_S = 0.002  # the application's work between its check and its write
 
@@ -63,3 +63,17 @@ class NaiveStore:
                 return body(conn)
 
         return Call(self.scenario, kind, subject, args, allowed, routine=routine, **extra)
+
+
+class NaiveScenario(Scenario):
+    """Mixed in before a workload's scenario: the same calls and oracle, over a NaiveStore
+    (created by the subclass's setup, dropped on teardown); no SQL function required."""
+
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, tenant: str, seed: int) -> None:
+        super().__init__(tenant, seed)
+        self.store = NaiveStore(tenant, self.name)
+
+    def teardown(self, conn: Conn) -> None:
+        self.store.drop(conn)

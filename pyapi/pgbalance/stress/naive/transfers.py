@@ -3,11 +3,10 @@ a naive account table whose balances the client overwrites with values it comput
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
-from pgbalance.stress.naive.store import NaiveStore, think
+from pgbalance.stress.naive.store import NaiveScenario, think
 from pgbalance.stress.workload.base import EntryView, fetch
 from pgbalance.stress.workload.transfers import (
     CAPTURE_REJECTS,
@@ -32,14 +31,23 @@ DDL = """
         reversed_amount bigint NOT NULL DEFAULT 0)"""
 
 
-class NaiveTransfers(Transfers):
-    """Transfers, holds, captures, voids and reversals as check-then-update in the client."""
+def _check_limits(a: Row, b: Row, amount: int) -> None:
+    """The client's own limit check on the rows it read (no lock held: naive)."""
+    if a["min_balance"] is not None and (
+        a["balance"] - a["pending_out"] - amount < a["min_balance"]
+    ):
+        raise Rejected("PB001")
+    if b["max_balance"] is not None and (
+        b["balance"] + b["pending_in"] + amount > b["max_balance"]
+    ):
+        raise Rejected("PB002")
 
-    requires: ClassVar[tuple[str, ...]] = ()
+
+class NaiveTransfers(NaiveScenario, Transfers):
+    """Transfers, holds, captures, voids and reversals as check-then-update in the client."""
 
     def __init__(self, tenant: str, seed: int) -> None:
         super().__init__(tenant, seed)
-        self.store = NaiveStore(tenant, self.name)
         self.s = self.store.s
 
     # -- setup ---------------------------------------------------------------------------
@@ -59,9 +67,6 @@ class NaiveTransfers(Transfers):
             amount = self.funding // 2 if code == self.capped else self.funding
             self.transfer_call(f"{self.prefix}fund-{code}", self.bank, code, amount).execute(conn)
         self.initial = self.balances(conn)
-
-    def teardown(self, conn: Conn) -> None:
-        self.store.drop(conn)
 
     def balances(self, conn: Conn) -> dict[str, dict[str, int]]:
         rows = fetch(
@@ -104,20 +109,6 @@ class NaiveTransfers(Transfers):
         )  # naive insert
         return int(rows[0]["entry_id"])
 
-    def _call(
-        self,
-        kind: str,
-        subject: str,
-        args: dict[str, Any],
-        allowed: frozenset[str],
-        body: Callable[[Conn], list[Row]],
-    ) -> Call:
-        def routine(conn: Conn) -> list[Row]:
-            with conn.transaction():
-                return body(conn)
-
-        return Call(self.name, kind, subject, args, allowed, routine=routine)
-
     # -- the unprotected routines --------------------------------------------------------
     def transfer_call(
         self, key: str, src: str, dst: str, amount: int, allowed: frozenset[str] = TRANSFER_REJECTS
@@ -131,14 +122,7 @@ class NaiveTransfers(Transfers):
             a, b = self._account(conn, src), self._account(conn, dst)
             if a["currency"] != b["currency"]:
                 raise Rejected("PB006")
-            if a["min_balance"] is not None and (
-                a["balance"] - a["pending_out"] - amount < a["min_balance"]
-            ):
-                raise Rejected("PB001")
-            if b["max_balance"] is not None and (
-                b["balance"] + b["pending_in"] + amount > b["max_balance"]
-            ):
-                raise Rejected("PB002")
+            _check_limits(a, b, amount)
             think()
             self._set(conn, src, balance=a["balance"] - amount)
             self._set(conn, dst, balance=b["balance"] + amount)
@@ -148,7 +132,7 @@ class NaiveTransfers(Transfers):
             return [{"entry_id": entry_id, "status": "posted", "replayed": False}]
 
         args = {"key": key, "src": src, "dst": dst, "amount": amount}
-        return self._call("transfer", key, args, allowed, body)
+        return self.store.call("transfer", key, args, allowed, body)
 
     def hold_call(self, key: str, src: str, dst: str, amount: int) -> Call:
         def body(conn: Conn) -> list[Row]:
@@ -158,14 +142,7 @@ class NaiveTransfers(Transfers):
                     raise Rejected("PB003")
                 return [{"entry_id": seen["entry_id"], "status": seen["status"], "replayed": True}]
             a, b = self._account(conn, src), self._account(conn, dst)
-            if a["min_balance"] is not None and (
-                a["balance"] - a["pending_out"] - amount < a["min_balance"]
-            ):
-                raise Rejected("PB001")
-            if b["max_balance"] is not None and (
-                b["balance"] + b["pending_in"] + amount > b["max_balance"]
-            ):
-                raise Rejected("PB002")
+            _check_limits(a, b, amount)
             think()
             self._set(conn, src, pending_out=a["pending_out"] + amount)
             self._set(conn, dst, pending_in=b["pending_in"] + amount)
@@ -182,7 +159,7 @@ class NaiveTransfers(Transfers):
             return [{"entry_id": entry_id, "status": "pending", "replayed": False}]
 
         args = {"key": key, "src": src, "dst": dst, "amount": amount}
-        return self._call("hold", key, args, HOLD_REJECTS, body)
+        return self.store.call("hold", key, args, HOLD_REJECTS, body)
 
     def capture_call(self, hold: Held, amount: int | None) -> Call:
         def body(conn: Conn) -> list[Row]:
@@ -221,7 +198,7 @@ class NaiveTransfers(Transfers):
             "src": hold.src,
             "dst": hold.dst,
         }
-        return self._call("capture", f"hold:{hold.entry_id}", args, CAPTURE_REJECTS, body)
+        return self.store.call("capture", f"hold:{hold.entry_id}", args, CAPTURE_REJECTS, body)
 
     def void_call(self, hold: Held) -> Call:
         def body(conn: Conn) -> list[Row]:
@@ -241,7 +218,7 @@ class NaiveTransfers(Transfers):
             return [{"entry_id": hold.entry_id, "status": "voided", "replayed": False}]
 
         args = {"entry_id": hold.entry_id, "held": hold.amount, "src": hold.src, "dst": hold.dst}
-        return self._call("void", f"hold:{hold.entry_id}", args, VOID_REJECTS, body)
+        return self.store.call("void", f"hold:{hold.entry_id}", args, VOID_REJECTS, body)
 
     def reverse_call(self, key: str, target: Posted, amount: int) -> Call:
         def body(conn: Conn) -> list[Row]:
@@ -292,7 +269,7 @@ class NaiveTransfers(Transfers):
             "src": target.src,
             "dst": target.dst,
         }
-        return self._call("reverse", key, args, REVERSE_REJECTS, body)
+        return self.store.call("reverse", key, args, REVERSE_REJECTS, body)
 
     # -- the oracle, over the naive store ------------------------------------------------
     def entries(self, conn: Conn) -> list[EntryView]:

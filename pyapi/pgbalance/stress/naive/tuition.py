@@ -4,11 +4,11 @@ payment to the term's paid column with a value the client computed."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
-from pgbalance.stress.naive.store import NaiveStore, think
-from pgbalance.stress.workload.base import exactly_once, took_effect_once
+from pgbalance.stress.naive.store import NaiveScenario, think
+from pgbalance.stress.workload.base import by_subject, exactly_once, took_effect_once
 from pgbalance.stress.workload.tuition import (
     CREATE_REJECTS,
     DECIDE_REJECTS,
@@ -28,19 +28,10 @@ DDL = """
         status text NOT NULL DEFAULT 'awaiting_approval')"""
 
 
-class NaiveTuition(Tuition):
-    requires: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, tenant: str, seed: int) -> None:
-        super().__init__(tenant, seed)
-        self.store = NaiveStore(tenant, self.name)
-
+class NaiveTuition(NaiveScenario, Tuition):
     def setup(self, conn: Conn) -> None:
         self.store.create(conn, DDL)
         super().setup(conn)
-
-    def teardown(self, conn: Conn) -> None:
-        self.store.drop(conn)
 
     def _out(self, p: Row, replayed: bool = False) -> list[Row]:
         keys = ("payment_id", "reference", "term_no", "amount", "status")
@@ -200,9 +191,7 @@ class NaiveTuition(Tuition):
                         "one_pending_per_term", subject, f"{awaiting} payments awaiting approval"
                     )
                 )
-        groups: dict[str, list[Op]] = {}
-        for op in ops:
-            groups.setdefault(op.call.subject, []).append(op)
+        groups = by_subject(ops)
         by_ref = {p["reference"]: p for p in payments.values()}
         for subject, group in groups.items():
             kind = group[0].call.kind

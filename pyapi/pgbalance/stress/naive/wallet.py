@@ -4,10 +4,10 @@ says it has not failed yet; references are checked with a SELECT before the INSE
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
-from pgbalance.stress.naive.store import NaiveStore, think
+from pgbalance.stress.naive.store import NaiveScenario, think
 from pgbalance.stress.workload.base import compare_balances, exactly_once, took_effect_once
 from pgbalance.stress.workload.wallet import FAIL_REJECTS, MOVE_REJECTS, Wallet
 
@@ -19,22 +19,13 @@ DDL = """
         refunds int NOT NULL DEFAULT 0)"""
 
 
-class NaiveWallet(Wallet):
-    requires: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, tenant: str, seed: int) -> None:
-        super().__init__(tenant, seed)
-        self.store = NaiveStore(tenant, self.name)
-
+class NaiveWallet(NaiveScenario, Wallet):
     def setup(self, conn: Conn) -> None:
         self.store.create(conn, DDL)
         for user in self.users:
             self.store.write(conn, "INSERT INTO {s}.naive_wallet VALUES (%s, 0)", (user,))
             self.move_call("topup", user, self.funding, f"{self.prefix}fund-{user}").execute(conn)
         self.initial = self.balances(conn)
-
-    def teardown(self, conn: Conn) -> None:
-        self.store.drop(conn)
 
     def balances(self, conn: Conn) -> dict[str, int]:
         rows = self.store.rows(conn, "SELECT user_id, balance FROM {s}.naive_wallet")

@@ -90,6 +90,14 @@ def by_key(entries: Iterable[EntryView]) -> dict[str, EntryView]:
     return {e.key: e for e in entries}
 
 
+def by_subject(ops: Iterable[Op]) -> dict[str, list[Op]]:
+    """The ops grouped by their call's subject (key, reference or object), in run order."""
+    groups: dict[str, list[Op]] = {}
+    for op in ops:
+        groups.setdefault(op.call.subject, []).append(op)
+    return groups
+
+
 def account_balances(conn: Conn, tenant: str, codes: Sequence[str]) -> dict[str, dict[str, int]]:
     """balance / pending_out / pending_in of accounts, through ledger.get_account."""
     rows = fetch(
@@ -101,6 +109,29 @@ def account_balances(conn: Conn, tenant: str, codes: Sequence[str]) -> dict[str,
     return {
         r["code"]: {k: int(r[k]) for k in ("balance", "pending_out", "pending_in")} for r in rows
     }
+
+
+def open_funded_wallets(
+    conn: Conn, tenant: str, users: Sequence[str], currency: str, funding: int, prefix: str
+) -> None:
+    """Open a wallet per user and top it up with `funding` (reference <prefix>fund-<user>)."""
+    for user in users:
+        conn.execute("SELECT * FROM wallet.open(%s, %s, %s)", (tenant, user, currency))
+        conn.execute(
+            "SELECT * FROM wallet.topup(%s, %s, %s::bigint, %s)",
+            (tenant, user, funding, f"{prefix}fund-{user}"),
+        )
+
+
+def wallet_balances(conn: Conn, tenant: str, users: Sequence[str]) -> dict[str, int]:
+    """user -> balance, through wallet.balance."""
+    rows = fetch(
+        conn,
+        "SELECT b.user_id, b.balance FROM unnest(%s::text[]) AS u(user_id),"
+        " wallet.balance(%s, u.user_id) AS b",
+        (list(users), tenant),
+    )
+    return {r["user_id"]: int(r["balance"]) for r in rows}
 
 
 class Recent(Generic[T]):

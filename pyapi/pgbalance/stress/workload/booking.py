@@ -22,6 +22,7 @@ from pgbalance.stress.workload.base import (
     Scenario,
     account_balances,
     by_key,
+    by_subject,
     compare_balances,
     exactly_once,
     fetch,
@@ -161,9 +162,7 @@ class BookingScenario(Scenario):
         entries = by_key(load_entries(conn, t, "pgb:booking:pay:"))
         clearing = f"pgb:booking-clearing:{CURRENCY}"
 
-        groups: dict[str, list[Op]] = {}
-        for op in ops:
-            groups.setdefault(op.call.subject, []).append(op)
+        groups = by_subject(ops)
         for subject, group in groups.items():
             if group[0].call.kind == "create":
                 row = bookings.get(group[0].call.args["booking"])

@@ -19,11 +19,14 @@ from pgbalance.stress.workload.base import (
     Recent,
     Scenario,
     by_key,
+    by_subject,
     compare_balances,
     exactly_once,
     fetch,
     load_entries,
+    open_funded_wallets,
     took_effect_once,
+    wallet_balances,
 )
 
 CURRENCY = "EUR"
@@ -75,12 +78,7 @@ class Fees(Scenario):
         return self.shippers + self.carriers
 
     def setup(self, conn: Conn) -> None:
-        for user in self.parties:
-            conn.execute("SELECT * FROM wallet.open(%s, %s, %s)", (self.tenant, user, CURRENCY))
-            conn.execute(
-                "SELECT * FROM wallet.topup(%s, %s, %s::bigint, %s)",
-                (self.tenant, user, self.funding, f"{self.prefix}fund-{user}"),
-            )
+        open_funded_wallets(conn, self.tenant, self.parties, CURRENCY, self.funding, self.prefix)
         rng = random.Random(f"{self.seed}:fees-setup")
         for _ in range(2):
             load = self._new(rng)
@@ -107,13 +105,7 @@ class Fees(Scenario):
         return load
 
     def balances(self, conn: Conn) -> dict[str, int]:
-        rows = fetch(
-            conn,
-            "SELECT b.user_id, b.balance FROM unnest(%s::text[]) AS u(user_id),"
-            " wallet.balance(%s, u.user_id) AS b",
-            (self.parties, self.tenant),
-        )
-        return {r["user_id"]: int(r["balance"]) for r in rows}
+        return wallet_balances(conn, self.tenant, self.parties)
 
     def revenue(self, conn: Conn) -> int:
         rows = fetch(conn, "SELECT fees.platform_revenue(%s, %s) AS r", (self.tenant, CURRENCY))
@@ -240,9 +232,7 @@ class Fees(Scenario):
         }
         entries = by_key(load_entries(conn, t, "pgb:fees:"))
         revenue = f"pgb:fees:revenue:{CURRENCY}"
-        groups: dict[str, list[Op]] = {}
-        for op in ops:
-            groups.setdefault(op.call.subject, []).append(op)
+        groups = by_subject(ops)
 
         def group(kind: str, load: str) -> list[Op]:
             return groups.get(f"{kind}:{load}", [])

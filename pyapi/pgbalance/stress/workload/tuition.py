@@ -23,6 +23,7 @@ from pgbalance.stress.workload.base import (
     Scenario,
     account_balances,
     by_key,
+    by_subject,
     compare_balances,
     exactly_once,
     fetch,
@@ -179,9 +180,7 @@ class Tuition(Scenario):
         )
         holds = by_key(load_entries(conn, t, "pgb:tuition:payment:"))
 
-        groups: dict[str, list[Op]] = {}
-        for op in ops:
-            groups.setdefault(op.call.subject, []).append(op)
+        groups = by_subject(ops)
         for subject, g in groups.items():
             kind = g[0].call.kind
             if kind == "create_assessment":

@@ -23,7 +23,9 @@ from pgbalance.stress.workload.base import (
     exactly_once,
     fetch,
     load_entries,
+    open_funded_wallets,
     took_effect_once,
+    wallet_balances,
 )
 
 MOVE_REJECTS = {"topup": frozenset({"PB003"}), "purchase": frozenset({"PB001", "PB003"})}
@@ -52,22 +54,11 @@ class Wallet(Scenario):
         self.initial: dict[str, int] = {}
 
     def setup(self, conn: Conn) -> None:
-        for user in self.users:
-            conn.execute("SELECT * FROM wallet.open(%s, %s, %s)", (self.tenant, user, CURRENCY))
-            conn.execute(
-                "SELECT * FROM wallet.topup(%s, %s, %s::bigint, %s)",
-                (self.tenant, user, self.funding, f"{self.prefix}fund-{user}"),
-            )
+        open_funded_wallets(conn, self.tenant, self.users, CURRENCY, self.funding, self.prefix)
         self.initial = self.balances(conn)
 
     def balances(self, conn: Conn) -> dict[str, int]:
-        rows = fetch(
-            conn,
-            "SELECT b.user_id, b.balance FROM unnest(%s::text[]) AS u(user_id),"
-            " wallet.balance(%s, u.user_id) AS b",
-            (self.users, self.tenant),
-        )
-        return {r["user_id"]: int(r["balance"]) for r in rows}
+        return wallet_balances(conn, self.tenant, self.users)
 
     # -- calls ---------------------------------------------------------------------------
     def move_call(self, kind: str, user: str, amount: int, ref: str, items: Any = None) -> Call:
