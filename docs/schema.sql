@@ -349,7 +349,7 @@ COMMENT ON FUNCTION booking.complete_balance_payment(p_tenant text, p_booking te
 CREATE FUNCTION booking."create"(p_tenant text, p_booking text, p_total bigint, p_deposit bigint, p_currency text) RETURNS TABLE(booking text, status text, total bigint, deposit_paid bigint, balance_paid_amount bigint, balance_paid_at timestamp with time zone, outstanding bigint, replayed boolean, already_paid boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
+    AS $$
 #variable_conflict use_column
 DECLARE
     v_existing booking.booking;
@@ -364,10 +364,7 @@ BEGIN
             format('deposit=%s total=%s', p_deposit, p_total),
             'The balance payment pays total - deposit, which must be > 0.');
     END IF;
-    IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
-        PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
-            format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
-    END IF;
+    PERFORM ledger._check_currency(p_currency);
 
     INSERT INTO booking.booking AS b (tenant_id, booking_id, currency, total, deposit)
     VALUES (p_tenant, p_booking, p_currency, p_total, p_deposit)
@@ -395,7 +392,7 @@ BEGIN
         0, p_total, jsonb_build_object('workflow', 'booking', 'booking', p_booking));
     RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, false, false);
 END
-$_$;
+$$;
 
 --
 -- Name: FUNCTION "create"(p_tenant text, p_booking text, p_total bigint, p_deposit bigint, p_currency text); Type: COMMENT; Schema: booking; Owner: -
@@ -663,7 +660,7 @@ COMMENT ON FUNCTION fees.complete_load(p_tenant text, p_load text) IS 'Mark a lo
 CREATE FUNCTION fees.create_load(p_tenant text, p_load text, p_shipper text, p_carrier text, p_currency text) RETURNS TABLE(load text, status text, fee_status text, shipper_fee bigint, carrier_fee bigint, fee_entry_id bigint, refund_entry_id bigint, replayed boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
+    AS $$
 #variable_conflict use_column
 DECLARE
     v_claimed boolean;
@@ -674,10 +671,7 @@ BEGIN
     PERFORM ledger._check_name('load', p_load, false);
     PERFORM ledger._check_reference('shipper', p_shipper);
     PERFORM ledger._check_reference('carrier', p_carrier);
-    IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
-        PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
-            format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
-    END IF;
+    PERFORM ledger._check_currency(p_currency);
     IF p_shipper = p_carrier THEN
         PERFORM ledger._raise('22023', 'shipper and carrier must be different wallets',
             format('shipper=%s carrier=%s', p_shipper, p_carrier));
@@ -717,7 +711,7 @@ BEGIN
         NULL, NULL, jsonb_build_object('workflow', 'fees', 'role', 'revenue'));
     RETURN QUERY SELECT * FROM fees._load_out(p_tenant, p_load, false);
 END
-$_$;
+$$;
 
 --
 -- Name: FUNCTION create_load(p_tenant text, p_load text, p_shipper text, p_carrier text, p_currency text); Type: COMMENT; Schema: fees; Owner: -
@@ -826,16 +820,13 @@ COMMENT ON FUNCTION fees.get_load(p_tenant text, p_load text) IS 'The load with 
 CREATE FUNCTION fees.platform_revenue(p_tenant text, p_currency text) RETURNS bigint
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
+    AS $$
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
-        PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
-            format('currency=%s', coalesce(p_currency, 'NULL')));
-    END IF;
+    PERFORM ledger._check_currency(p_currency);
     RETURN coalesce((SELECT a.balance FROM ledger._account_out(p_tenant, fees._revenue_account(p_currency)) AS a), 0);
 END
-$_$;
+$$;
 
 --
 -- Name: FUNCTION platform_revenue(p_tenant text, p_currency text); Type: COMMENT; Schema: fees; Owner: -
@@ -1170,6 +1161,28 @@ $$;
 COMMENT ON FUNCTION ledger._check_amount(p_what text, p_value bigint, p_nullable boolean) IS 'Private: 22023 unless the amount is a positive bigint (or NULL where allowed).';
 
 --
+-- Name: _check_currency(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_currency(p_currency text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+BEGIN
+    IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
+        PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
+            format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
+    END IF;
+END
+$_$;
+
+--
+-- Name: FUNCTION _check_currency(p_currency text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_currency(p_currency text) IS 'Private: 22023 unless p_currency is three upper-case letters.';
+
+--
 -- Name: _check_name(text, text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1400,16 +1413,13 @@ COMMENT ON FUNCTION ledger._lock_entry(p_tenant text, p_entry_id bigint) IS 'Pri
 CREATE FUNCTION ledger._open_account(p_tenant text, p_code text, p_currency text, p_min_balance bigint, p_max_balance bigint, p_metadata jsonb) RETURNS TABLE(tenant text, code text, currency text, balance bigint, pending_out bigint, pending_in bigint, available bigint, min_balance bigint, max_balance bigint, closed boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
+    AS $$
 #variable_conflict use_column
 DECLARE
     v_existing ledger.account;
     v_id bigint;
 BEGIN
-    IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
-        PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
-            format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
-    END IF;
+    PERFORM ledger._check_currency(p_currency);
     IF p_min_balance > 0 THEN
         PERFORM ledger._raise('22023', 'min_balance must be <= 0 (NULL for no floor)',
             format('min_balance=%s', p_min_balance));
@@ -1443,7 +1453,7 @@ BEGIN
     END IF;
     RETURN QUERY SELECT * FROM ledger._account_out(p_tenant, p_code);
 END
-$_$;
+$$;
 
 --
 -- Name: FUNCTION _open_account(p_tenant text, p_code text, p_currency text, p_min_balance bigint, p_max_balance bigint, p_metadata jsonb); Type: COMMENT; Schema: ledger; Owner: -
@@ -3019,7 +3029,7 @@ COMMENT ON FUNCTION tuition.awaiting_approval(p_tenant text) IS 'The accounting 
 CREATE FUNCTION tuition.create_assessment(p_tenant text, p_student text, p_currency text, p_terms jsonb) RETURNS TABLE(assessment_id bigint)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
+    AS $$
 #variable_conflict use_column
 DECLARE
     v_term jsonb;
@@ -3033,10 +3043,7 @@ DECLARE
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
-    IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
-        PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
-            format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
-    END IF;
+    PERFORM ledger._check_currency(p_currency);
     IF p_terms IS NULL OR jsonb_typeof(p_terms) <> 'array' OR jsonb_array_length(p_terms) = 0 THEN
         PERFORM ledger._raise('22023', 'terms must be a non-empty JSON array',
             format('terms=%s', coalesce(left(p_terms::text, 100), 'NULL')),
@@ -3098,7 +3105,7 @@ BEGIN
         jsonb_build_object('workflow', 'tuition', 'role', 'student', 'student', p_student));
     RETURN QUERY SELECT v_id;
 END
-$_$;
+$$;
 
 --
 -- Name: FUNCTION create_assessment(p_tenant text, p_student text, p_currency text, p_terms jsonb); Type: COMMENT; Schema: tuition; Owner: -
@@ -3588,7 +3595,7 @@ COMMENT ON FUNCTION wallet.history(p_tenant text, p_user text) IS 'Top-ups and p
 CREATE FUNCTION wallet.open(p_tenant text, p_user text, p_currency text) RETURNS TABLE(user_id text, currency text, balance bigint, available bigint)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
+    AS $$
 #variable_conflict use_column
 DECLARE
     v_existing wallet.wallet;
@@ -3596,10 +3603,7 @@ DECLARE
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('user', p_user);
-    IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
-        PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
-            format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
-    END IF;
+    PERFORM ledger._check_currency(p_currency);
 
     SELECT * INTO v_existing FROM wallet.wallet AS w
      WHERE w.tenant_id = p_tenant AND w.user_id = p_user;
@@ -3629,7 +3633,7 @@ BEGIN
     END IF;
     RETURN QUERY SELECT * FROM wallet._wallet_out(p_tenant, p_user);
 END
-$_$;
+$$;
 
 --
 -- Name: FUNCTION open(p_tenant text, p_user text, p_currency text); Type: COMMENT; Schema: wallet; Owner: -
@@ -4622,6 +4626,12 @@ REVOKE ALL ON FUNCTION ledger._apply_postings() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger._check_amount(p_what text, p_value bigint, p_nullable boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _check_currency(p_currency text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_currency(p_currency text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _check_name(p_what text, p_value text, p_user boolean); Type: ACL; Schema: ledger; Owner: -

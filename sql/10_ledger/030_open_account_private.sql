@@ -15,10 +15,7 @@ DECLARE
     v_existing ledger.account;
     v_id bigint;
 BEGIN
-    IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
-        PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
-            format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
-    END IF;
+    PERFORM ledger._check_currency(p_currency);
     IF p_min_balance > 0 THEN
         PERFORM ledger._raise('22023', 'min_balance must be <= 0 (NULL for no floor)',
             format('min_balance=%s', p_min_balance));

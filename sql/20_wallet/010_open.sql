@@ -11,10 +11,7 @@ DECLARE
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('user', p_user);
-    IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
-        PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
-            format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
-    END IF;
+    PERFORM ledger._check_currency(p_currency);
 
     SELECT * INTO v_existing FROM wallet.wallet AS w
      WHERE w.tenant_id = p_tenant AND w.user_id = p_user;

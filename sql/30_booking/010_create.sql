@@ -21,10 +21,7 @@ BEGIN
             format('deposit=%s total=%s', p_deposit, p_total),
             'The balance payment pays total - deposit, which must be > 0.');
     END IF;
-    IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
-        PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
-            format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
-    END IF;
+    PERFORM ledger._check_currency(p_currency);
 
     INSERT INTO booking.booking AS b (tenant_id, booking_id, currency, total, deposit)
     VALUES (p_tenant, p_booking, p_currency, p_total, p_deposit)

@@ -16,10 +16,7 @@ BEGIN
     PERFORM ledger._check_name('load', p_load, false);
     PERFORM ledger._check_reference('shipper', p_shipper);
     PERFORM ledger._check_reference('carrier', p_carrier);
-    IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
-        PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
-            format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
-    END IF;
+    PERFORM ledger._check_currency(p_currency);
     IF p_shipper = p_carrier THEN
         PERFORM ledger._raise('22023', 'shipper and carrier must be different wallets',
             format('shipper=%s carrier=%s', p_shipper, p_carrier));

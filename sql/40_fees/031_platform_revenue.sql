@@ -7,10 +7,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
-        PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
-            format('currency=%s', coalesce(p_currency, 'NULL')));
-    END IF;
+    PERFORM ledger._check_currency(p_currency);
     RETURN coalesce((SELECT a.balance FROM ledger._account_out(p_tenant, fees._revenue_account(p_currency)) AS a), 0);
 END
 $$;

@@ -17,10 +17,7 @@ DECLARE
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
-    IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
-        PERFORM ledger._raise('22023', 'currency must be three upper-case letters',
-            format('currency=%s', coalesce(p_currency, 'NULL')), 'Use an ISO 4217 code such as EUR.');
-    END IF;
+    PERFORM ledger._check_currency(p_currency);
     IF p_terms IS NULL OR jsonb_typeof(p_terms) <> 'array' OR jsonb_array_length(p_terms) = 0 THEN
         PERFORM ledger._raise('22023', 'terms must be a non-empty JSON array',
             format('terms=%s', coalesce(left(p_terms::text, 100), 'NULL')),
