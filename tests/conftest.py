@@ -33,6 +33,7 @@ from tests.helpers.server import (
     maintenance_dsn,
     server_dsn,
 )
+from tests.helpers.shared_db import connection_factory
 
 drop_orphans()  # databases left by killed runs of earlier sessions
 
@@ -73,17 +74,8 @@ def dsn(postgresql: psycopg.Connection[Any]) -> str:
 def connect(dsn: str) -> Iterator[Callable[..., psycopg.Connection[Any]]]:
     """Factory for extra autocommit connections to the test's database, closed at teardown
     (before pytest-postgresql drops the database)."""
-    opened: list[psycopg.Connection[Any]] = []
-
-    def _connect(**kwargs: Any) -> psycopg.Connection[Any]:
-        kwargs.setdefault("autocommit", True)
-        conn = psycopg.connect(dsn, **kwargs)
-        opened.append(conn)
-        return conn
-
-    yield _connect
-    for conn in opened:
-        conn.close()
+    with connection_factory(dsn) as factory:
+        yield factory
 
 
 @pytest.fixture

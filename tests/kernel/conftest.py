@@ -16,9 +16,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from pytest_postgresql.janitor import DatabaseJanitor
 
-from tests.helpers.server import PREFIX, server_dsn
+from tests.helpers.server import PREFIX
+from tests.helpers.shared_db import autocommit_connection, cloned_database, connection_factory
 from tests.kernel.support import Ledger
 
 
@@ -26,24 +26,14 @@ from tests.kernel.support import Ledger
 def kernel_dsn(postgresql_noproc: Any) -> Iterator[str]:
     """A migrated database shared by the kernel tests (a clone of the session template)."""
     name = f"{PREFIX}_kernel_{uuid.uuid4().hex[:12]}"  # PREFIX: orphans get dropped
-    janitor = DatabaseJanitor(
-        user=postgresql_noproc.user,
-        host=postgresql_noproc.host,
-        port=postgresql_noproc.port,
-        password=postgresql_noproc.password,
-        dbname=name,
-        template_dbname=postgresql_noproc.template_dbname,
-        maintenance_dbname=postgresql_noproc.maintenance_dbname,
-    )
-    with janitor:
-        yield server_dsn(name)
+    with cloned_database(postgresql_noproc, name) as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="session")
 def kernel_conn(kernel_dsn: str) -> Iterator[psycopg.Connection[Any]]:
-    conn = psycopg.connect(kernel_dsn, autocommit=True)
-    yield conn
-    conn.close()
+    with autocommit_connection(kernel_dsn) as conn:
+        yield conn
 
 
 @pytest.fixture
@@ -58,17 +48,8 @@ def ledger(kernel_conn: psycopg.Connection[Any], tenant: str) -> Iterator[Ledger
 @pytest.fixture
 def kconnect(kernel_dsn: str) -> Iterator[Callable[..., psycopg.Connection[Any]]]:
     """Extra autocommit connections to the shared kernel database, closed at teardown."""
-    opened: list[psycopg.Connection[Any]] = []
-
-    def _connect(**kwargs: Any) -> psycopg.Connection[Any]:
-        kwargs.setdefault("autocommit", True)
-        conn = psycopg.connect(kernel_dsn, **kwargs)
-        opened.append(conn)
-        return conn
-
-    yield _connect
-    for conn in opened:
-        conn.close()
+    with connection_factory(kernel_dsn) as factory:
+        yield factory
 
 
 @pytest.fixture

@@ -8,32 +8,19 @@ not the Python client (tests/kernel/test_client.py covers that separately).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import psycopg
-import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from tests.helpers.sqlstate import detail as detail
+from tests.helpers.sqlstate import raises as raises
+
 Row = dict[str, Any]
 Legs = Sequence[tuple[str, int]]
-
-
-@contextmanager
-def raises(code: str) -> Iterator[pytest.ExceptionInfo[psycopg.Error]]:
-    """Expect a database error with SQLSTATE `code` (never matches on message text)."""
-    with pytest.raises(psycopg.Error) as info:
-        yield info
-    assert info.value.sqlstate == code, f"expected {code}, got {info.value.sqlstate}: {info.value}"
-
-
-def detail(info: pytest.ExceptionInfo[psycopg.Error]) -> dict[str, str]:
-    """The `k=v k=v` pairs of an error's DETAIL."""
-    text = info.value.diag.message_detail or ""
-    return dict(part.split("=", 1) for part in text.split() if "=" in part)
 
 
 def legs_json(legs: Legs) -> Jsonb:

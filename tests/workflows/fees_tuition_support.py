@@ -14,9 +14,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from pytest_postgresql.janitor import DatabaseJanitor
 
-from tests.helpers.server import server_dsn
+from tests.helpers.shared_db import autocommit_connection, cloned_database
 
 Row = dict[str, Any]
 NAIVE_DIR = Path(__file__).parent / "naive"
@@ -26,24 +25,14 @@ NAIVE_DIR = Path(__file__).parent / "naive"
 def wf_dsn(postgresql_noproc: Any) -> Iterator[str]:
     """A migrated database shared by one test module (a clone of the session template)."""
     name = f"pgbalance_wf_{uuid.uuid4().hex[:12]}"
-    janitor = DatabaseJanitor(
-        user=postgresql_noproc.user,
-        host=postgresql_noproc.host,
-        port=postgresql_noproc.port,
-        password=postgresql_noproc.password,
-        dbname=name,
-        template_dbname=postgresql_noproc.template_dbname,
-        maintenance_dbname=postgresql_noproc.maintenance_dbname,
-    )
-    with janitor:
-        yield server_dsn(name)
+    with cloned_database(postgresql_noproc, name) as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="module")
 def wf_conn(wf_dsn: str) -> Iterator[psycopg.Connection[Any]]:
-    conn = psycopg.connect(wf_dsn, autocommit=True)
-    yield conn
-    conn.close()
+    with autocommit_connection(wf_dsn) as conn:
+        yield conn
 
 
 class Api:

@@ -7,16 +7,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
-from pytest_postgresql.janitor import DatabaseJanitor
 
-from tests.helpers.server import server_dsn
+from tests.helpers.shared_db import autocommit_connection, cloned_database
+from tests.helpers.sqlstate import detail as detail
+from tests.helpers.sqlstate import raises as raises
 
 Row = dict[str, Any]
 NAIVE_DIR = Path(__file__).parent / "naive"
@@ -26,38 +26,14 @@ NAIVE_DIR = Path(__file__).parent / "naive"
 def wb_dsn(postgresql_noproc: Any) -> Iterator[str]:
     """A migrated database shared by one test module (a clone of the session template)."""
     name = f"pgbalance_wb_{uuid.uuid4().hex[:12]}"
-    janitor = DatabaseJanitor(
-        user=postgresql_noproc.user,
-        host=postgresql_noproc.host,
-        port=postgresql_noproc.port,
-        password=postgresql_noproc.password,
-        dbname=name,
-        template_dbname=postgresql_noproc.template_dbname,
-        maintenance_dbname=postgresql_noproc.maintenance_dbname,
-    )
-    with janitor:
-        yield server_dsn(name)
+    with cloned_database(postgresql_noproc, name) as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="module")
 def wb_conn(wb_dsn: str) -> Iterator[psycopg.Connection[Any]]:
-    conn = psycopg.connect(wb_dsn, autocommit=True)
-    yield conn
-    conn.close()
-
-
-@contextmanager
-def raises(code: str) -> Iterator[pytest.ExceptionInfo[psycopg.Error]]:
-    """Expect a database error with SQLSTATE `code` (never matches on message text)."""
-    with pytest.raises(psycopg.Error) as info:
-        yield info
-    assert info.value.sqlstate == code, f"expected {code}, got {info.value.sqlstate}: {info.value}"
-
-
-def detail(info: pytest.ExceptionInfo[psycopg.Error]) -> dict[str, str]:
-    """The `k=v k=v` pairs of an error's DETAIL."""
-    text = info.value.diag.message_detail or ""
-    return dict(part.split("=", 1) for part in text.split() if "=" in part)
+    with autocommit_connection(wb_dsn) as conn:
+        yield conn
 
 
 class Api:
