@@ -4,8 +4,6 @@ status and paid columns and the payments table are two authorities over one bala
 
 from __future__ import annotations
 
-from typing import Any
-
 from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
 from pgbalance.stress.naive.store import NaiveScenario, think
 from pgbalance.stress.workload.base import by_subject, compare_balances, exactly_once
@@ -14,6 +12,7 @@ from pgbalance.stress.workload.booking import (
     PAYMENT_REJECTS,
     Booking,
     BookingScenario,
+    same_payment,
 )
 
 DDL = """
@@ -167,16 +166,7 @@ class NaiveBooking(NaiveScenario, BookingScenario):
             if group[0].call.kind == "create":
                 continue
             pay = payments.get(subject, [None])[0]
-
-            def same(call: Call, pay: Any = pay) -> bool:
-                a = call.args
-                return pay is not None and (pay["booking_id"], pay["kind"], pay["amount"]) == (
-                    a["booking"],
-                    call.kind,
-                    a["amount"],
-                )
-
-            out += exactly_once("exactly_once_payment", subject, group, pay, same)
+            out += exactly_once("exactly_once_payment", subject, group, pay, same_payment(pay))
         applied_refs: dict[str, set[str]] = {}
         for op in ops:
             if op.ok and op.call.kind == "balance" and not op.row.get("already_paid"):

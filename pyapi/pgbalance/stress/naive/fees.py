@@ -45,13 +45,8 @@ class NaiveFees(NaiveScenario, Fees):
         st.write(conn, "INSERT INTO {s}.naive_revenue VALUES (%s, 0)", (CURRENCY,))
         for user in self.parties:
             st.write(conn, "INSERT INTO {s}.naive_fee_wallet VALUES (%s, %s)", (user, self.funding))
-        for _ in range(2):
-            load = self._new(random.Random(f"{self.seed}:naive-fees:{_}"))
-            self.create_call(load).execute(conn)
-            self.complete_call(load).execute(conn)
-            self.loads.push(load)
-            self.setup_loads.add(load.load)
-            self.completed.add(load.load)
+        for i in range(2):
+            self.setup_load(conn, random.Random(f"{self.seed}:naive-fees:{i}"))
         self.initial = self.balances(conn)
         self.initial_revenue = self.revenue(conn)
 

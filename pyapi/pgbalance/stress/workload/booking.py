@@ -13,6 +13,7 @@ account holds what the acknowledged calls imply.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -40,6 +41,20 @@ class Booking:
     booking: str
     total: int
     deposit: int
+
+
+def same_payment(pay: Any) -> Callable[[Call], bool]:
+    """Whether a payment call is the one the stored payment row (None: absent) holds."""
+
+    def matches(call: Call) -> bool:
+        a = call.args
+        return pay is not None and (pay["booking_id"], pay["kind"], pay["amount"]) == (
+            a["booking"],
+            call.kind,
+            a["amount"],
+        )
+
+    return matches
 
 
 class BookingScenario(Scenario):
@@ -179,16 +194,7 @@ class BookingScenario(Scenario):
                 )
                 continue
             pay = payments.get(subject)
-
-            def same_payment(call: Call, pay: Any = pay) -> bool:
-                a = call.args
-                return pay is not None and (pay["booking_id"], pay["kind"], pay["amount"]) == (
-                    a["booking"],
-                    call.kind,
-                    a["amount"],
-                )
-
-            out += exactly_once("exactly_once_payment", subject, group, pay, same_payment)
+            out += exactly_once("exactly_once_payment", subject, group, pay, same_payment(pay))
             for op in group:
                 if op.ok and pay is not None and bool(op.row.get("already_paid")) == pay["applied"]:
                     out.append(

@@ -81,14 +81,18 @@ class Fees(Scenario):
         open_funded_wallets(conn, self.tenant, self.parties, CURRENCY, self.funding, self.prefix)
         rng = random.Random(f"{self.seed}:fees-setup")
         for _ in range(2):
-            load = self._new(rng)
-            self.create_call(load).execute(conn)
-            self.complete_call(load).execute(conn)
-            self.loads.push(load)
-            self.setup_loads.add(load.load)
-            self.completed.add(load.load)
+            self.setup_load(conn, rng)
         self.initial = self.balances(conn)
         self.initial_revenue = self.revenue(conn)
+
+    def setup_load(self, conn: Conn, rng: random.Random) -> None:
+        """A load created and completed by the setup, for the workers to start from."""
+        load = self._new(rng)
+        self.create_call(load).execute(conn)
+        self.complete_call(load).execute(conn)
+        self.loads.push(load)
+        self.setup_loads.add(load.load)
+        self.completed.add(load.load)
 
     def _new(self, rng: random.Random) -> Load:
         shipper_fee, carrier_fee = rng.randint(0, 2000), rng.randint(0, 2000)
