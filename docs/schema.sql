@@ -374,13 +374,9 @@ BEGIN
         -- A separate statement: a fresh snapshot sees the winner's committed row.
         SELECT * INTO v_existing FROM booking.booking AS b
          WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking;
-        IF (v_existing.total, v_existing.deposit, v_existing.currency)
-           IS DISTINCT FROM (p_total, p_deposit, p_currency) THEN
-            PERFORM ledger._raise('PB003', 'booking already exists with a different definition',
-                format('booking=%s existing=(%s,%s,%s) requested=(%s,%s,%s)', p_booking,
-                       v_existing.total, v_existing.deposit, v_existing.currency,
-                       p_total, p_deposit, p_currency));
-        END IF;
+        PERFORM ledger._check_definition('booking', p_booking,
+            ARRAY[v_existing.total::text, v_existing.deposit::text, v_existing.currency],
+            ARRAY[p_total::text, p_deposit::text, p_currency]);
         RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, true, false);
         RETURN;
     END IF;
@@ -685,13 +681,9 @@ BEGIN
         -- A separate statement: a fresh snapshot sees the load a concurrent call committed.
         SELECT * INTO v_existing FROM fees.load AS l
          WHERE l.tenant_id = p_tenant AND l.load_id = p_load;
-        IF (v_existing.shipper, v_existing.carrier, v_existing.currency)
-           IS DISTINCT FROM (p_shipper, p_carrier, p_currency) THEN
-            PERFORM ledger._raise('PB003', 'load already exists with a different definition',
-                format('load=%s existing=(%s,%s,%s) requested=(%s,%s,%s)', p_load,
-                       v_existing.shipper, v_existing.carrier, v_existing.currency,
-                       p_shipper, p_carrier, p_currency));
-        END IF;
+        PERFORM ledger._check_definition('load', p_load,
+            ARRAY[v_existing.shipper, v_existing.carrier, v_existing.currency],
+            ARRAY[p_shipper, p_carrier, p_currency]);
         RETURN QUERY SELECT * FROM fees._load_out(p_tenant, p_load, true);
         RETURN;
     END IF;
@@ -1183,6 +1175,29 @@ $_$;
 COMMENT ON FUNCTION ledger._check_currency(p_currency text) IS 'Private: 22023 unless p_currency is three upper-case letters.';
 
 --
+-- Name: _check_definition(text, text, text[], text[]); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_definition(p_what text, p_name text, p_existing text[], p_requested text[]) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF p_existing IS DISTINCT FROM p_requested THEN
+        PERFORM ledger._raise('PB003', format('%s already exists with a different definition', p_what),
+            format('%s=%s existing=(%s) requested=(%s)', p_what, p_name,
+                   array_to_string(p_existing, ',', 'NULL'), array_to_string(p_requested, ',', 'NULL')));
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_definition(p_what text, p_name text, p_existing text[], p_requested text[]); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_definition(p_what text, p_name text, p_existing text[], p_requested text[]) IS 'Private: PB003 unless the existing definition p_existing equals the requested p_requested (the detail shows both).';
+
+--
 -- Name: _check_name(text, text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1442,14 +1457,9 @@ BEGIN
         -- A separate statement: a fresh snapshot sees the row a concurrent opener committed.
         SELECT * INTO v_existing FROM ledger.account AS a
          WHERE a.tenant_id = p_tenant AND a.code = p_code;
-        IF (v_existing.currency, v_existing.min_balance, v_existing.max_balance)
-           IS DISTINCT FROM (p_currency, p_min_balance, p_max_balance) THEN
-            PERFORM ledger._raise('PB003', 'account already exists with a different definition',
-                format('account=%s existing=(%s,%s,%s) requested=(%s,%s,%s)', p_code,
-                       v_existing.currency, coalesce(v_existing.min_balance::text, 'NULL'),
-                       coalesce(v_existing.max_balance::text, 'NULL'), p_currency,
-                       coalesce(p_min_balance::text, 'NULL'), coalesce(p_max_balance::text, 'NULL')));
-        END IF;
+        PERFORM ledger._check_definition('account', p_code,
+            ARRAY[v_existing.currency, v_existing.min_balance::text, v_existing.max_balance::text],
+            ARRAY[p_currency, p_min_balance::text, p_max_balance::text]);
     END IF;
     RETURN QUERY SELECT * FROM ledger._account_out(p_tenant, p_code);
 END
@@ -4632,6 +4642,12 @@ REVOKE ALL ON FUNCTION ledger._check_amount(p_what text, p_value bigint, p_nulla
 --
 
 REVOKE ALL ON FUNCTION ledger._check_currency(p_currency text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _check_definition(p_what text, p_name text, p_existing text[], p_requested text[]); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_definition(p_what text, p_name text, p_existing text[], p_requested text[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _check_name(p_what text, p_value text, p_user boolean); Type: ACL; Schema: ledger; Owner: -

@@ -38,14 +38,9 @@ BEGIN
         -- A separate statement: a fresh snapshot sees the row a concurrent opener committed.
         SELECT * INTO v_existing FROM ledger.account AS a
          WHERE a.tenant_id = p_tenant AND a.code = p_code;
-        IF (v_existing.currency, v_existing.min_balance, v_existing.max_balance)
-           IS DISTINCT FROM (p_currency, p_min_balance, p_max_balance) THEN
-            PERFORM ledger._raise('PB003', 'account already exists with a different definition',
-                format('account=%s existing=(%s,%s,%s) requested=(%s,%s,%s)', p_code,
-                       v_existing.currency, coalesce(v_existing.min_balance::text, 'NULL'),
-                       coalesce(v_existing.max_balance::text, 'NULL'), p_currency,
-                       coalesce(p_min_balance::text, 'NULL'), coalesce(p_max_balance::text, 'NULL')));
-        END IF;
+        PERFORM ledger._check_definition('account', p_code,
+            ARRAY[v_existing.currency, v_existing.min_balance::text, v_existing.max_balance::text],
+            ARRAY[p_currency, p_min_balance::text, p_max_balance::text]);
     END IF;
     RETURN QUERY SELECT * FROM ledger._account_out(p_tenant, p_code);
 END

@@ -31,13 +31,9 @@ BEGIN
         -- A separate statement: a fresh snapshot sees the winner's committed row.
         SELECT * INTO v_existing FROM booking.booking AS b
          WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking;
-        IF (v_existing.total, v_existing.deposit, v_existing.currency)
-           IS DISTINCT FROM (p_total, p_deposit, p_currency) THEN
-            PERFORM ledger._raise('PB003', 'booking already exists with a different definition',
-                format('booking=%s existing=(%s,%s,%s) requested=(%s,%s,%s)', p_booking,
-                       v_existing.total, v_existing.deposit, v_existing.currency,
-                       p_total, p_deposit, p_currency));
-        END IF;
+        PERFORM ledger._check_definition('booking', p_booking,
+            ARRAY[v_existing.total::text, v_existing.deposit::text, v_existing.currency],
+            ARRAY[p_total::text, p_deposit::text, p_currency]);
         RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, true, false);
         RETURN;
     END IF;

@@ -30,13 +30,9 @@ BEGIN
         -- A separate statement: a fresh snapshot sees the load a concurrent call committed.
         SELECT * INTO v_existing FROM fees.load AS l
          WHERE l.tenant_id = p_tenant AND l.load_id = p_load;
-        IF (v_existing.shipper, v_existing.carrier, v_existing.currency)
-           IS DISTINCT FROM (p_shipper, p_carrier, p_currency) THEN
-            PERFORM ledger._raise('PB003', 'load already exists with a different definition',
-                format('load=%s existing=(%s,%s,%s) requested=(%s,%s,%s)', p_load,
-                       v_existing.shipper, v_existing.carrier, v_existing.currency,
-                       p_shipper, p_carrier, p_currency));
-        END IF;
+        PERFORM ledger._check_definition('load', p_load,
+            ARRAY[v_existing.shipper, v_existing.carrier, v_existing.currency],
+            ARRAY[p_shipper, p_carrier, p_currency]);
         RETURN QUERY SELECT * FROM fees._load_out(p_tenant, p_load, true);
         RETURN;
     END IF;
