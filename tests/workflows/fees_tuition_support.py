@@ -185,8 +185,3 @@ def naive_blocks(filename: str) -> dict[str, str]:
         elif current is not None and not line.lstrip().startswith("--"):
             current.append(line)
     return {name: "\n".join(lines).strip() for name, lines in blocks.items()}
-
-
-def words(sql: str) -> list[str]:
-    """SQL as a list of words, so layout differences do not count."""
-    return sql.split()

@@ -14,13 +14,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from pgbalance.incidents import INCIDENTS
 from pgbalance.incidents import booking as incident
-from pgbalance.incidents.race import scratch_schema
 from tests.helpers.scheduler import Scheduler
-from tests.workflows.wallet_booking_support import Api, load_naive, same_words, wb_conn, wb_dsn
+from tests.workflows.incident_support import assert_same_blocks, blocked_by, naive_schema
+from tests.workflows.wallet_booking_support import Api, load_naive, wb_conn, wb_dsn
 
 __all__ = ["wb_conn", "wb_dsn"]  # module fixtures
 
@@ -35,23 +34,12 @@ def _params(ref: str) -> dict[str, Any]:
 
 
 def test_the_naive_file_is_the_pattern_the_incident_replays() -> None:
-    assert set(NAIVE) == set(incident.NAIVE_SQL)
-    for name, sql in NAIVE.items():
-        assert same_words(sql, incident.NAIVE_SQL[name]), name
-
-
-def _blocked_by(conn: psycopg.Connection[Any], waiter: int, holder: int) -> bool:
-    row = conn.execute("SELECT %s = ANY (pg_blocking_pids(%s))", (holder, waiter)).fetchone()
-    return bool(row and row[0])
+    assert_same_blocks(NAIVE, incident.NAIVE_SQL)
 
 
 @pytest.fixture
 def naive_dsn(wb_dsn: str) -> Iterator[str]:
-    with scratch_schema(wb_dsn, "booking") as options:
-        dsn = make_conninfo(wb_dsn, options=options)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(NAIVE["schema"])
-            conn.execute(NAIVE["seed"], _params("-"))
+    with naive_schema(wb_dsn, "booking", NAIVE, _params("-")) as dsn:
         yield dsn
 
 
@@ -89,7 +77,7 @@ def test_pgbalance_blocks_the_second_webhook_then_applies_nothing(
         assert a.step(pay, (tenant, BOOKING, OUT, "pay-1")).rows == [(False, False)]
         # T2 B: cannot even check: it waits for the booking row A holds.
         assert b.step(pay, (tenant, BOOKING, OUT, ref_b)).status == "blocked"
-        assert _blocked_by(wb_conn, b.pid, a.pid)
+        assert blocked_by(wb_conn, b.pid, a.pid)
         a.step("COMMIT")  # T3
         # T4 B decides on what A committed: a replay, or a payment kept unapplied.
         assert b.finish().rows == [(ref_b == "pay-1", already_paid)]

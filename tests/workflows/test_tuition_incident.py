@@ -10,10 +10,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from pgbalance.incidents import INCIDENTS
-from pgbalance.incidents.race import scratch_schema
 from pgbalance.incidents.tuition import (
     NAIVE_SQL,
     PAYMENT,
@@ -23,7 +21,8 @@ from pgbalance.incidents.tuition import (
     params,
 )
 from tests.helpers.scheduler import Scheduler
-from tests.workflows.fees_tuition_support import Tuition, naive_blocks, wf_conn, wf_dsn, words
+from tests.workflows.fees_tuition_support import Tuition, naive_blocks, wf_conn, wf_dsn
+from tests.workflows.incident_support import assert_same_blocks, naive_schema
 
 __all__ = ["wf_conn", "wf_dsn"]  # module-scoped database fixtures
 
@@ -33,17 +32,11 @@ assert PAYMENT < TERM_AMOUNT < 2 * PAYMENT
 
 
 def test_the_naive_file_is_the_pattern_the_incident_runs() -> None:
-    assert NAIVE.keys() == NAIVE_SQL.keys()
-    for name, sql in NAIVE.items():
-        assert words(sql) == words(NAIVE_SQL[name]), name
+    assert_same_blocks(NAIVE, NAIVE_SQL)
 
 
 def test_unprotected_timeline_applies_both(wf_dsn: str) -> None:
-    with scratch_schema(wf_dsn, "tuition") as options:
-        naive_dsn = make_conninfo(wf_dsn, options=options)
-        with psycopg.connect(naive_dsn, autocommit=True) as conn:
-            conn.execute(NAIVE["schema"])
-            conn.execute(NAIVE["seed"], P["A"])
+    with naive_schema(wf_dsn, "tuition", NAIVE, P["A"]) as naive_dsn:
         with Scheduler(naive_dsn) as sched:
             a, b = sched.session("A"), sched.session("B")
             # Both submissions check before either inserts: no payment pending for term 1.

@@ -14,17 +14,15 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from pgbalance.incidents import INCIDENTS
 from pgbalance.incidents import wallet as incident
-from pgbalance.incidents.race import scratch_schema
 from tests.helpers.scheduler import Scheduler
+from tests.workflows.incident_support import assert_same_blocks, blocked_by, naive_schema
 from tests.workflows.wallet_booking_support import (
     Api,
     load_naive,
     raises,
-    same_words,
     wb_conn,
     wb_dsn,
 )
@@ -36,23 +34,12 @@ P = incident.PARAMS  # user, balance 100_00, amount 60_00, reference
 
 
 def test_the_naive_file_is_the_pattern_the_incident_replays() -> None:
-    assert set(NAIVE) == set(incident.NAIVE_SQL)
-    for name, sql in NAIVE.items():
-        assert same_words(sql, incident.NAIVE_SQL[name]), name
-
-
-def _blocked_by(conn: psycopg.Connection[Any], waiter: int, holder: int) -> bool:
-    row = conn.execute("SELECT %s = ANY (pg_blocking_pids(%s))", (holder, waiter)).fetchone()
-    return bool(row and row[0])
+    assert_same_blocks(NAIVE, incident.NAIVE_SQL)
 
 
 @pytest.fixture
 def naive_dsn(wb_dsn: str) -> Iterator[str]:
-    with scratch_schema(wb_dsn, "wallet") as options:
-        dsn = make_conninfo(wb_dsn, options=options)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(NAIVE["schema"])
-            conn.execute(NAIVE["seed"], P)
+    with naive_schema(wb_dsn, "wallet", NAIVE, P) as dsn:
         yield dsn
 
 
@@ -85,7 +72,7 @@ def test_pgbalance_blocks_the_retry_then_replays_it(
         a.step("BEGIN")
         assert a.step(buy, args).rows == [(False, "completed")]  # T1 A: checks and deducts
         assert b.step(buy, args).status == "blocked"  # T2 B: waits for A's reference claim
-        assert _blocked_by(wb_conn, b.pid, a.pid)
+        assert blocked_by(wb_conn, b.pid, a.pid)
         a.step("COMMIT")  # T3
         assert b.finish().rows == [(True, "completed")]  # T4 B: replayed, nothing deducted
         # The second authority: the app's own UPDATE of the balance is refused outright.
@@ -110,7 +97,7 @@ def test_pgbalance_blocks_a_second_purchase_then_refuses_the_overdraft(
         a.step("BEGIN")
         assert a.step(buy, (tenant, P["user"], P["amount"], "o1")).value is False
         assert b.step(buy, (tenant, P["user"], P["amount"], "o2")).status == "blocked"
-        assert _blocked_by(wb_conn, b.pid, a.pid)  # on the wallet's account row
+        assert blocked_by(wb_conn, b.pid, a.pid)  # on the wallet's account row
         a.step("COMMIT")
         assert b.finish().sqlstate == "PB001"  # decided on the committed balance
     assert api.call("wallet.balance", P["user"])["balance"] == P["balance"] - P["amount"]

@@ -98,8 +98,3 @@ def load_naive(filename: str) -> dict[str, str]:
         elif current is not None and not line.lstrip().startswith("--"):
             current.append(line)
     return {name: "\n".join(lines).strip() for name, lines in blocks.items()}
-
-
-def same_words(a: str, b: str) -> bool:
-    """SQL equal up to whitespace and line breaks."""
-    return a.split() == b.split()
