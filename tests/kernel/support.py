@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests.helpers.sqlstate import detail as detail
 from tests.helpers.sqlstate import raises as raises
+from tests.helpers.tenant_sql import TenantSql
 
 Row = dict[str, Any]
 Legs = Sequence[tuple[str, int]]
@@ -31,19 +30,11 @@ def new_key() -> str:
     return f"k-{uuid.uuid4().hex[:12]}"
 
 
-class Ledger:
-    """The kernel's SQL API for one tenant over one autocommit connection."""
+class Ledger(TenantSql):
+    """The kernel's SQL API for one tenant over one autocommit connection (`call` takes the
+    function name without its `ledger.` schema)."""
 
-    def __init__(self, conn: psycopg.Connection[Any], tenant: str) -> None:
-        self.conn = conn
-        self.tenant = tenant
-
-    # -- raw access -----------------------------------------------------------------
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(sql, params)  # type: ignore[arg-type]
-            return cur.fetchall() if cur.description else []
-
+    # -- raw access (`rows` and `call_rows` from TenantSql) ---------------------------
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row:
         rows = self.rows(sql, params)
         assert len(rows) == 1, rows

@@ -12,10 +12,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests.helpers.shared_db import autocommit_connection, cloned_database
+from tests.helpers.tenant_sql import TenantSql
 
 Row = dict[str, Any]
 NAIVE_DIR = Path(__file__).parent / "naive"
@@ -35,28 +35,9 @@ def wf_conn(wf_dsn: str) -> Iterator[psycopg.Connection[Any]]:
         yield conn
 
 
-class Api:
+class Api(TenantSql):
     """The workflow SQL functions for one tenant over one autocommit connection, called the
     way an application sends them (positional parameters, text and NULL as `unknown`)."""
-
-    def __init__(self, conn: psycopg.Connection[Any], tenant: str) -> None:
-        self.conn = conn
-        self.tenant = tenant
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(sql, params)  # type: ignore[arg-type]
-            return cur.fetchall() if cur.description else []
-
-    def call_rows(self, fn: str, *args: Any) -> list[Row]:
-        """SELECT * FROM fn(tenant, *args)."""
-        marks = ", ".join(["%s"] * (len(args) + 1))
-        return self.rows(f"SELECT * FROM {fn}({marks})", (self.tenant, *args))
-
-    def call(self, fn: str, *args: Any) -> Row:
-        rows = self.call_rows(fn, *args)
-        assert len(rows) == 1, rows
-        return rows[0]
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = self.rows(sql, params)

@@ -12,11 +12,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from tests.helpers.shared_db import autocommit_connection, cloned_database
 from tests.helpers.sqlstate import detail as detail
 from tests.helpers.sqlstate import raises as raises
+from tests.helpers.tenant_sql import TenantSql
 
 Row = dict[str, Any]
 NAIVE_DIR = Path(__file__).parent / "naive"
@@ -36,27 +36,9 @@ def wb_conn(wb_dsn: str) -> Iterator[psycopg.Connection[Any]]:
         yield conn
 
 
-class Api:
+class Api(TenantSql):
     """The wallet/booking SQL functions for one tenant over one autocommit connection, called
     the way an application sends them (positional parameters, text and NULL as `unknown`)."""
-
-    def __init__(self, conn: psycopg.Connection[Any], tenant: str) -> None:
-        self.conn = conn
-        self.tenant = tenant
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(sql, params)  # type: ignore[arg-type]
-            return cur.fetchall() if cur.description else []
-
-    def call_rows(self, fn: str, *args: Any) -> list[Row]:
-        marks = ", ".join(["%s"] * (len(args) + 1))
-        return self.rows(f"SELECT * FROM {fn}({marks})", (self.tenant, *args))
-
-    def call(self, fn: str, *args: Any) -> Row:
-        rows = self.call_rows(fn, *args)
-        assert len(rows) == 1, rows
-        return rows[0]
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
