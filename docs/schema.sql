@@ -954,7 +954,6 @@ DECLARE
     v_limit_code text;
     v_limit_message text;
     v_limit_detail text;
-    v_unbalanced text;
     v_now timestamptz;
 BEGIN
     -- Locked rows come back as they are now.
@@ -1027,21 +1026,11 @@ BEGIN
             format('account=%s', p_codes[array_position(v_ids, NULL)]),
             'Open it first with ledger.open_account.');
     END IF;
-    IF v_mixed THEN
-        IF p_one_currency THEN
-            PERFORM ledger._raise('PB006', 'accounts of different currencies in one movement',
-                format('accounts=%s', array_to_string(p_codes, ',')));
-        END IF;
-        SELECT a.currency INTO v_unbalanced
-          FROM unnest(p_codes, p_amounts) AS u(code, amount)
-          JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.code = u.code
-         GROUP BY a.currency
-        HAVING sum(u.amount) <> 0
-         LIMIT 1;
-        IF v_unbalanced IS NOT NULL THEN
-            PERFORM ledger._raise('22023', 'legs do not balance within each currency',
-                format('currency=%s', v_unbalanced));
-        END IF;
+    -- Mixed currencies that balance per currency (post_entry, reversals) were checked by
+    -- ledger._post before the key claim; single-currency movements refuse them here.
+    IF v_mixed AND p_one_currency THEN
+        PERFORM ledger._raise('PB006', 'accounts of different currencies in one movement',
+            format('accounts=%s', array_to_string(p_codes, ',')));
     END IF;
     IF v_closed_pos IS NOT NULL THEN
         PERFORM ledger._raise('PB007', 'account is closed', format('account=%s', p_codes[v_closed_pos]));
@@ -1486,6 +1475,7 @@ DECLARE
     v_positive numeric := 0;
     v_fingerprint uuid;
     v_repeated boolean;
+    v_unbalanced text;
     v_entry_id bigint;
     v_status text := CASE WHEN p_pending THEN 'pending' ELSE 'posted' END;
 BEGIN
@@ -1529,6 +1519,25 @@ BEGIN
     IF p_metadata IS NOT NULL AND jsonb_typeof(p_metadata) <> 'object' THEN
         PERFORM ledger._raise('22023', 'metadata must be a JSON object',
             format('metadata=%s', left(p_metadata::text, 100)));
+    END IF;
+
+    -- Legs that do not sum to 0 per currency are malformed input (22023), decided before the
+    -- key is claimed (check order). Currencies never change, so reading them unlocked is
+    -- safe; with an unknown account the call goes on to PB005. Single-currency movements
+    -- (transfer, hold) skip this: mixed currencies are PB006 for them (ledger._apply_legs).
+    IF NOT p_one_currency THEN
+        WITH l AS (
+            SELECT a.currency, u.amount
+              FROM unnest(p_codes, p_amounts) AS u(code, amount)
+              LEFT JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.code = u.code)
+        SELECT format('currency=%s sum=%s', c.currency, c.total) INTO v_unbalanced
+          FROM (SELECT l.currency, sum(l.amount) AS total FROM l GROUP BY l.currency) AS c
+         WHERE c.total <> 0 AND NOT EXISTS (SELECT FROM l WHERE l.currency IS NULL)
+         ORDER BY c.currency
+         LIMIT 1;
+        IF v_unbalanced IS NOT NULL THEN
+            PERFORM ledger._raise('22023', 'legs must sum to 0 in each currency', v_unbalanced);
+        END IF;
     END IF;
 
     -- Order-insensitive: the same legs in another order are the same movement.
@@ -2076,7 +2085,6 @@ DECLARE
     v_codes text[];
     v_amounts bigint[];
     v_bad jsonb;
-    v_unbalanced text;
 BEGIN
     IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_legs must be a JSON array of {"account", "amount"} objects',
@@ -2096,21 +2104,6 @@ BEGIN
     SELECT array_agg(l ->> 'account' ORDER BY o), array_agg((l ->> 'amount')::bigint ORDER BY o)
       INTO v_codes, v_amounts
       FROM jsonb_array_elements(p_legs) WITH ORDINALITY AS x(l, o);
-    -- Legs that do not sum to 0 per currency are malformed input (22023), decided before the
-    -- key is claimed (check order). Currencies never change, so reading them unlocked is
-    -- safe; with an unknown account the call goes on to PB005.
-    WITH l AS (
-        SELECT a.currency, u.amount
-          FROM unnest(v_codes, v_amounts) AS u(code, amount)
-          LEFT JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.code = u.code)
-    SELECT format('currency=%s sum=%s', c.currency, c.total) INTO v_unbalanced
-      FROM (SELECT l.currency, sum(l.amount) AS total FROM l GROUP BY l.currency) AS c
-     WHERE c.total <> 0 AND NOT EXISTS (SELECT FROM l WHERE l.currency IS NULL)
-     ORDER BY c.currency
-     LIMIT 1;
-    IF v_unbalanced IS NOT NULL THEN
-        PERFORM ledger._raise('22023', 'legs must sum to 0 in each currency', v_unbalanced);
-    END IF;
     RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, v_codes, v_amounts, p_metadata,
         coalesce(p_pending, false), p_expires_at, false, true);
 END

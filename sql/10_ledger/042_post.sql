@@ -15,6 +15,7 @@ DECLARE
     v_positive numeric := 0;
     v_fingerprint uuid;
     v_repeated boolean;
+    v_unbalanced text;
     v_entry_id bigint;
     v_status text := CASE WHEN p_pending THEN 'pending' ELSE 'posted' END;
 BEGIN
@@ -58,6 +59,25 @@ BEGIN
     IF p_metadata IS NOT NULL AND jsonb_typeof(p_metadata) <> 'object' THEN
         PERFORM ledger._raise('22023', 'metadata must be a JSON object',
             format('metadata=%s', left(p_metadata::text, 100)));
+    END IF;
+
+    -- Legs that do not sum to 0 per currency are malformed input (22023), decided before the
+    -- key is claimed (check order). Currencies never change, so reading them unlocked is
+    -- safe; with an unknown account the call goes on to PB005. Single-currency movements
+    -- (transfer, hold) skip this: mixed currencies are PB006 for them (ledger._apply_legs).
+    IF NOT p_one_currency THEN
+        WITH l AS (
+            SELECT a.currency, u.amount
+              FROM unnest(p_codes, p_amounts) AS u(code, amount)
+              LEFT JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.code = u.code)
+        SELECT format('currency=%s sum=%s', c.currency, c.total) INTO v_unbalanced
+          FROM (SELECT l.currency, sum(l.amount) AS total FROM l GROUP BY l.currency) AS c
+         WHERE c.total <> 0 AND NOT EXISTS (SELECT FROM l WHERE l.currency IS NULL)
+         ORDER BY c.currency
+         LIMIT 1;
+        IF v_unbalanced IS NOT NULL THEN
+            PERFORM ledger._raise('22023', 'legs must sum to 0 in each currency', v_unbalanced);
+        END IF;
     END IF;
 
     -- Order-insensitive: the same legs in another order are the same movement.

@@ -10,7 +10,6 @@ DECLARE
     v_codes text[];
     v_amounts bigint[];
     v_bad jsonb;
-    v_unbalanced text;
 BEGIN
     IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_legs must be a JSON array of {"account", "amount"} objects',
@@ -30,21 +29,6 @@ BEGIN
     SELECT array_agg(l ->> 'account' ORDER BY o), array_agg((l ->> 'amount')::bigint ORDER BY o)
       INTO v_codes, v_amounts
       FROM jsonb_array_elements(p_legs) WITH ORDINALITY AS x(l, o);
-    -- Legs that do not sum to 0 per currency are malformed input (22023), decided before the
-    -- key is claimed (check order). Currencies never change, so reading them unlocked is
-    -- safe; with an unknown account the call goes on to PB005.
-    WITH l AS (
-        SELECT a.currency, u.amount
-          FROM unnest(v_codes, v_amounts) AS u(code, amount)
-          LEFT JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.code = u.code)
-    SELECT format('currency=%s sum=%s', c.currency, c.total) INTO v_unbalanced
-      FROM (SELECT l.currency, sum(l.amount) AS total FROM l GROUP BY l.currency) AS c
-     WHERE c.total <> 0 AND NOT EXISTS (SELECT FROM l WHERE l.currency IS NULL)
-     ORDER BY c.currency
-     LIMIT 1;
-    IF v_unbalanced IS NOT NULL THEN
-        PERFORM ledger._raise('22023', 'legs must sum to 0 in each currency', v_unbalanced);
-    END IF;
     RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, v_codes, v_amounts, p_metadata,
         coalesce(p_pending, false), p_expires_at, false, true);
 END
