@@ -25,8 +25,17 @@ _ENTRY = "SELECT entry_id, status, replayed FROM "
 class Client:
     """A pgbalance client over a conninfo string (it then owns a small pool) or a pool."""
 
-    def __init__(self, target: str | ConnectionPool, *, attempts: int = 6) -> None:
-        self.executor = Executor(target, attempts=attempts)
+    def __init__(
+        self,
+        target: str | ConnectionPool,
+        *,
+        attempts: int = 6,
+        connect_timeout: float = 5.0,
+        retry_window: float = 10.0,
+    ) -> None:
+        self.executor = Executor(
+            target, attempts=attempts, connect_timeout=connect_timeout, retry_window=retry_window
+        )
         self.wallet = WalletWorkflow(self.executor)
         self.booking = BookingWorkflow(self.executor)
         self.fees = FeesWorkflow(self.executor)
