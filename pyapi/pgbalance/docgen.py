@@ -58,7 +58,11 @@ ERRORS: tuple[tuple[str, str, str], ...] = (
     ("22023", "invalid_parameter_value",
      "malformed input: amount <= 0, NULL where a value is needed, empty code, unbalanced or "
      "malformed legs, unknown currency format"),
-    ("42501", "insufficient_privilege", "`pgbalance_app` touching a table directly"),
+    ("25000", "invalid_transaction_state",
+     "a function that writes called inside a REPEATABLE READ or SERIALIZABLE transaction"),
+    ("42501", "insufficient_privilege",
+     "`pgbalance_app` touching a table directly, or a tenant-bound role calling with a tenant "
+     "it does not hold"),
 )  # fmt: skip
 
 
