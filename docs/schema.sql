@@ -1134,22 +1134,22 @@ COMMENT ON FUNCTION ledger._apply_postings() IS 'Private trigger: applies insert
 
 CREATE FUNCTION ledger._check_access(p_tenant text, p_write boolean) RETURNS void
     LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
-    IF p_write AND current_setting('transaction_isolation') <> 'read committed' THEN
+    IF p_write AND pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
         PERFORM ledger._raise('25000', 'pgbalance writes run at READ COMMITTED',
-            format('transaction_isolation=%s', current_setting('transaction_isolation')),
+            pg_catalog.format('transaction_isolation=%s', pg_catalog.current_setting('transaction_isolation')),
             'Call it in its own transaction at READ COMMITTED, PostgreSQL''s default (or SET TRANSACTION ISOLATION LEVEL READ COMMITTED first); to move several amounts atomically use ledger.post_entry or ledger.transfer_batch with p_atomic.');
     END IF;
     IF p_tenant IS NOT NULL
-       AND EXISTS (SELECT FROM ledger.tenant_grant AS g WHERE g.role_name = session_user::text)
-       AND NOT EXISTS (SELECT FROM ledger.tenant_grant AS g
+       AND EXISTS (SELECT FROM ledger.tenant_grant AS g WHERE g.role_name = session_user::text) THEN
+        IF NOT EXISTS (SELECT FROM ledger.tenant_grant AS g
                         WHERE g.tenant_id = p_tenant AND g.role_name = session_user::text
                           AND g.revoked_at IS NULL) THEN
-        PERFORM ledger._raise('42501', 'role may not act on this tenant',
-            format('role=%s tenant=%s', session_user, p_tenant),
-            'The role is bound to the tenants granted to it with ledger.grant_tenant.');
+            PERFORM ledger._raise('42501', 'role may not act on this tenant',
+                pg_catalog.format('role=%s tenant=%s', session_user, p_tenant),
+                'The role is bound to the tenants granted to it with ledger.grant_tenant.');
+        END IF;
     END IF;
 END
 $$;
