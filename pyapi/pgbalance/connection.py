@@ -102,7 +102,7 @@ class Namespace(Generic[E]):
         self.executor = executor
 
 
-class api(Generic[P, T]):  # noqa: N801 - used as a decorator, like property
+class api(Generic[P, T]):  # lower case: a decorator, like property
     """Declares a client method once for both clients. The decorated function builds the
     :class:`Call`; on a namespace holding an :class:`Executor` the method returns the result,
     on one holding an ``AsyncExecutor`` it returns a coroutine of it."""
@@ -256,7 +256,9 @@ def unreachable(pool: object, timeout: PoolTimeout) -> psycopg.OperationalError:
     """What to raise when no connection came in time: libpq's reason when the pool is ours
     and its last attempt failed, else the timeout itself (a busy pool)."""
     reason = pool.last_error if isinstance(pool, Remembering) else None
-    return reason or timeout
+    # The one remembered error is raised to every caller that waited in vain: without its
+    # old traceback, which each raise would otherwise extend.
+    return reason.with_traceback(None) if reason else timeout
 
 
 class OwnPool(Remembering, ConnectionPool[psycopg.Connection[Any]]):
