@@ -9,12 +9,14 @@ import inspect
 import re
 import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from pgbalance import Client, errors
@@ -131,6 +133,37 @@ def test_concurrent_calls_with_one_key_move_money_once(ledger: Ledger, kernel_ds
     assert len({r.entry_id for r in results}) == 1
     assert sorted(r.replayed for r in results) == [False] + [True] * 7
     assert ledger.balance("b") == 7
+
+
+def test_a_call_killed_mid_flight_is_resent(
+    ledger: Ledger, kernel_dsn: str, kconnect: Callable[..., Any]
+) -> None:
+    """The awaited call's backend dies while it waits on a row lock: the executor resends it
+    on a new connection and the transfer happens once."""
+    t = ledger.tenant
+    ledger.open("a", min_balance=None)
+    ledger.open("b")
+    app = f"pgb-async-{uuid.uuid4().hex[:8]}"
+    locker = kconnect(autocommit=False)
+    locker.execute(
+        "SELECT 1 FROM ledger.account WHERE tenant_id = %s AND code = 'a' FOR UPDATE", (t,)
+    )
+    waiting = "FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'"
+
+    async def main() -> tuple[EntryResult, int]:
+        async with AsyncClient(make_conninfo(kernel_dsn, application_name=app)) as c:
+            call = asyncio.create_task(c.transfer(t, "k-mid", "a", "b", 70))
+            for _ in range(500):  # until the call provably waits on the lock
+                if ledger.scalar(f"SELECT count(*) AS n {waiting}", (app,)):
+                    break
+                await asyncio.sleep(0.01)
+            assert ledger.scalar(f"SELECT count(pg_terminate_backend(pid)) AS n {waiting}", (app,))
+            locker.commit()
+            return await call, c.executor.retries
+
+    result, retries = asyncio.run(main())
+    assert result.replayed is False and retries >= 1
+    assert ledger.balance("b") == 70
 
 
 def test_over_a_pool_the_caller_owns(ledger: Ledger, kernel_dsn: str) -> None:
