@@ -1129,6 +1129,67 @@ $$;
 COMMENT ON FUNCTION ledger._apply_postings() IS 'Private trigger: applies inserted postings to balance, pending_out and pending_in (the only writer); a striped account gets them in one of its stripe rows per transaction.';
 
 --
+-- Name: _capture(text, bigint, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_entry ledger.entry;
+    v_legs int;
+BEGIN
+    PERFORM ledger._check_amount('amount', p_amount, true);
+    v_entry := ledger._lock_entry(p_tenant, p_entry_id);
+    IF p_user THEN
+        PERFORM ledger._check_user_entry(v_entry.entry_id, v_entry.idempotency_key, 'captured');
+    END IF;
+    SELECT count(*) INTO v_legs FROM ledger.posting AS p
+     WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind <> 'B' AND p.amount > 0;
+    IF v_legs = 0 THEN
+        PERFORM ledger._raise('PB004', 'entry is not a hold', format('entry_id=%s status=%s', p_entry_id, v_entry.status));
+    END IF;
+    IF v_entry.status IN ('posted', 'reversed') THEN
+        IF p_amount IS NULL OR p_amount = v_entry.amount THEN
+            RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
+            RETURN;
+        END IF;
+        PERFORM ledger._raise('PB003', 'hold already captured with a different amount',
+            format('entry_id=%s captured=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
+    END IF;
+    IF v_entry.status = 'voided' THEN
+        PERFORM ledger._raise('PB004', 'a voided hold cannot be captured', format('entry_id=%s', p_entry_id));
+    END IF;
+    IF v_entry.expires_at <= clock_timestamp() THEN
+        PERFORM ledger._raise('PB004', 'the hold has expired',
+            format('entry_id=%s expires_at=%s', p_entry_id, v_entry.expires_at),
+            'An expired hold can only be voided (ledger.void or ledger.expire_holds).');
+    END IF;
+    IF p_amount > v_entry.amount THEN
+        PERFORM ledger._raise('PB002', 'capture exceeds the held amount',
+            format('entry_id=%s held=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
+    END IF;
+    IF p_amount < v_entry.amount AND v_legs <> 2 THEN
+        PERFORM ledger._raise('22023', 'partial capture is only possible for two-leg holds',
+            format('entry_id=%s legs=%s held=%s requested=%s', p_entry_id, v_legs, v_entry.amount, p_amount));
+    END IF;
+
+    PERFORM ledger._release_hold(p_tenant, p_entry_id, coalesce(p_amount, v_entry.amount));
+    UPDATE ledger.entry AS e SET status = 'posted', amount = coalesce(p_amount, v_entry.amount)
+     WHERE e.tenant_id = p_tenant AND e.entry_id = p_entry_id;
+    RETURN QUERY SELECT v_entry.entry_id, 'posted'::text, false;
+END
+$$;
+
+--
+-- Name: FUNCTION _capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean) IS 'Private: ledger.capture; p_user = false lets a workflow capture its own pgb: hold.';
+
+--
 -- Name: _check_access(text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1279,6 +1340,37 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._check_reference(p_what text, p_value text) IS 'Private: 22023 unless p_value is a non-empty name of at most 180 characters outside the reserved pgb: prefix (room for a workflow''s derived pgb: name).';
+
+--
+-- Name: _check_user_entry(bigint, text, text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_user_entry(p_entry_id bigint, p_key text, p_action text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_workflow text;
+BEGIN
+    IF starts_with(p_key, 'pgb:') THEN
+        v_workflow := split_part(p_key, ':', 2);
+        PERFORM ledger._raise('PB004', format('a %s workflow entry cannot be %s directly', v_workflow, p_action),
+            format('entry_id=%s workflow=%s key=%s', p_entry_id, v_workflow, p_key),
+            CASE v_workflow
+                WHEN 'wallet' THEN 'A purchase is refunded with wallet.fail_purchase.'
+                WHEN 'fees' THEN 'A service fee is refunded with fees.refund_service_fee.'
+                WHEN 'tuition' THEN 'A payment is settled with tuition.approve_payment or tuition.reject_payment.'
+                WHEN 'booking' THEN 'Booking payments are recorded by booking.record_deposit and booking.complete_balance_payment and are not undone through the ledger.'
+                ELSE 'Use the functions of the workflow that made it.' END);
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_user_entry(p_entry_id bigint, p_key text, p_action text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_user_entry(p_entry_id bigint, p_key text, p_action text) IS 'Private: PB004 (DETAIL workflow=..., HINT the function to use) when the entry''s key starts with pgb:, i.e. a workflow made it; ledger.capture, ledger.void and ledger.reverse call it.';
 
 --
 -- Name: _granted_tenants(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1786,6 +1878,9 @@ BEGIN
     END IF;
 
     v_original := ledger._lock_entry(p_tenant, p_entry_id);
+    IF p_user THEN
+        PERFORM ledger._check_user_entry(p_entry_id, v_original.idempotency_key, 'reversed');
+    END IF;
     SELECT array_agg(a.code ORDER BY b.first_no), array_agg(b.amount ORDER BY b.first_no),
            min(a.code) FILTER (WHERE a.closed_at IS NOT NULL)
       INTO v_codes, v_amounts, v_closed
@@ -1836,7 +1931,45 @@ $$;
 -- Name: FUNCTION _reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean) IS 'Private: ledger.reverse with the reserved-prefix check switchable, for workflows.';
+COMMENT ON FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean) IS 'Private: ledger.reverse; p_user = false (workflows) allows pgb: keys and reversing the workflow''s own pgb: entries.';
+
+--
+-- Name: _void(text, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_entry ledger.entry;
+BEGIN
+    v_entry := ledger._lock_entry(p_tenant, p_entry_id);
+    IF p_user THEN
+        PERFORM ledger._check_user_entry(v_entry.entry_id, v_entry.idempotency_key, 'voided');
+    END IF;
+    IF v_entry.status = 'voided' THEN
+        RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
+        RETURN;
+    END IF;
+    IF v_entry.status <> 'pending' THEN
+        PERFORM ledger._raise('PB004', 'only a pending hold can be voided',
+            format('entry_id=%s status=%s', p_entry_id, v_entry.status),
+            'Undo a posted movement with ledger.reverse.');
+    END IF;
+    PERFORM ledger._release_hold(p_tenant, p_entry_id, NULL);
+    UPDATE ledger.entry AS e SET status = 'voided'
+     WHERE e.tenant_id = p_tenant AND e.entry_id = p_entry_id;
+    RETURN QUERY SELECT v_entry.entry_id, 'voided'::text, false;
+END
+$$;
+
+--
+-- Name: FUNCTION _void(p_tenant text, p_entry_id bigint, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean) IS 'Private: ledger.void; p_user = false lets a workflow void its own pgb: hold.';
 
 --
 -- Name: balance_at(text, text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1874,48 +2007,9 @@ CREATE FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-#variable_conflict use_column
-DECLARE
-    v_entry ledger.entry;
-    v_legs int;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    PERFORM ledger._check_amount('amount', p_amount, true);
-    v_entry := ledger._lock_entry(p_tenant, p_entry_id);
-    SELECT count(*) INTO v_legs FROM ledger.posting AS p
-     WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind <> 'B' AND p.amount > 0;
-    IF v_legs = 0 THEN
-        PERFORM ledger._raise('PB004', 'entry is not a hold', format('entry_id=%s status=%s', p_entry_id, v_entry.status));
-    END IF;
-    IF v_entry.status IN ('posted', 'reversed') THEN
-        IF p_amount IS NULL OR p_amount = v_entry.amount THEN
-            RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
-            RETURN;
-        END IF;
-        PERFORM ledger._raise('PB003', 'hold already captured with a different amount',
-            format('entry_id=%s captured=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
-    END IF;
-    IF v_entry.status = 'voided' THEN
-        PERFORM ledger._raise('PB004', 'a voided hold cannot be captured', format('entry_id=%s', p_entry_id));
-    END IF;
-    IF v_entry.expires_at <= clock_timestamp() THEN
-        PERFORM ledger._raise('PB004', 'the hold has expired',
-            format('entry_id=%s expires_at=%s', p_entry_id, v_entry.expires_at),
-            'An expired hold can only be voided (ledger.void or ledger.expire_holds).');
-    END IF;
-    IF p_amount > v_entry.amount THEN
-        PERFORM ledger._raise('PB002', 'capture exceeds the held amount',
-            format('entry_id=%s held=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
-    END IF;
-    IF p_amount < v_entry.amount AND v_legs <> 2 THEN
-        PERFORM ledger._raise('22023', 'partial capture is only possible for two-leg holds',
-            format('entry_id=%s legs=%s held=%s requested=%s', p_entry_id, v_legs, v_entry.amount, p_amount));
-    END IF;
-
-    PERFORM ledger._release_hold(p_tenant, p_entry_id, coalesce(p_amount, v_entry.amount));
-    UPDATE ledger.entry AS e SET status = 'posted', amount = coalesce(p_amount, v_entry.amount)
-     WHERE e.tenant_id = p_tenant AND e.entry_id = p_entry_id;
-    RETURN QUERY SELECT v_entry.entry_id, 'posted'::text, false;
+    RETURN QUERY SELECT * FROM ledger._capture(p_tenant, p_entry_id, p_amount, true);
 END
 $$;
 
@@ -1923,7 +2017,7 @@ $$;
 -- Name: FUNCTION capture(p_tenant text, p_entry_id bigint, p_amount bigint); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint) IS 'Post a pending hold: all of it, or p_amount of a two-leg hold (the rest is released). Again with NULL or the same amount -> replayed; another amount -> PB003; voided or expired -> PB004; above the hold -> PB002.';
+COMMENT ON FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint) IS 'Post a pending hold: all of it, or p_amount of a two-leg hold (the rest is released). Again with NULL or the same amount -> replayed; another amount -> PB003; voided or expired -> PB004; above the hold -> PB002. A workflow''s hold (key pgb:...) -> PB004: its workflow settles it.';
 
 --
 -- Name: close_account(text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2240,7 +2334,7 @@ $$;
 -- Name: FUNCTION reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) IS 'Post a new entry negating a posted one: what remains (p_amount NULL) or p_amount of a two-leg entry. Above what remains -> PB002; pending, voided or fully reversed -> PB004. The original becomes reversed once fully reversed. Idempotent by p_key.';
+COMMENT ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) IS 'Post a new entry negating a posted one: what remains (p_amount NULL) or p_amount of a two-leg entry. Above what remains -> PB002; pending, voided or fully reversed -> PB004. The original becomes reversed once fully reversed. Idempotent by p_key. A workflow''s entry (key pgb:...) -> PB004: its workflow refunds it.';
 
 --
 -- Name: revoke_tenant(text, name); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2885,25 +2979,9 @@ CREATE FUNCTION ledger.void(p_tenant text, p_entry_id bigint) RETURNS TABLE(entr
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-#variable_conflict use_column
-DECLARE
-    v_entry ledger.entry;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    v_entry := ledger._lock_entry(p_tenant, p_entry_id);
-    IF v_entry.status = 'voided' THEN
-        RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
-        RETURN;
-    END IF;
-    IF v_entry.status <> 'pending' THEN
-        PERFORM ledger._raise('PB004', 'only a pending hold can be voided',
-            format('entry_id=%s status=%s', p_entry_id, v_entry.status),
-            'Undo a posted movement with ledger.reverse.');
-    END IF;
-    PERFORM ledger._release_hold(p_tenant, p_entry_id, NULL);
-    UPDATE ledger.entry AS e SET status = 'voided'
-     WHERE e.tenant_id = p_tenant AND e.entry_id = p_entry_id;
-    RETURN QUERY SELECT v_entry.entry_id, 'voided'::text, false;
+    RETURN QUERY SELECT * FROM ledger._void(p_tenant, p_entry_id, true);
 END
 $$;
 
@@ -2911,7 +2989,7 @@ $$;
 -- Name: FUNCTION void(p_tenant text, p_entry_id bigint); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.void(p_tenant text, p_entry_id bigint) IS 'Release a pending hold (status voided); again -> replayed; a posted one -> PB004.';
+COMMENT ON FUNCTION ledger.void(p_tenant text, p_entry_id bigint) IS 'Release a pending hold (status voided); again -> replayed; a posted one -> PB004. A workflow''s hold (key pgb:...) -> PB004: its workflow settles it.';
 
 --
 -- Name: _clearing_account(text); Type: FUNCTION; Schema: tuition; Owner: -
@@ -3144,7 +3222,7 @@ BEGIN
             'Submit a new payment instead.');
     END IF;
 
-    PERFORM ledger.capture(p_tenant, v_payment.hold_entry_id, NULL);
+    PERFORM ledger._capture(p_tenant, v_payment.hold_entry_id, NULL, false);
     UPDATE tuition.payment AS p
        SET status = 'paid', approver = p_approver, decided_at = clock_timestamp()
      WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
@@ -3340,7 +3418,7 @@ BEGIN
             format('payment_id=%s status=%s', p_payment_id, v_payment.status));
     END IF;
 
-    PERFORM ledger.void(p_tenant, v_payment.hold_entry_id);
+    PERFORM ledger._void(p_tenant, v_payment.hold_entry_id, false);
     UPDATE tuition.payment AS p
        SET status = 'rejected', reason = p_reason, decided_at = clock_timestamp()
      WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
@@ -4840,6 +4918,12 @@ REVOKE ALL ON FUNCTION ledger._apply_legs(p_tenant text, p_entry_id bigint, p_co
 REVOKE ALL ON FUNCTION ledger._apply_postings() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _check_access(p_tenant text, p_write boolean); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -4874,6 +4958,12 @@ REVOKE ALL ON FUNCTION ledger._check_name(p_what text, p_value text, p_user bool
 --
 
 REVOKE ALL ON FUNCTION ledger._check_reference(p_what text, p_value text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _check_user_entry(p_entry_id bigint, p_key text, p_action text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_user_entry(p_entry_id bigint, p_key text, p_action text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _granted_tenants(); Type: ACL; Schema: ledger; Owner: -
@@ -4952,6 +5042,12 @@ REVOKE ALL ON FUNCTION ledger._replay(p_tenant text, p_key text, p_fingerprint u
 --
 
 REVOKE ALL ON FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _void(p_tenant text, p_entry_id bigint, p_user boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION balance_at(p_tenant text, p_code text, p_at timestamp with time zone); Type: ACL; Schema: ledger; Owner: -

@@ -29,7 +29,7 @@ BEGIN
             'Submit a new payment instead.');
     END IF;
 
-    PERFORM ledger.capture(p_tenant, v_payment.hold_entry_id, NULL);
+    PERFORM ledger._capture(p_tenant, v_payment.hold_entry_id, NULL, false);
     UPDATE tuition.payment AS p
        SET status = 'paid', approver = p_approver, decided_at = clock_timestamp()
      WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;

@@ -29,7 +29,7 @@ BEGIN
             format('payment_id=%s status=%s', p_payment_id, v_payment.status));
     END IF;
 
-    PERFORM ledger.void(p_tenant, v_payment.hold_entry_id);
+    PERFORM ledger._void(p_tenant, v_payment.hold_entry_id, false);
     UPDATE tuition.payment AS p
        SET status = 'rejected', reason = p_reason, decided_at = clock_timestamp()
      WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
