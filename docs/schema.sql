@@ -852,10 +852,7 @@ BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
-    IF length(p_reason) > 1000 THEN
-        PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
-            format('length=%s', length(p_reason)));
-    END IF;
+    PERFORM ledger._check_text('reason', p_reason);
 
     v_load := fees._lock_load(p_tenant, p_load);
     IF v_load.fee_status = 'REFUNDED' THEN
@@ -1291,6 +1288,29 @@ $$;
 COMMENT ON FUNCTION ledger._check_definition(p_what text, p_name text, p_existing text[], p_requested text[]) IS 'Private: PB003 unless the existing definition p_existing equals the requested p_requested (the detail shows both).';
 
 --
+-- Name: _check_json(text, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_json(p_what text, p_value jsonb) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF octet_length(p_value::text) > 16384 THEN
+        PERFORM ledger._raise('22023', format('%s is larger than 16 KiB', p_what),
+            format('bytes=%s limit=16384', octet_length(p_value::text)),
+            'Keep free-form JSON small; store large documents elsewhere and reference them.');
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_json(p_what text, p_value jsonb); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_json(p_what text, p_value jsonb) IS 'Private: 22023 when a free-form JSON argument is larger than 16 KiB (16384 bytes as JSON text); NULL passes.';
+
+--
 -- Name: _check_name(text, text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1340,6 +1360,30 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._check_reference(p_what text, p_value text) IS 'Private: 22023 unless p_value is a non-empty name of at most 180 characters outside the reserved pgb: prefix (room for a workflow''s derived pgb: name).';
+
+--
+-- Name: _check_text(text, text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_text(p_what text, p_value text, p_empty_ok boolean DEFAULT true) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF length(p_value) > 1000 THEN
+        PERFORM ledger._raise('22023', format('%s is longer than 1000 characters', p_what),
+            format('length=%s limit=1000', length(p_value)));
+    ELSIF p_value = '' AND NOT p_empty_ok THEN
+        PERFORM ledger._raise('22023', format('%s must not be empty', p_what), format('%s=''''', p_what));
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_text(p_what text, p_value text, p_empty_ok boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_text(p_what text, p_value text, p_empty_ok boolean) IS 'Private: 22023 when free text (a reason, an approver) is longer than 1000 characters, or empty where p_empty_ok is false; NULL passes.';
 
 --
 -- Name: _check_user_entry(bigint, text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1591,6 +1635,7 @@ BEGIN
         PERFORM ledger._raise('22023', 'metadata must be a JSON object',
             format('metadata=%s', left(p_metadata::text, 100)));
     END IF;
+    PERFORM ledger._check_json('metadata', p_metadata);
 
     INSERT INTO ledger.account AS a (tenant_id, code, currency, min_balance, max_balance, metadata)
     VALUES (p_tenant, p_code, p_currency, p_min_balance, p_max_balance, coalesce(p_metadata, '{}'))
@@ -1860,6 +1905,7 @@ BEGIN
     IF p_metadata IS NOT NULL AND jsonb_typeof(p_metadata) <> 'object' THEN
         PERFORM ledger._raise('22023', 'metadata must be a JSON object');
     END IF;
+    PERFORM ledger._check_json('metadata', p_metadata);
 
     v_fingerprint := md5(jsonb_build_array('reverse', p_entry_id, p_amount)::text)::uuid;
     -- The amount is fixed once the original is locked; 1 holds the CHECK until then.
@@ -2240,6 +2286,7 @@ CREATE FUNCTION ledger.hold(p_tenant text, p_key text, p_from text, p_to text, p
     AS $$
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_json('metadata', p_metadata);
     PERFORM ledger._check_amount('amount', p_amount);
     RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, ARRAY[p_from, p_to],
         ARRAY[-p_amount, p_amount], p_metadata, true, p_expires_at, true, true);
@@ -2289,6 +2336,7 @@ DECLARE
     v_bad jsonb;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_json('metadata', p_metadata);
     IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_legs must be a JSON array of {"account", "amount"} objects',
             format('legs=%s', left(coalesce(p_legs::text, 'NULL'), 100)));
@@ -2457,6 +2505,7 @@ CREATE FUNCTION ledger.transfer(p_tenant text, p_key text, p_from text, p_to tex
     AS $$
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_json('metadata', p_metadata);
     IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
         PERFORM ledger._check_amount('amount', p_amount);
     END IF;
@@ -2590,6 +2639,8 @@ BEGIN
                  WHEN r.f = r.t THEN 'the same account appears twice in one movement|accounts=' || r.f || ',' || r.t
                  WHEN r.m IS NOT NULL AND jsonb_typeof(r.m) NOT IN ('object', 'null') THEN
                       'metadata must be a JSON object|metadata=' || left(r.m::text, 100)
+                 WHEN octet_length(r.m::text) > 16384 THEN  -- as ledger._check_json
+                      'metadata is larger than 16 KiB|bytes=' || octet_length(r.m::text) || ' limit=16384'
                END AS problem
           FROM raw AS r
     ), valid AS MATERIALIZED (
@@ -3207,9 +3258,7 @@ BEGIN
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
-    IF p_approver IS NOT NULL THEN
-        PERFORM ledger._check_name('approver', p_approver, false);
-    END IF;
+    PERFORM ledger._check_text('approver', p_approver, false);
 
     v_payment := tuition._lock_payment(p_tenant, p_payment_id);
     IF v_payment.status = 'paid' THEN
@@ -3403,10 +3452,7 @@ BEGIN
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
-    IF length(p_reason) > 1000 THEN
-        PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
-            format('length=%s', length(p_reason)));
-    END IF;
+    PERFORM ledger._check_text('reason', p_reason);
 
     v_payment := tuition._lock_payment(p_tenant, p_payment_id);
     IF v_payment.status = 'rejected' THEN
@@ -3618,6 +3664,7 @@ BEGIN
         PERFORM ledger._raise('22023', 'items must be a JSON array',
             format('items=%s', left(p_items::text, 100)));
     END IF;
+    PERFORM ledger._check_json('items', p_items);
 
     SELECT * INTO v_wallet FROM wallet.wallet AS w
      WHERE w.tenant_id = p_tenant AND w.user_id = p_user;
@@ -3765,10 +3812,7 @@ BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('reference', p_reference);
-    IF length(p_reason) > 1000 THEN
-        PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
-            format('length=%s', length(p_reason)));
-    END IF;
+    PERFORM ledger._check_text('reason', p_reason);
 
     -- The purchase row first: concurrent failures of one purchase queue here.
     SELECT * INTO v_tx FROM wallet.tx AS t
@@ -4948,6 +4992,12 @@ REVOKE ALL ON FUNCTION ledger._check_currency(p_currency text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger._check_definition(p_what text, p_name text, p_existing text[], p_requested text[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _check_json(p_what text, p_value jsonb); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_json(p_what text, p_value jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _check_name(p_what text, p_value text, p_user boolean); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -4958,6 +5008,12 @@ REVOKE ALL ON FUNCTION ledger._check_name(p_what text, p_value text, p_user bool
 --
 
 REVOKE ALL ON FUNCTION ledger._check_reference(p_what text, p_value text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _check_text(p_what text, p_value text, p_empty_ok boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_text(p_what text, p_value text, p_empty_ok boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _check_user_entry(p_entry_id bigint, p_key text, p_action text); Type: ACL; Schema: ledger; Owner: -

@@ -25,6 +25,7 @@ BEGIN
     IF p_metadata IS NOT NULL AND jsonb_typeof(p_metadata) <> 'object' THEN
         PERFORM ledger._raise('22023', 'metadata must be a JSON object');
     END IF;
+    PERFORM ledger._check_json('metadata', p_metadata);
 
     v_fingerprint := md5(jsonb_build_array('reverse', p_entry_id, p_amount)::text)::uuid;
     -- The amount is fixed once the original is locked; 1 holds the CHECK until then.

@@ -14,9 +14,7 @@ BEGIN
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
-    IF p_approver IS NOT NULL THEN
-        PERFORM ledger._check_name('approver', p_approver, false);
-    END IF;
+    PERFORM ledger._check_text('approver', p_approver, false);
 
     v_payment := tuition._lock_payment(p_tenant, p_payment_id);
     IF v_payment.status = 'paid' THEN

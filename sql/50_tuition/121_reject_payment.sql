@@ -14,10 +14,7 @@ BEGIN
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
-    IF length(p_reason) > 1000 THEN
-        PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
-            format('length=%s', length(p_reason)));
-    END IF;
+    PERFORM ledger._check_text('reason', p_reason);
 
     v_payment := tuition._lock_payment(p_tenant, p_payment_id);
     IF v_payment.status = 'rejected' THEN
