@@ -1463,6 +1463,51 @@ $$;
 COMMENT ON FUNCTION ledger._guard_account_update() IS 'Private trigger: raises PB009 when a balance column changes outside ledger._apply_postings.';
 
 --
+-- Name: _guard_ddl(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._guard_ddl() RETURNS event_trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_type text;
+    v_object text;
+BEGIN
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = session_user) THEN
+        RETURN;
+    END IF;
+    IF TG_EVENT = 'sql_drop' THEN
+        SELECT o.object_type, o.object_identity INTO v_type, v_object
+          FROM pg_event_trigger_dropped_objects() AS o
+         WHERE o.schema_name IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+            OR (o.object_type = 'schema' AND o.object_identity IN ('ledger', 'wallet', 'booking', 'fees', 'tuition'))
+         LIMIT 1;
+    ELSE
+        SELECT c.object_type, c.object_identity INTO v_type, v_object
+          FROM pg_event_trigger_ddl_commands() AS c
+         WHERE c.schema_name IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+            OR (c.object_type = 'schema' AND c.object_identity IN ('ledger', 'wallet', 'booking', 'fees', 'tuition'))
+         LIMIT 1;
+    END IF;
+    -- RAISE here, not ledger._raise: the command being checked may have just replaced it.
+    IF v_object IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = 'pgbalance objects change only in a migration',
+            DETAIL = format('command=%s object_type=%s object=%s role=%s', replace(TG_TAG, ' ', '_'),
+                            replace(v_type, ' ', '_'), v_object, session_user),
+            HINT = 'Schema changes (guard triggers included) are made by pgbalance migrate, run as a superuser.';
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _guard_ddl(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._guard_ddl() IS 'Private: event trigger function (pgbalance_guard_ddl, pgbalance_guard_drop): 42501 for DDL on pgbalance objects by a session user that is not a superuser, so no owner can switch the guard triggers off or replace them.';
+
+--
 -- Name: _guard_entry_update(); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2910,7 +2955,8 @@ BEGIN
         SELECT p.tenant_id, p.account_id,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i,
+               min(p.posted_at) AS first_posted_at
           FROM ledger.posting AS p
          WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
            AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
@@ -2928,7 +2974,8 @@ BEGIN
                a.pending_out + coalesce(x.o, 0) AS pending_out,
                a.pending_in + coalesce(x.i, 0) AS pending_in, a.min_balance,
                a.max_balance, coalesce(s.b, 0) AS b, coalesce(s.o, 0) AS o, coalesce(s.i, 0) AS i,
-               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes
+               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes,
+               a.created_at, s.first_posted_at
           FROM ledger.account AS a
           LEFT JOIN per_account AS s ON s.tenant_id = a.tenant_id AND s.account_id = a.account_id
           LEFT JOIN per_stripe AS x ON x.tenant_id = a.tenant_id AND x.account_id = a.account_id
@@ -2952,7 +2999,8 @@ BEGIN
            AND (v_tenants IS NULL OR r.tenant_id = ANY(v_tenants))
          GROUP BY r.tenant_id, r.reverses_entry_id
     ), entries AS (
-        SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount,
+        SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount, e.created_at,
+               min(p.posted_at) AS first_posted_at,
                count(p.entry_id) AS postings,
                count(p.entry_id) FILTER (WHERE p.kind = 'B') AS b_postings,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B' AND p.amount > 0), 0) AS b_positive,
@@ -3010,6 +3058,16 @@ BEGIN
            WHEN 'reversed' THEN b_postings > 0 AND pending_net = 0 AND b_positive = amount AND reversed_amount = amount
            ELSE false END
     UNION ALL
+    -- The kernel posts under its locks, after the entry and its accounts exist (posted_at is
+    -- taken then): a posting dated earlier was written around the kernel (backdated).
+    SELECT 'posting_before_entry', tenant_id, entry_id::text,
+           format('created_at=%s first_posted_at=%s', created_at, first_posted_at)
+      FROM entries WHERE first_posted_at < created_at
+    UNION ALL
+    SELECT 'posting_before_account', tenant_id, code,
+           format('created_at=%s first_posted_at=%s', created_at, first_posted_at)
+      FROM accounts WHERE first_posted_at < created_at
+    UNION ALL
     SELECT 'reversal_mismatch', tenant_id, entry_id::text,
            format('reversed_amount=%s reversals=%s', reversed_amount, reversals)
       FROM entries WHERE reversed_amount <> reversals;
@@ -3020,7 +3078,7 @@ $$;
 -- Name: FUNCTION verify(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor; NULL = every tenant (a tenant-bound role: its own tenants).';
+COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals, postings dated before their entry or account existed (written around the kernel). No rows = consistent. For the owner and pgbalance_auditor; NULL = every tenant (a tenant-bound role: its own tenants).';
 
 --
 -- Name: void(text, bigint); Type: FUNCTION; Schema: ledger; Owner: -
@@ -4779,6 +4837,7 @@ ALTER TABLE ONLY wallet.wallet
 
 GRANT USAGE ON SCHEMA booking TO pgbalance_app;
 GRANT USAGE ON SCHEMA booking TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA booking TO pgbalance_owner;
 
 --
 -- Name: SCHEMA fees; Type: ACL; Schema: -; Owner: -
@@ -4786,6 +4845,7 @@ GRANT USAGE ON SCHEMA booking TO pgbalance_auditor;
 
 GRANT USAGE ON SCHEMA fees TO pgbalance_app;
 GRANT USAGE ON SCHEMA fees TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA fees TO pgbalance_owner;
 
 --
 -- Name: SCHEMA ledger; Type: ACL; Schema: -; Owner: -
@@ -4793,6 +4853,7 @@ GRANT USAGE ON SCHEMA fees TO pgbalance_auditor;
 
 GRANT USAGE ON SCHEMA ledger TO pgbalance_app;
 GRANT USAGE ON SCHEMA ledger TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA ledger TO pgbalance_owner;
 
 --
 -- Name: SCHEMA tuition; Type: ACL; Schema: -; Owner: -
@@ -4800,6 +4861,7 @@ GRANT USAGE ON SCHEMA ledger TO pgbalance_auditor;
 
 GRANT USAGE ON SCHEMA tuition TO pgbalance_app;
 GRANT USAGE ON SCHEMA tuition TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA tuition TO pgbalance_owner;
 
 --
 -- Name: SCHEMA wallet; Type: ACL; Schema: -; Owner: -
@@ -4807,6 +4869,7 @@ GRANT USAGE ON SCHEMA tuition TO pgbalance_auditor;
 
 GRANT USAGE ON SCHEMA wallet TO pgbalance_app;
 GRANT USAGE ON SCHEMA wallet TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA wallet TO pgbalance_owner;
 
 --
 -- Name: FUNCTION _booking_account(p_booking text); Type: ACL; Schema: booking; Owner: -
@@ -5046,6 +5109,12 @@ REVOKE ALL ON FUNCTION ledger._granted_tenants() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger._guard_account_update() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _guard_ddl(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._guard_ddl() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _guard_entry_update(); Type: ACL; Schema: ledger; Owner: -
