@@ -320,7 +320,7 @@ API_HEADER = """\
 Call every function as `SELECT * FROM schema.fn(...)`. Every function takes the tenant
 first, is `SECURITY DEFINER` with a pinned `search_path`, and is executable by the roles
 listed under it; `pgbalance_app` has no privilege on any table. Money is `bigint` in minor
-units. The binding contract (idempotency, check order, replays) is `shared/CONTRACT.md`;
+units. The binding contract (idempotency, check order, replays) is [contract.md](contract.md);
 the errors every function raises are listed in [Errors](#errors).
 
 Rules that hold for every function below: a function that writes raises 25000 inside a
@@ -349,7 +349,7 @@ def api_markdown(conn: psycopg.Connection[Any]) -> str:
         where = ", ".join(f"{fn} raises {code}" for fn, code in raised if code in unknown)
         raise DocgenError(
             f"SQLSTATE(s) {', '.join(unknown)} are raised ({where}) but not in the error table "
-            "of pgbalance.docgen.ERRORS (and shared/CONTRACT.md): add them there"
+            "of pgbalance.docgen.ERRORS (and docs/contract.md): add them there"
         )
     schema_comments = dict(
         conn.execute(
