@@ -15,6 +15,10 @@ BEGIN
         EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM PUBLIC, pgbalance_app', v_schema);
         EXECUTE format('REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA %I FROM PUBLIC, pgbalance_app, pgbalance_auditor', v_schema);
         EXECUTE format('GRANT USAGE ON SCHEMA %I TO pgbalance_app, pgbalance_auditor', v_schema);
+        -- The owner of the objects (sql/90_security/owner.sql) is not the schemas' owner.
+        IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgbalance_owner') THEN
+            EXECUTE format('GRANT USAGE ON SCHEMA %I TO pgbalance_owner', v_schema);
+        END IF;
         EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO pgbalance_auditor', v_schema);
         FOR v_fn IN
             SELECT p.oid::regprocedure FROM pg_catalog.pg_proc AS p
