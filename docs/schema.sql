@@ -1607,6 +1607,31 @@ $$;
 COMMENT ON FUNCTION ledger._raise(p_code text, p_message text, p_detail text, p_hint text) IS 'Private: raise a pgbalance error with its SQLSTATE, DETAIL and HINT.';
 
 --
+-- Name: _record_release(text, text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._record_release(p_release text, p_last_migration text) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF EXISTS (SELECT FROM ledger.version() AS v
+                WHERE v.release = p_release AND v.last_migration = p_last_migration) THEN
+        RETURN false;
+    END IF;
+    INSERT INTO ledger.release_history (release, last_migration)
+    VALUES (p_release, p_last_migration);
+    RETURN true;
+END
+$$;
+
+--
+-- Name: FUNCTION _record_release(p_release text, p_last_migration text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._record_release(p_release text, p_last_migration text) IS 'Private (owner, at install): add a release_history row unless the newest already names this release and migration; true when it did.';
+
+--
 -- Name: _release_hold(text, bigint, bigint); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2029,6 +2054,34 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) IS 'An entry with its key, status, legs [{"account", "amount"}] and metadata; PB005 if unknown in this tenant.';
+
+--
+-- Name: get_tenant(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.get_tenant(p_tenant text) RETURNS TABLE(tenant text, accounts bigint, open_accounts bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    RETURN QUERY
+        SELECT p_tenant, count(*), count(*) FILTER (WHERE a.closed_at IS NULL)
+          FROM ledger.account AS a
+         WHERE a.tenant_id = p_tenant
+        HAVING count(*) > 0;
+    IF NOT FOUND THEN
+        PERFORM ledger._raise('PB005', 'tenant not found', format('tenant=%s', p_tenant),
+            'A tenant exists once it has an account (ledger.open_account).');
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION get_tenant(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.get_tenant(p_tenant text) IS 'The tenant with its number of accounts (all, and not closed); PB005 if it has no account. For the app and pgbalance_auditor.';
 
 --
 -- Name: hold(text, text, text, text, bigint, timestamp with time zone, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2718,6 +2771,26 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor.';
+
+--
+-- Name: version(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.version() RETURNS TABLE(release text, last_migration text, installed_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT r.release, r.last_migration, r.installed_at
+      FROM ledger.release_history AS r
+     ORDER BY r.release_id DESC
+     LIMIT 1
+$$;
+
+--
+-- Name: FUNCTION version(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.version() IS 'The installed pgbalance release, its newest migration and when it was installed (no row before the first install records one). For the app and pgbalance_auditor.';
 
 --
 -- Name: void(text, bigint); Type: FUNCTION; Schema: ledger; Owner: -
@@ -3819,6 +3892,63 @@ CREATE TABLE ledger.posting (
 COMMENT ON TABLE ledger.posting IS 'Append-only history; inserting rows here is the only way a balance changes.';
 
 --
+-- Name: release_history; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.release_history (
+    release_id bigint NOT NULL,
+    release text NOT NULL,
+    last_migration text NOT NULL,
+    installed_at timestamp with time zone DEFAULT now() NOT NULL,
+    installed_by text DEFAULT CURRENT_USER NOT NULL,
+    CONSTRAINT release_history_last_migration_not_empty CHECK ((last_migration <> ''::text)),
+    CONSTRAINT release_history_release_format CHECK ((release ~ '^[0-9]+\.[0-9]+\.[0-9]+'::text))
+);
+
+--
+-- Name: TABLE release_history; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.release_history IS 'Every pgbalance release installed in this database, oldest first (ledger.version() reads the newest). Written only by ledger._record_release.';
+
+--
+-- Name: COLUMN release_history.release; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.release IS 'The release (PEP 440 version of the pgbalance package or bundle).';
+
+--
+-- Name: COLUMN release_history.last_migration; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.last_migration IS 'The newest migration that release applies.';
+
+--
+-- Name: COLUMN release_history.installed_at; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.installed_at IS 'When it was installed (transaction time).';
+
+--
+-- Name: COLUMN release_history.installed_by; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.installed_by IS 'The role that installed it.';
+
+--
+-- Name: release_history_release_id_seq; Type: SEQUENCE; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ledger.release_history ALTER COLUMN release_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.release_history_release_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: allocation; Type: TABLE; Schema: tuition; Owner: -
 --
 
@@ -4035,6 +4165,13 @@ ALTER TABLE ONLY ledger.entry
 
 ALTER TABLE ONLY ledger.posting
     ADD CONSTRAINT posting_pkey PRIMARY KEY (tenant_id, entry_id, posting_no) WITH (fillfactor='100');
+
+--
+-- Name: release_history release_history_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.release_history
+    ADD CONSTRAINT release_history_pkey PRIMARY KEY (release_id);
 
 --
 -- Name: allocation allocation_pkey; Type: CONSTRAINT; Schema: tuition; Owner: -
@@ -4709,6 +4846,12 @@ REVOKE ALL ON FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p
 REVOKE ALL ON FUNCTION ledger._raise(p_code text, p_message text, p_detail text, p_hint text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _record_release(p_release text, p_last_migration text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._record_release(p_release text, p_last_migration text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _release_hold(p_tenant text, p_entry_id bigint, p_capture bigint); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -4770,6 +4913,14 @@ GRANT ALL ON FUNCTION ledger.get_account(p_tenant text, p_code text) TO pgbalanc
 REVOKE ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) TO pgbalance_app;
 GRANT ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) TO pgbalance_auditor;
+
+--
+-- Name: FUNCTION get_tenant(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.get_tenant(p_tenant text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.get_tenant(p_tenant text) TO pgbalance_app;
+GRANT ALL ON FUNCTION ledger.get_tenant(p_tenant text) TO pgbalance_auditor;
 
 --
 -- Name: FUNCTION hold(p_tenant text, p_key text, p_from text, p_to text, p_amount bigint, p_expires_at timestamp with time zone, p_metadata jsonb); Type: ACL; Schema: ledger; Owner: -
@@ -4834,6 +4985,14 @@ GRANT ALL ON FUNCTION ledger.transfer_batch(p_tenant text, p_transfers jsonb, p_
 
 REVOKE ALL ON FUNCTION ledger.verify(p_tenant text) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.verify(p_tenant text) TO pgbalance_auditor;
+
+--
+-- Name: FUNCTION version(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.version() FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.version() TO pgbalance_app;
+GRANT ALL ON FUNCTION ledger.version() TO pgbalance_auditor;
 
 --
 -- Name: FUNCTION void(p_tenant text, p_entry_id bigint); Type: ACL; Schema: ledger; Owner: -
@@ -5021,6 +5180,12 @@ GRANT SELECT ON TABLE ledger.account_stripe TO pgbalance_auditor;
 --
 
 GRANT SELECT ON TABLE ledger.posting TO pgbalance_auditor;
+
+--
+-- Name: TABLE release_history; Type: ACL; Schema: ledger; Owner: -
+--
+
+GRANT SELECT ON TABLE ledger.release_history TO pgbalance_auditor;
 
 --
 -- Name: TABLE allocation; Type: ACL; Schema: tuition; Owner: -

@@ -16,9 +16,12 @@ import psycopg
 
 from pgbalance.migrate import KERNEL_SCHEMAS
 
-# Tables that would be Citus reference tables (replicated, no tenant_id). None today: the
-# design keeps everything per tenant. Adding one here needs a line in docs/scaling.md.
-REFERENCE_TABLES: frozenset[str] = frozenset()
+# Tables that would be Citus reference tables (replicated, no tenant_id). Adding one here
+# needs a line in docs/scaling.md. ledger.release_history: the installed release, one for all.
+REFERENCE_TABLES: frozenset[str] = frozenset({"ledger.release_history"})
+# Public functions about no tenant (all the other rules still hold): ledger.version() reads
+# the installed release, the same for every tenant (docs/operations.md).
+TENANTLESS_FUNCTIONS: frozenset[str] = frozenset({"ledger.version()"})
 PINNED_SEARCH_PATH = "search_path=pg_catalog, pg_temp"
 
 _TABLE_VIOLATIONS = """
@@ -76,8 +79,9 @@ WITH fns AS (
 )
 SELECT name, 'first parameter is not p_tenant text'
   FROM fns
- WHERE pronargs = 0 OR proargnames[1] IS DISTINCT FROM 'p_tenant'
-    OR proargtypes[0] <> 'text'::regtype
+ WHERE (pronargs = 0 OR proargnames[1] IS DISTINCT FROM 'p_tenant'
+        OR proargtypes[0] <> 'text'::regtype)
+   AND name <> ALL(%(tenantless)s)
 UNION ALL
 SELECT name, 'not SECURITY DEFINER' FROM fns WHERE NOT prosecdef
 UNION ALL
@@ -98,7 +102,8 @@ def table_violations(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
 
 
 def function_violations(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
-    params = {"schemas": list(KERNEL_SCHEMAS), "pinned": PINNED_SEARCH_PATH}
+    params = {"schemas": list(KERNEL_SCHEMAS), "pinned": PINNED_SEARCH_PATH,
+              "tenantless": sorted(TENANTLESS_FUNCTIONS)}  # fmt: skip
     return [(r[0], r[1]) for r in conn.execute(_FUNCTION_VIOLATIONS, params).fetchall()]
 
 
