@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import glob
 import hashlib
+import importlib.util
 import os
 import pwd
 import re
@@ -129,8 +130,9 @@ def drop_database(dsn: str, name: str) -> None:
 
 
 def find_bindir() -> Path:
-    """Directory holding initdb and pg_ctl: $PGBALANCE_PG_BINDIR, `pg_config --bindir`,
-    or the highest /usr/lib/postgresql/<version>/bin."""
+    """Directory holding initdb and pg_ctl: $PGBALANCE_PG_BINDIR, `pg_config --bindir`, the
+    highest /usr/lib/postgresql/<version>/bin, else the binaries of the `pgserver` wheel when
+    it is installed (`pip install pgserver`: the no-apt fallback, docs/operations.md)."""
     candidates: list[Path] = []
     override = os.environ.get("PGBALANCE_PG_BINDIR")
     if override:
@@ -147,13 +149,19 @@ def find_bindir() -> Path:
 
     versioned = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version_of, reverse=True)
     candidates.extend(Path(p) for p in versioned)
+    # Found without importing pgserver (its import starts nothing, but needs its own deps).
+    spec = importlib.util.find_spec("pgserver")
+    if spec is not None and spec.origin:
+        candidates.append(Path(spec.origin).parent / "pginstall" / "bin")
     for bindir in candidates:
         if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
             return bindir
     raise DatabaseSetupError(
         "No PostgreSQL server binaries (initdb, pg_ctl) found and no server answers at "
         "127.0.0.1:5432. Install them with `apt-get install postgresql` "
-        "(or `apt-get install postgresql-15`), or set DATABASE_URL to a server you have."
+        "(or `apt-get install postgresql-15`), or `pip install pgserver` (a PostgreSQL 16 "
+        "build in a wheel; CPython 3.9-3.12 on x86_64), or set DATABASE_URL to a server you "
+        "have."
     )
 
 
