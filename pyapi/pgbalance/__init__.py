@@ -9,7 +9,7 @@ from pgbalance.errors import PgBalanceError
 # pyproject.toml holds the version; a checkout run without installing has none.
 try:
     __version__ = metadata.version("pgbalance")
-except metadata.PackageNotFoundError:  # pragma: no cover
+except metadata.PackageNotFoundError:
     __version__ = "0+unknown"
 
 __all__ = ["Client", "PgBalanceError", "__version__"]

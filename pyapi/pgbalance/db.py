@@ -5,6 +5,8 @@ resolve_dsn() picks, in order:
   2. the local server at 127.0.0.1:5432 (user postgres), unless $PGBALANCE_DB=embedded;
   3. a throwaway cluster under <repo>/.pgdata/ started on demand (EmbeddedCluster).
 For 2 and 3 the returned DSN points at database `pgbalance`, created when missing.
+resolve_server() is the same choice without that database (try-outs make their own next to
+it); `pgbalance server start|stop|status` manages the cluster of 3.
 """
 
 from __future__ import annotations
