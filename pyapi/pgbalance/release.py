@@ -91,7 +91,9 @@ def install_checks_sql() -> str:
     when a kernel schema exists that no applied pgbalance migration created (42P06), or when
     pgbalance migrations this release does not know are applied (55000)."""
     known = "ARRAY[" + ", ".join(f"'{m}'" for m in migration_ids()) + "]::text[]"
+    # No migrations (an empty migrations/): one row that matches no schema keeps VALUES valid.
     creators = ", ".join(f"('{s}', '{m}')" for s, m in sorted(schema_creators().items()))
+    creators = creators or "(NULL::text, NULL::text)"
     template = (Path(__file__).resolve().parent / "install_checks.sql").read_text("utf-8")
     return (template.replace("@KNOWN@", known).replace("@CREATORS@", creators)
             .replace("@VERSION@", __version__))  # fmt: skip
