@@ -100,3 +100,14 @@ def test_violation_rows_stay_whole_when_piped(
     row = [line for line in lines if "balance_mismatch" in line]
     assert len(row) == 1
     assert tenant in row[0] and "balance=501 postings=500" in row[0]
+
+
+def test_verify_a_tenant_as_the_auditor_role(
+    db: psycopg.Connection[Any], dsn: str, tenant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The auditor may ask whether the tenant exists (ledger.get_tenant) and verify it."""
+    db.execute("SELECT * FROM ledger.open_account(%s, 'a', 'EUR')", (tenant,))
+    as_auditor = make_conninfo(dsn, options="-c role=pgbalance_auditor")
+    assert cli_main(["verify", "--dsn", as_auditor, "--tenant", tenant]) == 0
+    assert f"ledger consistent (tenant {tenant})" in capsys.readouterr().out
+    assert cli_main(["verify", "--dsn", as_auditor, "--tenant", tenant + "-typo"]) == 1
