@@ -132,7 +132,7 @@ def installed(dsn: str) -> tuple[str | None, list[str]]:
                 "SELECT migration_id FROM _yoyo_migration ORDER BY applied_at_utc, migration_id"
             ) if re.match(_OWN_ID, r[0])]  # fmt: skip
         version: str | None = None
-        if conn.execute("SELECT to_regprocedure('ledger.version()')").fetchone() != (None,):
+        if conn.execute("SELECT to_regprocedure('ledger.version(text)')").fetchone() != (None,):
             row = conn.execute("SELECT release FROM ledger.version()").fetchone()
             version = row[0] if row else None
     return version, applied

@@ -9,6 +9,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     RETURN QUERY
         SELECT p_tenant, count(*), count(*) FILTER (WHERE a.closed_at IS NULL)

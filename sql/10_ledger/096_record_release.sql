@@ -6,7 +6,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF EXISTS (SELECT FROM ledger.version() AS v
+    IF EXISTS (SELECT FROM ledger.version(NULL) AS v
                 WHERE v.release = p_release AND v.last_migration = p_last_migration) THEN
         RETURN false;
     END IF;

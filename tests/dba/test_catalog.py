@@ -1,5 +1,5 @@
 """The catalog rules that let pgbalance be distributed by tenant (docs/scaling.md) and keep
-the SQL API uniform (shared/CONTRACT.md):
+the SQL API uniform (docs/contract.md):
 
 - every table of the pgbalance schemas has tenant_id, and tenant_id leads every primary key,
   unique constraint, unique index and foreign key (both sides), so each key and each
@@ -19,9 +19,6 @@ from pgbalance.migrate import KERNEL_SCHEMAS
 # Tables that would be Citus reference tables (replicated, no tenant_id). Adding one here
 # needs a line in docs/scaling.md. ledger.release_history: the installed release, one for all.
 REFERENCE_TABLES: frozenset[str] = frozenset({"ledger.release_history"})
-# Public functions about no tenant (all the other rules still hold): ledger.version() reads
-# the installed release, the same for every tenant (docs/operations.md).
-TENANTLESS_FUNCTIONS: frozenset[str] = frozenset({"ledger.version()"})
 PINNED_SEARCH_PATH = "search_path=pg_catalog, pg_temp"
 
 _TABLE_VIOLATIONS = """
@@ -79,9 +76,8 @@ WITH fns AS (
 )
 SELECT name, 'first parameter is not p_tenant text'
   FROM fns
- WHERE (pronargs = 0 OR proargnames[1] IS DISTINCT FROM 'p_tenant'
-        OR proargtypes[0] <> 'text'::regtype)
-   AND name <> ALL(%(tenantless)s)
+ WHERE pronargs = 0 OR proargnames[1] IS DISTINCT FROM 'p_tenant'
+    OR proargtypes[0] <> 'text'::regtype
 UNION ALL
 SELECT name, 'not SECURITY DEFINER' FROM fns WHERE NOT prosecdef
 UNION ALL
@@ -102,8 +98,7 @@ def table_violations(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
 
 
 def function_violations(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
-    params = {"schemas": list(KERNEL_SCHEMAS), "pinned": PINNED_SEARCH_PATH,
-              "tenantless": sorted(TENANTLESS_FUNCTIONS)}  # fmt: skip
+    params = {"schemas": list(KERNEL_SCHEMAS), "pinned": PINNED_SEARCH_PATH}
     return [(r[0], r[1]) for r in conn.execute(_FUNCTION_VIOLATIONS, params).fetchall()]
 
 
