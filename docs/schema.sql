@@ -1852,6 +1852,31 @@ $$;
 COMMENT ON FUNCTION ledger._raise(p_code text, p_message text, p_detail text, p_hint text) IS 'Private: raise a pgbalance error with its SQLSTATE, DETAIL and HINT.';
 
 --
+-- Name: _record_release(text, text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._record_release(p_release text, p_last_migration text) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF EXISTS (SELECT FROM ledger.version(NULL) AS v
+                WHERE v.release = p_release AND v.last_migration = p_last_migration) THEN
+        RETURN false;
+    END IF;
+    INSERT INTO ledger.release_history (release, last_migration)
+    VALUES (p_release, p_last_migration);
+    RETURN true;
+END
+$$;
+
+--
+-- Name: FUNCTION _record_release(p_release text, p_last_migration text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._record_release(p_release text, p_last_migration text) IS 'Private (owner, at install): add a release_history row unless the newest already names this release and migration; true when it did.';
+
+--
 -- Name: _release_hold(text, bigint, bigint); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2290,6 +2315,35 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) IS 'An entry with its key, status, legs [{"account", "amount"}] and metadata; PB005 if unknown in this tenant.';
+
+--
+-- Name: get_tenant(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.get_tenant(p_tenant text) RETURNS TABLE(tenant text, accounts bigint, open_accounts bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    RETURN QUERY
+        SELECT p_tenant, count(*), count(*) FILTER (WHERE a.closed_at IS NULL)
+          FROM ledger.account AS a
+         WHERE a.tenant_id = p_tenant
+        HAVING count(*) > 0;
+    IF NOT FOUND THEN
+        PERFORM ledger._raise('PB005', 'tenant not found', format('tenant=%s', p_tenant),
+            'A tenant exists once it has an account (ledger.open_account).');
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION get_tenant(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.get_tenant(p_tenant text) IS 'The tenant with its number of accounts (all, and not closed); PB005 if it has no account. For the app and pgbalance_auditor.';
 
 --
 -- Name: grant_tenant(text, name); Type: FUNCTION; Schema: ledger; Owner: -
@@ -3079,6 +3133,30 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals, postings dated before their entry or account existed (written around the kernel). No rows = consistent. For the owner and pgbalance_auditor; NULL = every tenant (a tenant-bound role: its own tenants).';
+
+--
+-- Name: version(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.version(p_tenant text DEFAULT NULL::text) RETURNS TABLE(release text, last_migration text, installed_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    RETURN QUERY
+        SELECT r.release, r.last_migration, r.installed_at
+          FROM ledger.release_history AS r
+         ORDER BY r.release_id DESC
+         LIMIT 1;
+END
+$$;
+
+--
+-- Name: FUNCTION version(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.version(p_tenant text) IS 'The installed pgbalance release, its newest migration and when it was installed (no row before the first install that records one); the same for every tenant, p_tenant (optional) is only access-checked. For the app and pgbalance_auditor.';
 
 --
 -- Name: void(text, bigint); Type: FUNCTION; Schema: ledger; Owner: -
@@ -4184,6 +4262,63 @@ CREATE TABLE ledger.posting (
 COMMENT ON TABLE ledger.posting IS 'Append-only history; inserting rows here is the only way a balance changes.';
 
 --
+-- Name: release_history; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.release_history (
+    release_id bigint NOT NULL,
+    release text NOT NULL,
+    last_migration text NOT NULL,
+    installed_at timestamp with time zone DEFAULT now() NOT NULL,
+    installed_by text DEFAULT CURRENT_USER NOT NULL,
+    CONSTRAINT release_history_last_migration_not_empty CHECK ((last_migration <> ''::text)),
+    CONSTRAINT release_history_release_format CHECK ((release ~ '^[0-9]+\.[0-9]+\.[0-9]+'::text))
+);
+
+--
+-- Name: TABLE release_history; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.release_history IS 'Every pgbalance release installed in this database, oldest first (ledger.version() reads the newest). Written only by ledger._record_release.';
+
+--
+-- Name: COLUMN release_history.release; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.release IS 'The release (PEP 440 version of the pgbalance package or bundle).';
+
+--
+-- Name: COLUMN release_history.last_migration; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.last_migration IS 'The newest migration that release applies.';
+
+--
+-- Name: COLUMN release_history.installed_at; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.installed_at IS 'When it was installed (transaction time).';
+
+--
+-- Name: COLUMN release_history.installed_by; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.installed_by IS 'The role that installed it.';
+
+--
+-- Name: release_history_release_id_seq; Type: SEQUENCE; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ledger.release_history ALTER COLUMN release_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.release_history_release_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: tenant_grant; Type: TABLE; Schema: ledger; Owner: -
 --
 
@@ -4431,6 +4566,13 @@ ALTER TABLE ONLY ledger.entry
 
 ALTER TABLE ONLY ledger.posting
     ADD CONSTRAINT posting_pkey PRIMARY KEY (tenant_id, entry_id, posting_no) WITH (fillfactor='100');
+
+--
+-- Name: release_history release_history_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.release_history
+    ADD CONSTRAINT release_history_pkey PRIMARY KEY (release_id);
 
 --
 -- Name: tenant_grant tenant_grant_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
@@ -5165,6 +5307,12 @@ REVOKE ALL ON FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p
 REVOKE ALL ON FUNCTION ledger._raise(p_code text, p_message text, p_detail text, p_hint text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _record_release(p_release text, p_last_migration text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._record_release(p_release text, p_last_migration text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _release_hold(p_tenant text, p_entry_id bigint, p_capture bigint); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -5232,6 +5380,14 @@ GRANT ALL ON FUNCTION ledger.get_account(p_tenant text, p_code text) TO pgbalanc
 REVOKE ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) TO pgbalance_app;
 GRANT ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) TO pgbalance_auditor;
+
+--
+-- Name: FUNCTION get_tenant(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.get_tenant(p_tenant text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.get_tenant(p_tenant text) TO pgbalance_app;
+GRANT ALL ON FUNCTION ledger.get_tenant(p_tenant text) TO pgbalance_auditor;
 
 --
 -- Name: FUNCTION grant_tenant(p_tenant text, p_role name); Type: ACL; Schema: ledger; Owner: -
@@ -5308,6 +5464,14 @@ GRANT ALL ON FUNCTION ledger.transfer_batch(p_tenant text, p_transfers jsonb, p_
 
 REVOKE ALL ON FUNCTION ledger.verify(p_tenant text) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.verify(p_tenant text) TO pgbalance_auditor;
+
+--
+-- Name: FUNCTION version(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.version(p_tenant text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.version(p_tenant text) TO pgbalance_app;
+GRANT ALL ON FUNCTION ledger.version(p_tenant text) TO pgbalance_auditor;
 
 --
 -- Name: FUNCTION void(p_tenant text, p_entry_id bigint); Type: ACL; Schema: ledger; Owner: -
@@ -5495,6 +5659,12 @@ GRANT SELECT ON TABLE ledger.account_stripe TO pgbalance_auditor;
 --
 
 GRANT SELECT ON TABLE ledger.posting TO pgbalance_auditor;
+
+--
+-- Name: TABLE release_history; Type: ACL; Schema: ledger; Owner: -
+--
+
+GRANT SELECT ON TABLE ledger.release_history TO pgbalance_auditor;
 
 --
 -- Name: TABLE tenant_grant; Type: ACL; Schema: ledger; Owner: -

@@ -33,10 +33,13 @@ BEGIN
             END IF;
         END LOOP;
     END LOOP;
-    -- Auditors read statements, balances and entries as well as verify.
+    -- Auditors read statements, balances and entries as well as verify, and which tenants
+    -- and which release exist (so `pgbalance verify --tenant` can tell a typo from a tenant).
     GRANT EXECUTE ON FUNCTION ledger.statement(text, text, timestamptz, timestamptz),
                               ledger.balance_at(text, text, timestamptz),
                               ledger.get_account(text, text),
-                              ledger.get_entry(text, bigint) TO pgbalance_auditor;
+                              ledger.get_entry(text, bigint),
+                              ledger.get_tenant(text),
+                              ledger.version(text) TO pgbalance_auditor;
 END
 $$;
