@@ -1,4 +1,5 @@
-"""The commands end to end: `pgbalance run` (the live race) and `pgbalance verify` on damage."""
+"""The commands end to end: `pgbalance run` (the live race, and its end check going red),
+`pgbalance verify` on damage and `pgbalance docs --check`."""
 
 from __future__ import annotations
 
@@ -7,27 +8,54 @@ from typing import Any
 import psycopg
 import pytest
 
+from rich.console import Console
+
 from pgbalance import demo
 from pgbalance.cli import main as cli_main
 from tests.helpers.barrier import run_parallel, sqlstates
 
 
-def _kernel_or_skip(conn: psycopg.Connection[Any]) -> None:
-    row = conn.execute("SELECT to_regprocedure('ledger.verify(text)') IS NOT NULL").fetchone()
-    if not (row and row[0]):
-        pytest.skip("the ledger kernel is not deployed yet")
-
-
 @pytest.mark.concurrency
-def test_demo_race_is_consistent(db: psycopg.Connection[Any], dsn: str) -> None:
-    _kernel_or_skip(db)
-    assert demo.main(dsn, threads=4, ops=40, accounts=5, seed=7, incident_workers=0) == 0
+def test_demo_race_is_consistent(dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Through the command, as `make run` calls it (without the incidents table)."""
+    argv = ["run", "--dsn", dsn, "--threads", "4", "--ops", "40", "--accounts", "5",
+            "--seed", "7", "--incident-workers", "0"]  # fmt: skip
+    assert cli_main(argv) == 0
+    out = capsys.readouterr().out
+    assert "ledger consistent" in out and "FAIL" not in out
+
+
+def test_the_demo_check_goes_red(
+    db: psycopg.Connection[Any], dsn: str, tenant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's own end check: clean on an honest tally, red on a tally the server does not
+    hold, on a worker that died and on a balance changed behind the trigger's back."""
+    codes = ["acct-00", "acct-01"]
+    demo._setup(db, tenant, codes)
+    db.execute("SELECT * FROM ledger.transfer(%s, 'k1', 'acct-00', 'acct-01', 5)", (tenant,))
+    honest = demo.Tally(total_ops=1)
+    honest.record(demo.Op("k1", "acct-00", "acct-01", 5, "fresh"), "ok")
+    console = Console(quiet=True)
+    assert demo._check(dsn, tenant, codes, honest, [], console) == 0
+
+    lying = demo.Tally(total_ops=1)
+    lying.record(demo.Op("k1", "acct-00", "acct-01", 6, "fresh"), "ok")
+    assert demo._check(dsn, tenant, codes, lying, [], Console(record=True)) == 1
+    assert demo._check(dsn, tenant, codes, honest, [RuntimeError("x")], console) == 1
+
+    with db.transaction():
+        db.execute("SET LOCAL session_replication_role = replica")
+        db.execute("UPDATE ledger.account SET balance = balance + 1"
+                   " WHERE tenant_id = %s AND code = 'acct-01'", (tenant,))  # fmt: skip
+    recorded = Console(record=True)
+    assert demo._check(dsn, tenant, codes, honest, [], recorded) == 1
+    text = recorded.export_text()
+    assert "server balance" in text and "does not sum to zero" in text and "ledger.verify" in text
 
 
 def test_verify_reports_damage(
     db: psycopg.Connection[Any], dsn: str, tenant: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _kernel_or_skip(db)
     db.execute("SELECT * FROM ledger.open_account(%s, 'a', 'EUR', NULL, NULL)", (tenant,))
     db.execute("SELECT * FROM ledger.open_account(%s, 'b', 'EUR')", (tenant,))
     db.execute("SELECT * FROM ledger.transfer(%s, 'k1', 'a', 'b', 500)", (tenant,))
@@ -45,6 +73,14 @@ def test_verify_reports_damage(
     out = capsys.readouterr().out
     assert "violations" in out
     assert tenant[:10] in out
+
+
+def test_docs_check_finds_the_generated_files_current(
+    dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_main(["docs", "--check", "--dsn", dsn]) == 0
+    out = capsys.readouterr().out
+    assert "generated files up to date" in out and "out of date" not in out
 
 
 @pytest.mark.concurrency
