@@ -7,7 +7,6 @@ from typing import Any
 
 import psycopg
 import pytest
-
 from rich.console import Console
 
 from pgbalance import demo
