@@ -11,7 +11,7 @@ from rich.console import Console
 
 from pgbalance import demo
 from pgbalance.cli import main as cli_main
-from tests.helpers.barrier import run_parallel, sqlstates
+from tests.helpers.barrier import assert_raced, run_parallel, sqlstates
 
 
 @pytest.mark.concurrency
@@ -96,3 +96,30 @@ def test_run_parallel_releases_all_and_captures_errors(dsn: str) -> None:
     assert sqlstates(outcomes) == {"ok": 2, "22012": 2}
     pids = [o.value for o in outcomes if o.ok]
     assert len(set(pids)) == 2  # one connection per thread
+
+
+@pytest.mark.concurrency
+def test_run_parallel_sees_who_waited(db: psycopg.Connection[Any], dsn: str) -> None:
+    """Calls on one row, the first holding it a while: the others are seen waiting for it.
+    Calls that share nothing: no wait, and assert_raced goes red."""
+    db.execute("CREATE TABLE public.probe_row (n int)")
+    db.execute("INSERT INTO public.probe_row VALUES (0)")
+
+    def bump(conn: psycopg.Connection[Any], i: int) -> None:
+        with conn.transaction():
+            if i > 0:
+                conn.execute("SELECT pg_sleep(0.1)")  # let call 0 take the row first
+            conn.execute("UPDATE public.probe_row SET n = n + 1")
+            if i == 0:
+                conn.execute("SELECT pg_sleep(0.4)")
+
+    outcomes = run_parallel(dsn, 3, bump)
+    assert sqlstates(outcomes) == {"ok": 3}
+    assert outcomes.waiters == {1, 2}
+    assert any(w.blockers == {0} for w in outcomes.waits)
+    assert_raced(outcomes)
+
+    alone = run_parallel(dsn, 3, lambda conn, i: conn.execute("SELECT pg_sleep(0.05)"))
+    assert alone.waiters == set()
+    with pytest.raises(AssertionError, match="ran one at a time"):
+        assert_raced(alone)
