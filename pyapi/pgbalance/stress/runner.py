@@ -61,6 +61,8 @@ class StressConfig:
     # Runs between the load and the oracle with (connection, tenant, ops): tests damage the
     # database or the recorded history on purpose there, to see the oracle go red.
     tamper: Callable[[Conn, str, list[Op]], None] | None = None
+    # Runs after the setup with the scenarios about to run: tests break the harness there.
+    sabotage: Callable[[list[Scenario]], None] | None = None
 
 
 @dataclass
@@ -242,6 +244,8 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
             )
         for s in scenarios:
             s.setup(conn)
+    if config.sabotage is not None:
+        config.sabotage(scenarios)
 
     history = History()
     ctx = RunContext(current_dsn, history, scenarios, seed)

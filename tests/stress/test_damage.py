@@ -1,0 +1,26 @@
+"""Every oracle check goes red: a short clean run of the check's scenario, damaged on purpose
+in one way (pgbalance.stress.damage), must report exactly that check and nothing else."""
+
+from __future__ import annotations
+
+import pytest
+from rich.console import Console
+
+from pgbalance.stress.damage import DAMAGES
+from pgbalance.stress.runner import StressConfig, run_stress
+
+pytestmark = [pytest.mark.slow, pytest.mark.concurrency]
+
+
+@pytest.mark.parametrize("name", sorted(DAMAGES))
+def test_the_damage_trips_exactly_its_check(dsn: str, name: str) -> None:
+    damage = DAMAGES[name]
+    config = StressConfig(dsn=dsn, migrate=False, progress=False, workers=4, seconds=1.5,
+                          seed=11, scenario=damage.scenario, tamper=damage.after,
+                          sabotage=damage.during)  # fmt: skip
+    report = run_stress(config, Console(quiet=True))
+    checks = {a["check"] for a in report.anomalies}
+    assert checks == {damage.check}, report.anomalies[:5]
+    expected_scenario = "harness" if damage.check == "harness" else damage.scenario
+    assert {a["scenario"] for a in report.anomalies} == {expected_scenario}
+    assert report.exit_code == 1
