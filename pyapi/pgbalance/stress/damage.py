@@ -36,6 +36,8 @@ class Damage:
     what: str
     after: History | None = None
     during: Callable[[list[Scenario]], None] | None = None
+    # It changes the database beyond the run's tenant: run it in a database of its own.
+    own_database: bool = False
 
 
 def _pick(ops: list[Op], what: str, test: Callable[[Op], bool]) -> Op:
@@ -311,6 +313,7 @@ DAMAGES: dict[str, Damage] = {
             "nothing_lost",
             "unapplied payments not listed",
             after=unapplied_list_loses_payments,
+            own_database=True,
         ),
         Damage("fees", "one_refund", "refund dropped", after=refund_entry_is_the_fee),
         Damage(
