@@ -1,7 +1,8 @@
 """Damage on purpose, one kind per oracle check, so that each check is seen going red.
 
 A Damage belongs to one scenario's run and names the one check it must trip. `after` runs
-between the load and the oracle (StressConfig.tamper) and falsifies the recorded history (an
+between the load and the oracle (StressConfig.tamper, or a test calling the oracle itself
+inside a transaction it rolls back) and falsifies the recorded history (an
 acknowledged call presented as refused, a 40001 that never surfaced, a call left unresolved,
 a call applied twice) or the database (a workflow row pointing at the wrong kernel entry, as
 the superuser: the workflow tables have no guards, the ledger's are bypassed with the replica
@@ -36,8 +37,6 @@ class Damage:
     what: str
     after: History | None = None
     during: Callable[[list[Scenario]], None] | None = None
-    # It changes the database beyond the run's tenant: run it in a database of its own.
-    own_database: bool = False
 
 
 def _pick(ops: list[Op], what: str, test: Callable[[Op], bool]) -> Op:
@@ -313,7 +312,6 @@ DAMAGES: dict[str, Damage] = {
             "nothing_lost",
             "unapplied payments not listed",
             after=unapplied_list_loses_payments,
-            own_database=True,
         ),
         Damage("fees", "one_refund", "refund dropped", after=refund_entry_is_the_fee),
         Damage(
