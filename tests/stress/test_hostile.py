@@ -40,6 +40,7 @@ DOCUMENTED = frozenset(
     {"PB001", "PB002", "PB003", "PB004", "PB005", "PB006", "PB007", "PB008", "PB009",
      "22023", "42501"}
 )  # fmt: skip
+# Random calls per function, after the deterministic sweep (edges).
 EXAMPLES = 20
 
 OWN, OTHER = "hostile-own", "hostile-other"
