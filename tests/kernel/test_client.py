@@ -110,6 +110,7 @@ def test_errors_map_to_classes_by_sqlstate(
     assert isinstance(info.value.__cause__, psycopg.Error)
     assert info.value.__cause__.sqlstate == code
     assert info.value.detail is not None
+    assert info.value.details  # DETAIL's key=value fields, parsed
 
 
 def test_every_documented_sqlstate_has_a_mapping_case() -> None:

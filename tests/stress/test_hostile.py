@@ -162,7 +162,9 @@ class Function:
     name: str
     params: list[str]
     types: list[str]
-    role: str = "pgbalance_app"  # who may call it (ledger.verify: the auditor)
+    # Who may call it: the application, else the auditor (ledger.verify), else "" for the
+    # owner only (grant_tenant, revoke_tenant), called as the test's own role.
+    role: str = "pgbalance_app"
 
     @property
     def qualified(self) -> str:
@@ -183,7 +185,9 @@ def discover(conn: psycopg.Connection[Any], schema: str) -> list[Function]:
         "       array(SELECT format_type(t, NULL) FROM unnest(p.proargtypes::oid[])"
         "             WITH ORDINALITY AS u(t, o) ORDER BY o),"
         "       CASE WHEN has_function_privilege('pgbalance_app', p.oid, 'EXECUTE')"
-        "            THEN 'pgbalance_app' ELSE 'pgbalance_auditor' END"
+        "            THEN 'pgbalance_app'"
+        "            WHEN has_function_privilege('pgbalance_auditor', p.oid, 'EXECUTE')"
+        "            THEN 'pgbalance_auditor' ELSE '' END"
         "  FROM pg_proc AS p"
         " WHERE p.pronamespace = to_regnamespace(%s) AND p.proname !~ '^_' AND p.prokind = 'f'"
         "   AND p.prorettype <> 'trigger'::regtype ORDER BY 1",
@@ -202,7 +206,7 @@ def arguments(fn: Function, ids: list[int]) -> st.SearchStrategy[tuple[Any, ...]
             parts.append(st.one_of(st.sampled_from([OWN, OWN, OTHER]), names()))
         elif param == "p_currency":
             parts.append(st.one_of(st.sampled_from(CURRENCIES), names()))
-        elif typ == "text":
+        elif typ in ("text", "name"):  # name: the role of grant_tenant / revoke_tenant
             parts.append(names(param))
         elif typ == "bigint":
             parts.append(bigints(ids))
@@ -355,6 +359,11 @@ def _payment(p: Prober) -> int:
     return int(p.setup(sql_, (OWN, student, p.fresh("ref"))))
 
 
+def _granted(p: Prober) -> str:
+    p.setup("SELECT ledger.grant_tenant(%s, 'pgbalance_auditor')", (OWN,))
+    return "pgbalance_auditor"
+
+
 def _entry(p: Prober) -> int:
     return int(p.setup("SELECT entry_id FROM ledger.entry WHERE tenant_id = %s"
                        " AND idempotency_key = 'seed-1'", (OWN,)))  # fmt: skip
@@ -391,6 +400,10 @@ RECIPES: dict[str, Callable[[Prober], Args]] = {
             {"key": p.fresh("b"), "from": "acct-a", "to": "acct-b", "amount": 3},
             {"key": p.fresh("b"), "from": "acct-b", "to": "acct-a", "amount": 2}])},
     "ledger.verify": lambda p: {},
+    # A tenant-bound role is one that logs in as the session user; the tests never log in
+    # as the auditor, so binding it changes nothing else here.
+    "ledger.grant_tenant": lambda p: {"p_role": "pgbalance_auditor"},
+    "ledger.revoke_tenant": lambda p: {"p_role": _granted(p)},
     "wallet.open": lambda p: {"p_user": p.fresh("user"), "p_currency": "USD"},
     "wallet.balance": lambda p: {"p_user": "user-1"},
     "wallet.history": lambda p: {"p_user": "user-1"},
@@ -424,7 +437,9 @@ RECIPES: dict[str, Callable[[Prober], Args]] = {
     "tuition.overview": lambda p: {"p_student": "stu-1"},
 }  # fmt: skip
 # Functions whose only rules are the input checks, besides those that take only p_tenant.
-INPUT_RULES_ONLY = frozenset({"fees.platform_revenue"})
+INPUT_RULES_ONLY = frozenset(
+    {"fees.platform_revenue", "ledger.grant_tenant", "ledger.revoke_tenant"}
+)
 # A function without a recipe yet: these existing names, NULL for the rest.
 GENERIC = {"p_code": "acct-a", "p_user": "user-1", "p_booking": "bk-1", "p_load": "load-1",
            "p_student": "stu-1", "p_currency": "EUR"}  # fmt: skip
@@ -520,7 +535,8 @@ class Prober:
         assert not problems, f"{fn.qualified}{args!r} left: " + "; ".join(problems)
 
     def probe(self, fn: Function) -> None:
-        self.app.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(fn.role)))
+        if fn.role:
+            self.app.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(fn.role)))
         try:
             for k, value in edges(fn, self.ids()):
                 hostile = [None] * len(fn.params)
