@@ -78,6 +78,17 @@ def _raise_pb008(book: Ledger, client: Client) -> None:
         raise errors.translate(e) from e
 
 
+def _raise_25000(book: Ledger, client: Client) -> None:
+    """A write above READ COMMITTED (the client's own connections never are: set by hand)."""
+    try:
+        with book.conn.transaction():
+            book.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            book.conn.execute("SELECT * FROM ledger.transfer(%s, %s, 'a', 'b', 1)",
+                              (book.tenant, new_key()))  # fmt: skip
+    except psycopg.Error as e:
+        raise errors.translate(e) from e
+
+
 Case = tuple[str, type[errors.PgBalanceError], Callable[[Ledger, Client], Any]]
 CASES: list[Case] = [
     ("PB001", errors.InsufficientFunds,
@@ -94,6 +105,7 @@ CASES: list[Case] = [
                    c.hold(x.tenant, new_key(), "a", "z", 1))),
     ("PB008", errors.DuplicatePending, _raise_pb008),
     ("PB009", errors.LedgerImmutable, _raise_pb009),
+    ("25000", errors.InvalidTransactionState, _raise_25000),
     ("22023", errors.InvalidInput, lambda x, c: c.transfer(x.tenant, new_key(), "a", "b", 0)),
 ]  # fmt: skip
 
