@@ -176,7 +176,8 @@ SELECT pg_describe_object(d.classid, d.objid, d.objsubid), p.oid::regprocedure::
   FROM pg_depend AS d
   JOIN pg_proc AS p ON d.refclassid = 'pg_proc'::regclass AND d.refobjid = p.oid
  WHERE p.pronamespace::regnamespace::text = ANY(%(schemas)s)
-   AND d.classid NOT IN ('pg_trigger'::regclass, 'pg_event_trigger'::regclass, 'pg_proc'::regclass)
+   AND d.classid NOT IN ('pg_trigger'::regclass, 'pg_event_trigger'::regclass,
+                         'pg_proc'::regclass)
    AND d.deptype = 'n'
  ORDER BY 1
 """
@@ -200,7 +201,8 @@ BEGIN
     FOR v_sql IN
         SELECT format('ALTER TABLE %s OWNER TO %I', c.oid::regclass, current_user)
           FROM pg_catalog.pg_class AS c
-         WHERE c.relnamespace::regnamespace::text IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+         WHERE c.relnamespace::regnamespace::text
+               IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
            AND c.relkind IN ('r', 'p') AND c.relowner = 'pgbalance_owner'::regrole
         UNION ALL
         SELECT format('REVOKE ALL ON SCHEMA %I FROM pgbalance_owner', n.nspname)
