@@ -6,6 +6,7 @@ Workflow namespaces (``client.wallet``, ``client.booking``, ...) live in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from pgbalance.connection import Executor
-from pgbalance.models import Account, BatchItem, Entry, EntryResult, StatementLine, Violation
+from pgbalance.models import Account, BatchItem, Change, Entry, EntryResult, StatementLine, Violation
 from pgbalance.workflows.booking import BookingWorkflow
 from pgbalance.workflows.fees import FeesWorkflow
 from pgbalance.workflows.tuition import TuitionWorkflow
@@ -187,3 +188,14 @@ class Client:
 
     def verify(self, tenant: str | None = None) -> list[Violation]:
         return self.executor.rows("SELECT * FROM ledger.verify(%s)", (tenant,), Violation)
+
+    # -- change feed -----------------------------------------------------------------
+    def changes(self, tenant: str, after: str | None = None, limit: int = 100) -> Iterator[Change]:
+        """The tenant's changes after the cursor `after` (None: from the start), page by page
+        until a read returns nothing. Store a row's cursor once it is processed, and resume
+        from it: each page is its own call, so a lost connection repeats at most that page."""
+        while page := self.executor.rows(
+            "SELECT * FROM ledger.changes(%s, %s, %s::integer)", (tenant, after, limit), Change
+        ):
+            yield from page
+            after = page[-1].cursor
