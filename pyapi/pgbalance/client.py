@@ -14,7 +14,15 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from pgbalance.connection import Executor
-from pgbalance.models import Account, BatchItem, Change, Entry, EntryResult, StatementLine, Violation
+from pgbalance.models import (
+    Account,
+    BatchItem,
+    Change,
+    Entry,
+    EntryResult,
+    StatementLine,
+    Violation,
+)
 from pgbalance.workflows.booking import BookingWorkflow
 from pgbalance.workflows.fees import FeesWorkflow
 from pgbalance.workflows.tuition import TuitionWorkflow

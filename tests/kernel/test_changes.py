@@ -21,9 +21,7 @@ Change = tuple[int, str]  # (entry_id, status after the change)
 
 
 def read(book: Ledger, after: str | None, limit: int = 100) -> list[dict[str, Any]]:
-    return book.rows(
-        "SELECT * FROM ledger.changes(%s, %s, %s)", (book.tenant, after, limit)
-    )
+    return book.rows("SELECT * FROM ledger.changes(%s, %s, %s)", (book.tenant, after, limit))
 
 
 def drain(book: Ledger, after: str | None, limit: int = 3) -> tuple[list[Change], str | None]:
@@ -187,7 +185,9 @@ def test_limits_and_cursors_are_checked(ab: Ledger, ledger_factory: Any) -> None
 
 def test_a_bound_role_reads_only_its_tenants(ab: Ledger, kernel_dsn: str) -> None:
     role = f"pgb_changes_test_{uuid.uuid4().hex[:10]}"
-    ab.rows(sql.SQL("CREATE ROLE {} LOGIN IN ROLE pgbalance_app").format(sql.Identifier(role)))
+    ab.conn.execute(
+        sql.SQL("CREATE ROLE {} LOGIN IN ROLE pgbalance_app").format(sql.Identifier(role))
+    )
     other = f"{ab.tenant}-other"
     try:
         ab.rows("SELECT ledger.grant_tenant(%s, %s)", (other, role))
@@ -197,7 +197,7 @@ def test_a_bound_role_reads_only_its_tenants(ab: Ledger, kernel_dsn: str) -> Non
             assert read(Ledger(conn, other), None) == []
     finally:
         ab.rows("DELETE FROM ledger.tenant_grant WHERE role_name = %s", (role,))
-        ab.rows(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+        ab.conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
 def test_the_feed_columns_are_guarded(ab: Ledger) -> None:
@@ -208,8 +208,10 @@ def test_the_feed_columns_are_guarded(ab: Ledger) -> None:
             "UPDATE ledger.entry SET created_xid = '1' WHERE tenant_id = %s AND entry_id = %s",
             (ab.tenant, held),
         )
-    for statement in ("UPDATE ledger.entry_status_change SET status = 'posted' WHERE tenant_id = %s",
-                      "DELETE FROM ledger.entry_status_change WHERE tenant_id = %s"):  # fmt: skip
+    for statement in (
+        "UPDATE ledger.entry_status_change SET status = 'posted' WHERE tenant_id = %s",
+        "DELETE FROM ledger.entry_status_change WHERE tenant_id = %s",
+    ):
         with raises("PB009"):
             ab.rows(statement, (ab.tenant,))
 
@@ -220,7 +222,8 @@ def test_later_batches_are_found_by_the_xid_index(ab: Ledger) -> None:
     for n in range(30):
         ab.rows(
             "SELECT count(*) FROM ledger.transfer_batch(%s, (SELECT jsonb_agg(jsonb_build_object("
-            "'key', %s || i, 'from', 'a', 'to', 'b', 'amount', 1)) FROM generate_series(1, 100) i))",
+            "'key', %s || i, 'from', 'a', 'to', 'b', 'amount', 1))"
+            " FROM generate_series(1, 100) i))",
             (ab.tenant, f"batch{n}-"),
         )
     ab.rows("ANALYZE ledger.entry")
@@ -319,10 +322,10 @@ def _committed_changes(book: Ledger, after: int) -> list[Change]:
         "SELECT e.entry_id, coalesce((SELECT c.previous_status FROM ledger.entry_status_change c"
         "  WHERE c.tenant_id = e.tenant_id AND c.entry_id = e.entry_id ORDER BY c.change_id"
         "  LIMIT 1), e.status) AS status, 0 AS n FROM ledger.entry e"
-        " WHERE e.tenant_id = %(t)s AND e.entry_id >= %(a)s"
+        " WHERE e.tenant_id = %s AND e.entry_id >= %s"
         " UNION ALL SELECT c.entry_id, c.status, c.change_id FROM ledger.entry_status_change c"
-        " WHERE c.tenant_id = %(t)s AND c.entry_id >= %(a)s ORDER BY 1, 3",
-        {"t": book.tenant, "a": after},
+        " WHERE c.tenant_id = %s AND c.entry_id >= %s ORDER BY 1, 3",
+        (book.tenant, after, book.tenant, after),
     )
     return [(r["entry_id"], r["status"]) for r in rows]
 

@@ -35,10 +35,10 @@ SELECT e.entry_id,
        coalesce((SELECT c.previous_status FROM ledger.entry_status_change AS c
                   WHERE c.tenant_id = e.tenant_id AND c.entry_id = e.entry_id
                   ORDER BY c.change_id LIMIT 1), e.status) AS status, 0 AS change_no
-  FROM ledger.entry AS e WHERE e.tenant_id = %(t)s
+  FROM ledger.entry AS e WHERE e.tenant_id = %s
 UNION ALL
 SELECT c.entry_id, c.status, c.change_id FROM ledger.entry_status_change AS c
- WHERE c.tenant_id = %(t)s
+ WHERE c.tenant_id = %s
 ORDER BY 1, 3
 """
 
@@ -105,7 +105,10 @@ class FeedConsumer(threading.Thread):
 
     def check(self, conn: Conn, ops: Sequence[Op]) -> list[Anomaly]:
         anomalies = [Anomaly("feed", "consumer", p) for p in self.problems]
-        committed = [(r["entry_id"], r["status"]) for r in fetch(conn, _COMMITTED, {"t": self.tenant})]
+        committed = [
+            (r["entry_id"], r["status"])
+            for r in fetch(conn, _COMMITTED, (self.tenant, self.tenant))
+        ]
         seen, wanted = Counter(self.seen), Counter(committed)
         for change, n in sorted((seen - wanted).items()):
             anomalies.append(Anomaly("feed_seen_once", f"entry {change[0]} {change[1]}",
@@ -114,12 +117,21 @@ class FeedConsumer(threading.Thread):
             anomalies.append(Anomaly("feed_missing", f"entry {change[0]} {change[1]}",
                                      f"committed but not seen ({n})"))  # fmt: skip
         if not anomalies and _per_entry(self.seen) != _per_entry(committed):
-            anomalies.append(Anomaly("feed_order", "entries", "an entry's changes came out of order"))
-        acknowledged = {(r["entry_id"], r["status"]) for op in ops if op.ok for r in op.rows
-                        if r.get("entry_id") is not None and r.get("status") in KERNEL_STATUSES}  # fmt: skip
+            anomalies.append(
+                Anomaly("feed_order", "entries", "an entry's changes came out of order")
+            )
+        acknowledged = {
+            (r["entry_id"], r["status"])
+            for op in ops
+            if op.ok
+            for r in op.rows
+            if r.get("entry_id") is not None and r.get("status") in KERNEL_STATUSES
+        }
         for entry_id, status in sorted(acknowledged - set(self.seen)):
-            anomalies.append(Anomaly("feed_acknowledged", f"entry {entry_id} {status}",
-                                     "a call answered ok with it, the feed never showed it"))  # fmt: skip
+            anomalies.append(
+                Anomaly("feed_acknowledged", f"entry {entry_id} {status}",
+                        "a call answered ok with it; the feed never showed it")
+            )  # fmt: skip
         return anomalies
 
     def _connection(self) -> Conn | None:
