@@ -58,8 +58,9 @@ BEGIN
         v_change := v_parts[4]::bigint;
     END IF;
     -- This transaction's own writes are not committed: count it as in progress, so they come
-    -- in a later batch once it commits (and never if it rolls back).
-    IF v_own IS NOT NULL THEN
+    -- in a later batch once it commits (and never if it rolls back). At or above xmax it
+    -- already is (xmax is the latest completed xid + 1, not the next one to be assigned).
+    IF v_own < pg_snapshot_xmax(v_now) THEN
         v_now := format('%s:%s:%s', least(pg_snapshot_xmin(v_now), v_own), pg_snapshot_xmax(v_now),
                         (SELECT string_agg(x::text, ',' ORDER BY x)
                            FROM (SELECT pg_snapshot_xip(v_now) AS x UNION SELECT v_own) AS xs))::pg_snapshot;

@@ -137,6 +137,8 @@ def test_own_uncommitted_writes_come_after_commit(ab: Ledger, kconnect: Any) -> 
     conn = kconnect(autocommit=False)
     mine = Ledger(conn, ab.tenant)
     own = mine.transfer(new_key(), "c", "d", 1)["entry_id"]
+    # Its xid is at or above the snapshot's xmax here (the newest), below it just after.
+    assert read(mine, cursor) == []
     other = ab.transfer(new_key(), "a", "b", 1)["entry_id"]
     seen, inside = drain(mine, cursor)
     assert seen == [(other, "posted")]
