@@ -262,6 +262,7 @@ def test_pages_stay_exact_under_concurrent_writers(ab: Ledger, kconnect: Any) ->
                       (ab.tenant,))  # fmt: skip
     stop = threading.Event()
     errors: list[BaseException] = []
+    committed: list[int] = []  # one item per committed writer transaction
 
     def writer(conn: psycopg.Connection[Any], i: int) -> None:
         book = Ledger(conn, ab.tenant)
@@ -275,6 +276,7 @@ def test_pages_stay_exact_under_concurrent_writers(ab: Ledger, kconnect: Any) ->
                     (book.capture if n % 2 else book.void)(held)
                     if n % 5 == 0:
                         raise _Rollback
+                committed.append(i)
             except _Rollback:
                 pass
             except BaseException as exc:  # reported by the test below
@@ -288,7 +290,8 @@ def test_pages_stay_exact_under_concurrent_writers(ab: Ledger, kconnect: Any) ->
     seen: list[Change] = []
     reads = 0
     try:
-        while reads < 60:
+        # At least 60 reads, and on a slow machine until the writers have committed a few.
+        while reads < 60 or (len(committed) < 12 and reads < 5000):
             rows = read(ab, cursor, 7)
             reads += 1
             seen += [(r["entry_id"], r["status"]) for r in rows]
