@@ -2040,16 +2040,18 @@ BEGIN
                         (SELECT string_agg(x::text, ',' ORDER BY x)
                            FROM (SELECT pg_snapshot_xip(v_now) AS x UNION SELECT v_own) AS xs))::pg_snapshot;
     END IF;
+    -- A caller whose snapshot is older than the cursor's newest (a REPEATABLE READ
+    -- transaction begun before the cursor was made) cannot see what the cursor already
+    -- covers: return nothing rather than skip or repeat a change.
+    IF pg_snapshot_xmax(coalesce(v_high, v_low)) > pg_snapshot_xmax(v_now)
+       OR EXISTS (SELECT FROM pg_snapshot_xip(v_now) AS x
+                   WHERE pg_visible_in_snapshot(x, coalesce(v_high, v_low))) THEN
+        RETURN;
+    END IF;
     IF v_high IS NULL THEN
         v_high := v_now;
         v_entry := 0;
         v_change := 0;
-    END IF;
-    -- A caller whose snapshot is older than the cursor (a REPEATABLE READ transaction begun
-    -- before it was made) cannot see the batch: return nothing rather than skip it.
-    IF pg_snapshot_xmax(v_high) > pg_snapshot_xmax(v_now)
-       OR EXISTS (SELECT FROM pg_snapshot_xip(v_now) AS x WHERE pg_visible_in_snapshot(x, v_high)) THEN
-        RETURN;
     END IF;
 
     -- The page plus one row, in (entry_id, change) order (creation first: change 0); the

@@ -157,6 +157,8 @@ def test_a_cursor_newer_than_the_callers_snapshot_returns_nothing(
     _, cursor = drain(ab, None)
     made = ab.transfer(new_key(), "a", "b", 1)["entry_id"]
     assert read(old, cursor) == []  # cannot see the batch: returns it to no one
+    paging = read(ab, None, 1)[0]["cursor"]  # inside the first batch, which `old` cannot see
+    assert read(old, paging) == []
     conn.rollback()
     assert drain(ab, cursor)[0] == [(made, "posted")]
 
