@@ -1139,7 +1139,7 @@ CREATE FUNCTION ledger._changes_snapshot(p_text text) RETURNS pg_snapshot
 DECLARE
     v_xids numeric[];
 BEGIN
-    IF p_text = '-' THEN
+    IF p_text = 'n' THEN
         RETURN NULL;
     END IF;
     -- xmin, xmax, then the in-progress xids: xmin >= 1, xmin <= xip ascending < xmax.
@@ -1159,7 +1159,7 @@ $$;
 -- Name: FUNCTION _changes_snapshot(p_text text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._changes_snapshot(p_text text) IS 'Private: the snapshot written in a ledger.changes cursor (NULL for ''-''); 22023 unless it is a well-formed one.';
+COMMENT ON FUNCTION ledger._changes_snapshot(p_text text) IS 'Private: the snapshot written in a ledger.changes cursor (NULL for ''n''); 22023 unless it is a well-formed one.';
 
 --
 -- Name: _check_access(text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2021,7 +2021,7 @@ BEGIN
     END IF;
     IF p_after IS NOT NULL THEN
         v_parts := regexp_match(p_after,
-            '^(-|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/(-|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/([0-9]{1,18})/([0-9]{1,18})/([0-9a-f]{16})$');
+            '^(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/([0-9]{1,18})/([0-9]{1,18})/([0-9a-f]{16})$');
         IF v_parts IS NULL
            OR v_parts[5] <> left(md5(p_tenant || '/' || left(p_after, length(p_after) - 17)), 16) THEN
             PERFORM ledger._raise('22023', 'cursor is not one of this tenant''s ledger.changes cursors',
@@ -2121,11 +2121,11 @@ BEGIN
     END IF;
 
     -- Each row's cursor resumes after it; the batch's last row's moves on to the next batch.
-    v_head := coalesce(v_low::text, '-') || '/' || v_high::text || '/';
+    v_head := coalesce(v_low::text, 'n') || '/' || v_high::text || '/';
     RETURN QUERY
     SELECT b.body || '/' || left(md5(p_tenant || '/' || b.body), 16), b.id, b.status, b.at
       FROM (SELECT r.n, r.id, r.status, r.at,
-                   CASE WHEN r.n = cardinality(v_ids) THEN v_high::text || '/-/0/0'
+                   CASE WHEN r.n = cardinality(v_ids) THEN v_high::text || '/n/0/0'
                         ELSE v_head || r.id || '/' || r.no END AS body
               FROM unnest(v_ids, v_nos, v_statuses, v_times) WITH ORDINALITY AS r (id, no, status, at, n)
              WHERE r.n <= p_limit) AS b

@@ -10,7 +10,7 @@ AS $$
 DECLARE
     v_xids numeric[];
 BEGIN
-    IF p_text = '-' THEN
+    IF p_text = 'n' THEN
         RETURN NULL;
     END IF;
     -- xmin, xmax, then the in-progress xids: xmin >= 1, xmin <= xip ascending < xmax.
@@ -26,4 +26,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._changes_snapshot(text) IS
-    'Private: the snapshot written in a ledger.changes cursor (NULL for ''-''); 22023 unless it is a well-formed one.';
+    'Private: the snapshot written in a ledger.changes cursor (NULL for ''n''); 22023 unless it is a well-formed one.';

@@ -5,8 +5,10 @@
 -- transaction still running at a read (in the snapshot's in-progress list) falls into a
 -- later batch whatever its xid or entry_id, and an aborted one never has a visible row.
 -- Within a batch rows go by (entry_id, change), and a batch may take several pages: a cursor
--- is 'low/high/entry_id/change/tag', high '-' once its batch is read to the end (the next
--- read then takes the current snapshot as high). The tag ties it to the tenant.
+-- is 'low/high/entry_id/change/tag', 'n' for no snapshot (a cursor never starts with '-',
+-- which command lines take for an option): low 'n' before the first batch, high 'n' once a
+-- batch is read to the end (the next read then takes the current snapshot as high). The
+-- tag ties it to the tenant.
 --
 -- Cost: a batch's candidates come by index on the xid (those the low snapshot saw in
 -- progress, and those since its xmax: the changes since the previous read), never from
@@ -46,7 +48,7 @@ BEGIN
     END IF;
     IF p_after IS NOT NULL THEN
         v_parts := regexp_match(p_after,
-            '^(-|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/(-|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/([0-9]{1,18})/([0-9]{1,18})/([0-9a-f]{16})$');
+            '^(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/([0-9]{1,18})/([0-9]{1,18})/([0-9a-f]{16})$');
         IF v_parts IS NULL
            OR v_parts[5] <> left(md5(p_tenant || '/' || left(p_after, length(p_after) - 17)), 16) THEN
             PERFORM ledger._raise('22023', 'cursor is not one of this tenant''s ledger.changes cursors',
@@ -146,11 +148,11 @@ BEGIN
     END IF;
 
     -- Each row's cursor resumes after it; the batch's last row's moves on to the next batch.
-    v_head := coalesce(v_low::text, '-') || '/' || v_high::text || '/';
+    v_head := coalesce(v_low::text, 'n') || '/' || v_high::text || '/';
     RETURN QUERY
     SELECT b.body || '/' || left(md5(p_tenant || '/' || b.body), 16), b.id, b.status, b.at
       FROM (SELECT r.n, r.id, r.status, r.at,
-                   CASE WHEN r.n = cardinality(v_ids) THEN v_high::text || '/-/0/0'
+                   CASE WHEN r.n = cardinality(v_ids) THEN v_high::text || '/n/0/0'
                         ELSE v_head || r.id || '/' || r.no END AS body
               FROM unnest(v_ids, v_nos, v_statuses, v_times) WITH ORDINALITY AS r (id, no, status, at, n)
              WHERE r.n <= p_limit) AS b

@@ -4,6 +4,7 @@ seen by a later read), cursors bound to their tenant, pages stable under concurr
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections import Counter
@@ -179,7 +180,7 @@ def test_limits_and_cursors_are_checked(ab: Ledger, ledger_factory: Any) -> None
         with raises("22023"):
             read(ab, bad)
     # A well-tagged cursor whose snapshot is not one (xmin above xmax): 22023, not a cast error.
-    body = "9:5:/-/0/0"
+    body = "9:5:/n/0/0"
     forged = body + "/" + ab.scalar("SELECT left(md5(%s || '/' || %s), 16) AS t", (ab.tenant, body))
     with raises("22023"):
         read(ab, forged)
@@ -340,3 +341,26 @@ def _committed_changes(book: Ledger, after: int) -> list[Change]:
 @pytest.fixture
 def ledger_factory(kernel_conn: psycopg.Connection[Any]) -> Callable[[], Ledger]:
     return lambda: Ledger(kernel_conn, f"t-{uuid.uuid4().hex[:12]}")
+
+
+def test_client_iterator_and_listen_command(
+    ab: Ledger, kernel_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pgbalance import Client
+    from pgbalance.cli import main
+
+    held = ab.hold("h", "a", "b", 5)["entry_id"]
+    ab.capture(held)
+    with Client(kernel_dsn) as client:
+        changes = list(client.changes(ab.tenant, limit=2))
+        assert [(c.entry_id, c.status) for c in changes][-2:] == [
+            (held, "pending"),
+            (held, "posted"),
+        ]
+        assert list(client.changes(ab.tenant, changes[-1].cursor)) == []
+        middle = changes[-2].cursor
+    assert main(["listen", "--dsn", kernel_dsn, "--tenant", ab.tenant, "--from", middle,
+                 "--once"]) == 0  # fmt: skip
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(x["entry_id"], x["status"]) for x in lines] == [(held, "posted")]
+    assert lines[-1]["cursor"] == changes[-1].cursor
