@@ -17,14 +17,16 @@ SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '600s';
 
 -- No default on ADD COLUMN (existing rows stay NULL, no rewrite); new rows get the xid below.
-ALTER TABLE ledger.entry ADD COLUMN created_xid xid8;
+-- IF NOT EXISTS: on a large ledger a DBA adds the column and builds the index below
+-- CONCURRENTLY before migrating (docs/operations.md).
+ALTER TABLE ledger.entry ADD COLUMN IF NOT EXISTS created_xid xid8;
 ALTER TABLE ledger.entry ALTER COLUMN created_xid SET DEFAULT pg_current_xact_id();
 COMMENT ON COLUMN ledger.entry.created_xid IS
     'Top-level transaction that created the entry (ledger.changes compares it with snapshots); NULL for entries older than the change feed.';
 
 -- The feed's window: a tenant's entries created since a cursor's snapshot. Built while the
 -- table is locked by ADD COLUMN above; on a large ledger, build it beforehand CONCURRENTLY
--- under this name once the column exists (the IF NOT EXISTS then makes this a no-op).
+-- (the IF NOT EXISTS then makes this a no-op).
 -- squawk-ignore require-concurrent-index-creation
 CREATE INDEX IF NOT EXISTS entry_created_xid_idx ON ledger.entry (tenant_id, created_xid)
     WITH (fillfactor = 100) WHERE created_xid IS NOT NULL;
