@@ -364,3 +364,30 @@ def test_client_iterator_and_listen_command(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(x["entry_id"], x["status"]) for x in lines] == [(held, "posted")]
     assert lines[-1]["cursor"] == changes[-1].cursor
+
+
+def test_the_example_consumer_handles_each_change_once(ab: Ledger, kernel_dsn: str) -> None:
+    """examples/changes_consumer.py: cursor and side effect in one transaction per page."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "changes_consumer.py"
+    spec = importlib.util.spec_from_file_location("changes_consumer", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    held = ab.hold("h", "a", "b", 5)["entry_id"]
+    ab.void(held)
+    try:
+        assert example.main([kernel_dsn, ab.tenant, "--once"]) == 0
+        ab.capture(ab.hold("h2", "a", "b", 5)["entry_id"])
+        assert example.main([kernel_dsn, ab.tenant, "--once"]) == 0
+        notices = ab.rows(
+            "SELECT entry_id, status FROM feed_example.notice WHERE tenant = %s"
+            " ORDER BY entry_id, changed_at",
+            (ab.tenant,),
+        )
+        everything, _ = drain(ab, None, limit=1000)
+        assert sorted((n["entry_id"], n["status"]) for n in notices) == sorted(everything)
+    finally:
+        ab.rows("DROP SCHEMA IF EXISTS feed_example CASCADE")
