@@ -1,4 +1,4 @@
--- depends: 0007_tenant_grant
+-- depends: 0010_release_history
 -- The change feed (ledger.changes, docs/changes.md) reads what the movements already write.
 --
 -- ledger.entry.created_xid: the transaction that created the entry (top-level xid8, set by

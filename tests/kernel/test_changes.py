@@ -391,3 +391,18 @@ def test_the_example_consumer_handles_each_change_once(ab: Ledger, kernel_dsn: s
         assert sorted((n["entry_id"], n["status"]) for n in notices) == sorted(everything)
     finally:
         ab.rows("DROP SCHEMA IF EXISTS feed_example CASCADE")
+
+
+def test_async_client_iterates_the_feed(ab: Ledger, kernel_dsn: str) -> None:
+    import asyncio
+
+    from pgbalance.aio import AsyncClient
+
+    held = ab.hold("h", "a", "b", 5)["entry_id"]
+    ab.void(held)
+
+    async def collect() -> list[tuple[int, str]]:
+        async with AsyncClient(kernel_dsn) as client:
+            return [(c.entry_id, c.status) async for c in client.changes(ab.tenant, limit=2)]
+
+    assert asyncio.run(collect()) == drain(ab, None)[0]
