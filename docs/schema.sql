@@ -279,6 +279,7 @@ DECLARE
     v_payment booking.payment;
     v_outstanding bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('amount', p_amount);
@@ -355,6 +356,7 @@ DECLARE
     v_existing booking.booking;
     v_claimed boolean;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('total', p_total);
@@ -405,6 +407,7 @@ CREATE FUNCTION booking.get(p_tenant text, p_booking text) RETURNS TABLE(booking
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('booking', p_booking, false);
     RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, false, false);
@@ -433,6 +436,7 @@ DECLARE
     v_booking booking.booking;
     v_payment booking.payment;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('amount', p_amount);
@@ -491,6 +495,7 @@ CREATE FUNCTION booking.unapplied_payments(p_tenant text, p_booking text) RETURN
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('booking', p_booking, false);
     IF NOT EXISTS (SELECT FROM booking.booking AS b
@@ -630,6 +635,7 @@ CREATE FUNCTION fees.complete_load(p_tenant text, p_load text) RETURNS TABLE(loa
 DECLARE
     v_load fees.load;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     v_load := fees._lock_load(p_tenant, p_load);
@@ -663,6 +669,7 @@ DECLARE
     v_existing fees.load;
     v_mismatch text;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     PERFORM ledger._check_reference('shipper', p_shipper);
@@ -726,6 +733,7 @@ DECLARE
     v_amounts bigint[];
     v_entry_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     IF p_shipper_fee IS NULL OR p_carrier_fee IS NULL OR p_shipper_fee < 0 OR p_carrier_fee < 0 THEN
@@ -790,6 +798,7 @@ CREATE FUNCTION fees.get_load(p_tenant text, p_load text) RETURNS TABLE(load tex
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     RETURN QUERY SELECT * FROM fees._load_out(p_tenant, p_load, false);
@@ -814,6 +823,7 @@ CREATE FUNCTION fees.platform_revenue(p_tenant text, p_currency text) RETURNS bi
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_currency(p_currency);
     RETURN coalesce((SELECT a.balance FROM ledger._account_out(p_tenant, fees._revenue_account(p_currency)) AS a), 0);
@@ -839,6 +849,7 @@ DECLARE
     v_load fees.load;
     v_entry_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     IF length(p_reason) > 1000 THEN
@@ -1118,6 +1129,38 @@ $$;
 COMMENT ON FUNCTION ledger._apply_postings() IS 'Private trigger: applies inserted postings to balance, pending_out and pending_in (the only writer); a striped account gets them in one of its stripe rows per transaction.';
 
 --
+-- Name: _check_access(text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_access(p_tenant text, p_write boolean) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    IF p_write AND pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        PERFORM ledger._raise('25000', 'pgbalance writes run at READ COMMITTED',
+            pg_catalog.format('transaction_isolation=%s', pg_catalog.current_setting('transaction_isolation')),
+            'Call it in its own transaction at READ COMMITTED, PostgreSQL''s default (or SET TRANSACTION ISOLATION LEVEL READ COMMITTED first); to move several amounts atomically use ledger.post_entry or ledger.transfer_batch with p_atomic.');
+    END IF;
+    IF p_tenant IS NOT NULL
+       AND EXISTS (SELECT FROM ledger.tenant_grant AS g WHERE g.role_name = session_user::text) THEN
+        IF NOT EXISTS (SELECT FROM ledger.tenant_grant AS g
+                        WHERE g.tenant_id = p_tenant AND g.role_name = session_user::text
+                          AND g.revoked_at IS NULL) THEN
+            PERFORM ledger._raise('42501', 'role may not act on this tenant',
+                pg_catalog.format('role=%s tenant=%s', session_user, p_tenant),
+                'The role is bound to the tenants granted to it with ledger.grant_tenant.');
+        END IF;
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_access(p_tenant text, p_write boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_access(p_tenant text, p_write boolean) IS 'Private, first call of every public function: 25000 when a write (p_write) runs above READ COMMITTED; 42501 when the session_user is tenant-bound (ledger.grant_tenant) and does not hold p_tenant.';
+
+--
 -- Name: _check_amount(text, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1236,6 +1279,26 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._check_reference(p_what text, p_value text) IS 'Private: 22023 unless p_value is a non-empty name of at most 180 characters outside the reserved pgb: prefix (room for a workflow''s derived pgb: name).';
+
+--
+-- Name: _granted_tenants(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._granted_tenants() RETURNS text[]
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT CASE WHEN count(*) > 0
+                THEN coalesce(array_agg(g.tenant_id ORDER BY g.tenant_id)
+                              FILTER (WHERE g.revoked_at IS NULL), '{}') END
+      FROM ledger.tenant_grant AS g WHERE g.role_name = session_user::text
+$$;
+
+--
+-- Name: FUNCTION _granted_tenants(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._granted_tenants() IS 'Private: the tenants the session_user holds; NULL when it is unbound (never granted one: every tenant), empty when bound to none. Narrows the all-tenant calls expire_holds(NULL) and verify(NULL).';
 
 --
 -- Name: _guard_account_update(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1784,8 +1847,10 @@ CREATE FUNCTION ledger.balance_at(p_tenant text, p_code text, p_at timestamp wit
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    v_id bigint := ledger._account_id(p_tenant, p_code);
+    v_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    v_id := ledger._account_id(p_tenant, p_code);
     IF p_at IS NULL THEN
         PERFORM ledger._raise('22023', 'p_at must not be NULL');
     END IF;
@@ -1814,6 +1879,7 @@ DECLARE
     v_entry ledger.entry;
     v_legs int;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_amount('amount', p_amount, true);
     v_entry := ledger._lock_entry(p_tenant, p_entry_id);
     SELECT count(*) INTO v_legs FROM ledger.posting AS p
@@ -1871,6 +1937,7 @@ DECLARE
     v_account ledger.account;
     v_out record;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code);
     -- FOR UPDATE: it also waits for movements into a striped account, which hold only a
@@ -1914,13 +1981,20 @@ CREATE FUNCTION ledger.expire_holds(p_tenant text DEFAULT NULL::text) RETURNS in
 DECLARE
     v_entries ledger.entry[];
     v_entry ledger.entry;
+    -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
+    v_tenants text[];
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    END IF;
     -- Entries first (skipping those a capture or void is working on), then every account
     -- they touch in one global order, so this never deadlocks with other calls.
     SELECT array_agg(x) INTO v_entries FROM (
         SELECT e.* FROM ledger.entry AS e
          WHERE e.status = 'pending' AND e.expires_at <= clock_timestamp()
            AND (p_tenant IS NULL OR e.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
          ORDER BY e.tenant_id, e.entry_id
            FOR UPDATE SKIP LOCKED) AS x;
     IF v_entries IS NULL THEN
@@ -1958,7 +2032,7 @@ $$;
 -- Name: FUNCTION expire_holds(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.expire_holds(p_tenant text) IS 'Void every pending hold past its expires_at (in one tenant, or all when NULL); returns how many. Run it periodically (pg_cron or pgbalance expire-holds).';
+COMMENT ON FUNCTION ledger.expire_holds(p_tenant text) IS 'Void every pending hold past its expires_at (in one tenant, or all when NULL: those a tenant-bound role holds); returns how many. Run it periodically (pg_cron or pgbalance expire-holds).';
 
 --
 -- Name: get_account(text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1969,6 +2043,7 @@ CREATE FUNCTION ledger.get_account(p_tenant text, p_code text) RETURNS TABLE(ten
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code, false);
     RETURN QUERY SELECT * FROM ledger._account_out(p_tenant, p_code);
@@ -1994,6 +2069,7 @@ CREATE FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) RETURNS TABLE
     AS $$
 #variable_conflict use_column
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_entry_id IS NULL THEN
         PERFORM ledger._raise('22023', 'entry_id must not be NULL');
@@ -2031,6 +2107,36 @@ $$;
 COMMENT ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) IS 'An entry with its key, status, legs [{"account", "amount"}] and metadata; PB005 if unknown in this tenant.';
 
 --
+-- Name: grant_tenant(text, name); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.grant_tenant(p_tenant text, p_role name) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    IF p_role IS NULL OR NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS r WHERE r.rolname = p_role) THEN
+        PERFORM ledger._raise('22023', 'role does not exist', format('role=%s', coalesce(p_role::text, 'NULL')),
+            'Grant a tenant to an existing login role (CREATE ROLE ... LOGIN IN ROLE pgbalance_app).');
+    END IF;
+    -- Granting again is a no-op; granting a revoked tenant again restores it.
+    INSERT INTO ledger.tenant_grant AS g (tenant_id, role_name)
+    VALUES (p_tenant, p_role::text)
+    ON CONFLICT ON CONSTRAINT tenant_grant_pkey DO UPDATE
+       SET revoked_at = NULL, granted_at = now()
+     WHERE g.revoked_at IS NOT NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION grant_tenant(p_tenant text, p_role name); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.grant_tenant(p_tenant text, p_role name) IS 'Let p_role act on p_tenant. A role granted any tenant is tenant-bound: as the session_user it reaches only the tenants it holds (42501 elsewhere). Granting again changes nothing. Not executable by pgbalance_app; 22023 for an unknown role.';
+
+--
 -- Name: hold(text, text, text, text, bigint, timestamp with time zone, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2039,6 +2145,7 @@ CREATE FUNCTION ledger.hold(p_tenant text, p_key text, p_from text, p_to text, p
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_amount('amount', p_amount);
     RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, ARRAY[p_from, p_to],
         ARRAY[-p_amount, p_amount], p_metadata, true, p_expires_at, true, true);
@@ -2060,6 +2167,7 @@ CREATE FUNCTION ledger.open_account(p_tenant text, p_code text, p_currency text,
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code);
     RETURN QUERY SELECT * FROM ledger._open_account(p_tenant, p_code, p_currency, p_min_balance,
@@ -2086,6 +2194,7 @@ DECLARE
     v_amounts bigint[];
     v_bad jsonb;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_legs must be a JSON array of {"account", "amount"} objects',
             format('legs=%s', left(coalesce(p_legs::text, 'NULL'), 100)));
@@ -2123,6 +2232,7 @@ CREATE FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_a
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+    SELECT ledger._check_access(p_tenant, true);
     SELECT * FROM ledger._reverse(p_tenant, p_key, p_entry_id, p_amount, p_metadata, true)
 $$;
 
@@ -2131,6 +2241,32 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) IS 'Post a new entry negating a posted one: what remains (p_amount NULL) or p_amount of a two-leg entry. Above what remains -> PB002; pending, voided or fully reversed -> PB004. The original becomes reversed once fully reversed. Idempotent by p_key.';
+
+--
+-- Name: revoke_tenant(text, name); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.revoke_tenant(p_tenant text, p_role name) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    IF p_role IS NULL THEN
+        PERFORM ledger._raise('22023', 'role must not be NULL');
+    END IF;
+    -- The row stays (revoked_at): a role whose last tenant is revoked remains bound, to none.
+    UPDATE ledger.tenant_grant AS g SET revoked_at = now()
+     WHERE g.tenant_id = p_tenant AND g.role_name = p_role::text AND g.revoked_at IS NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION revoke_tenant(p_tenant text, p_role name); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.revoke_tenant(p_tenant text, p_role name) IS 'Take p_tenant from p_role (a no-op if it does not hold it). The role stays tenant-bound: revoking its last tenant leaves it bound to none, never unbound. Not executable by pgbalance_app.';
 
 --
 -- Name: set_account_stripes(text, text, integer); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2143,6 +2279,7 @@ CREATE FUNCTION ledger.set_account_stripes(p_tenant text, p_code text, p_stripes
 DECLARE
     v_account ledger.account;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code, false);
     IF p_stripes IS NULL OR p_stripes NOT BETWEEN 1 AND 64 THEN
@@ -2188,9 +2325,11 @@ CREATE FUNCTION ledger.statement(p_tenant text, p_code text, p_since timestamp w
     AS $$
 #variable_conflict use_column
 DECLARE
-    v_id bigint := ledger._account_id(p_tenant, p_code);
+    v_id bigint;
     v_opening bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    v_id := ledger._account_id(p_tenant, p_code);
     IF p_since IS NULL OR p_until IS NULL THEN
         PERFORM ledger._raise('22023', 'p_since and p_until must not be NULL');
     END IF;
@@ -2223,6 +2362,7 @@ CREATE FUNCTION ledger.transfer(p_tenant text, p_key text, p_from text, p_to tex
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
         PERFORM ledger._check_amount('amount', p_amount);
     END IF;
@@ -2301,6 +2441,7 @@ DECLARE
     v_now timestamptz;
     v_bad integer;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_transfers IS NULL OR jsonb_typeof(p_transfers) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_transfers must be a JSON array of transfers',
@@ -2607,23 +2748,35 @@ COMMENT ON FUNCTION ledger.transfer_batch(p_tenant text, p_transfers jsonb, p_at
 --
 
 CREATE FUNCTION ledger.verify(p_tenant text DEFAULT NULL::text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+#variable_conflict use_column
+DECLARE
+    -- verify(NULL) by a tenant-bound role covers only its tenants (NULL: every tenant).
+    v_tenants text[];
+BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    END IF;
+    RETURN QUERY
     WITH per_account AS (
         SELECT p.tenant_id, p.account_id,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
           FROM ledger.posting AS p
-         WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
          GROUP BY p.tenant_id, p.account_id
     ), per_stripe AS (
         -- An account's amounts are its row plus its stripes (striped accounts only).
         SELECT x.tenant_id, x.account_id, sum(x.balance) AS b, sum(x.pending_out) AS o,
                sum(x.pending_in) AS i, count(*) AS stripes
           FROM ledger.account_stripe AS x
-         WHERE p_tenant IS NULL OR x.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR x.tenant_id = ANY(v_tenants))
          GROUP BY x.tenant_id, x.account_id
     ), accounts AS (
         SELECT a.tenant_id, a.code, a.balance + coalesce(x.b, 0) AS balance,
@@ -2634,7 +2787,8 @@ CREATE FUNCTION ledger.verify(p_tenant text DEFAULT NULL::text) RETURNS TABLE(ch
           FROM ledger.account AS a
           LEFT JOIN per_account AS s ON s.tenant_id = a.tenant_id AND s.account_id = a.account_id
           LEFT JOIN per_stripe AS x ON x.tenant_id = a.tenant_id AND x.account_id = a.account_id
-         WHERE p_tenant IS NULL OR a.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR a.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR a.tenant_id = ANY(v_tenants))
     ), per_currency AS (
         SELECT p.tenant_id, p.entry_id, a.currency,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
@@ -2642,13 +2796,15 @@ CREATE FUNCTION ledger.verify(p_tenant text DEFAULT NULL::text) RETURNS TABLE(ch
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
           FROM ledger.posting AS p
           JOIN ledger.account AS a ON a.tenant_id = p.tenant_id AND a.account_id = p.account_id
-         WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
          GROUP BY p.tenant_id, p.entry_id, a.currency
     ), reversed AS (
         -- One pass over the reversals (a subquery per entry would scan entry once per entry).
         SELECT r.tenant_id, r.reverses_entry_id AS entry_id, sum(r.amount) AS total
           FROM ledger.entry AS r
          WHERE r.reverses_entry_id IS NOT NULL AND (p_tenant IS NULL OR r.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR r.tenant_id = ANY(v_tenants))
          GROUP BY r.tenant_id, r.reverses_entry_id
     ), entries AS (
         SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount,
@@ -2661,7 +2817,8 @@ CREATE FUNCTION ledger.verify(p_tenant text DEFAULT NULL::text) RETURNS TABLE(ch
           FROM ledger.entry AS e
           LEFT JOIN ledger.posting AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
           LEFT JOIN reversed AS x ON x.tenant_id = e.tenant_id AND x.entry_id = e.entry_id
-         WHERE p_tenant IS NULL OR e.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR e.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
          GROUP BY e.tenant_id, e.entry_id
     )
     SELECT 'balance_mismatch', tenant_id, code, format('balance=%s postings=%s', balance, b)
@@ -2710,14 +2867,15 @@ CREATE FUNCTION ledger.verify(p_tenant text DEFAULT NULL::text) RETURNS TABLE(ch
     UNION ALL
     SELECT 'reversal_mismatch', tenant_id, entry_id::text,
            format('reversed_amount=%s reversals=%s', reversed_amount, reversals)
-      FROM entries WHERE reversed_amount <> reversals
+      FROM entries WHERE reversed_amount <> reversals;
+END
 $$;
 
 --
 -- Name: FUNCTION verify(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor.';
+COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor; NULL = every tenant (a tenant-bound role: its own tenants).';
 
 --
 -- Name: void(text, bigint); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2731,6 +2889,7 @@ CREATE FUNCTION ledger.void(p_tenant text, p_entry_id bigint) RETURNS TABLE(entr
 DECLARE
     v_entry ledger.entry;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     v_entry := ledger._lock_entry(p_tenant, p_entry_id);
     IF v_entry.status = 'voided' THEN
         RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
@@ -2965,6 +3124,7 @@ CREATE FUNCTION tuition.approve_payment(p_tenant text, p_payment_id bigint, p_ap
 DECLARE
     v_payment tuition.payment;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
@@ -3008,6 +3168,7 @@ CREATE FUNCTION tuition.awaiting_approval(p_tenant text) RETURNS TABLE(payment_i
     AS $$
 #variable_conflict use_column
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     RETURN QUERY
     SELECT o.*, a.student
@@ -3044,6 +3205,7 @@ DECLARE
     v_existing_currency text;
     v_existing_terms jsonb;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
     PERFORM ledger._check_currency(p_currency);
@@ -3128,6 +3290,7 @@ CREATE FUNCTION tuition.overview(p_tenant text, p_student text) RETURNS TABLE(te
 DECLARE
     v_assessment_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
     SELECT a.assessment_id INTO v_assessment_id FROM tuition.assessment AS a
@@ -3157,6 +3320,7 @@ CREATE FUNCTION tuition.reject_payment(p_tenant text, p_payment_id bigint, p_rea
 DECLARE
     v_payment tuition.payment;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
@@ -3211,6 +3375,7 @@ DECLARE
     v_payment_id bigint;
     v_hold_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
     PERFORM ledger._check_name('reference', p_reference, false);
@@ -3489,6 +3654,7 @@ CREATE FUNCTION wallet.balance(p_tenant text, p_user text) RETURNS TABLE(user_id
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('user', p_user, false);
     RETURN QUERY SELECT * FROM wallet._wallet_out(p_tenant, p_user);
@@ -3518,6 +3684,7 @@ DECLARE
     v_tx wallet.tx;
     v_refund_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('reference', p_reference);
     IF length(p_reason) > 1000 THEN
@@ -3571,6 +3738,7 @@ CREATE FUNCTION wallet.history(p_tenant text, p_user text) RETURNS TABLE(referen
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('user', p_user, false);
     IF NOT EXISTS (SELECT FROM wallet.wallet AS w WHERE w.tenant_id = p_tenant AND w.user_id = p_user) THEN
@@ -3604,6 +3772,7 @@ DECLARE
     v_existing wallet.wallet;
     v_claimed boolean;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('user', p_user);
     PERFORM ledger._check_currency(p_currency);
@@ -3653,6 +3822,7 @@ CREATE FUNCTION wallet.purchase(p_tenant text, p_user text, p_amount bigint, p_r
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     RETURN QUERY SELECT * FROM wallet._move(p_tenant, p_user, 'purchase', p_amount, p_reference, p_items);
 END
 $$;
@@ -3672,6 +3842,7 @@ CREATE FUNCTION wallet.topup(p_tenant text, p_user text, p_amount bigint, p_refe
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     RETURN QUERY SELECT * FROM wallet._move(p_tenant, p_user, 'topup', p_amount, p_reference, NULL);
 END
 $$;
@@ -3817,6 +3988,37 @@ CREATE TABLE ledger.posting (
 --
 
 COMMENT ON TABLE ledger.posting IS 'Append-only history; inserting rows here is the only way a balance changes.';
+
+--
+-- Name: tenant_grant; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.tenant_grant (
+    tenant_id text NOT NULL,
+    role_name text NOT NULL,
+    granted_at timestamp with time zone DEFAULT now() NOT NULL,
+    revoked_at timestamp with time zone,
+    CONSTRAINT tenant_grant_role_not_empty CHECK ((role_name <> ''::text)),
+    CONSTRAINT tenant_grant_tenant_not_empty CHECK ((tenant_id <> ''::text))
+);
+
+--
+-- Name: TABLE tenant_grant; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.tenant_grant IS 'Tenants a role may act on when it is the session_user (ledger.grant_tenant, ledger.revoke_tenant). A role without rows is unbound and reaches every tenant.';
+
+--
+-- Name: COLUMN tenant_grant.role_name; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.tenant_grant.role_name IS 'The login role (session_user) the tenant is granted to.';
+
+--
+-- Name: COLUMN tenant_grant.revoked_at; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.tenant_grant.revoked_at IS 'When the grant was revoked (NULL: in force). The row stays: its role remains tenant-bound.';
 
 --
 -- Name: allocation; Type: TABLE; Schema: tuition; Owner: -
@@ -4037,6 +4239,13 @@ ALTER TABLE ONLY ledger.posting
     ADD CONSTRAINT posting_pkey PRIMARY KEY (tenant_id, entry_id, posting_no) WITH (fillfactor='100');
 
 --
+-- Name: tenant_grant tenant_grant_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.tenant_grant
+    ADD CONSTRAINT tenant_grant_pkey PRIMARY KEY (tenant_id, role_name);
+
+--
 -- Name: allocation allocation_pkey; Type: CONSTRAINT; Schema: tuition; Owner: -
 --
 
@@ -4134,6 +4343,12 @@ CREATE INDEX posting_account_idx ON ledger.posting USING btree (tenant_id, accou
 --
 
 COMMENT ON INDEX ledger.posting_account_idx IS 'An account''s postings (statement, balance_at, verify); deduplicated: one key per account per page.';
+
+--
+-- Name: tenant_grant_role_idx; Type: INDEX; Schema: ledger; Owner: -
+--
+
+CREATE INDEX tenant_grant_role_idx ON ledger.tenant_grant USING btree (role_name, tenant_id);
 
 --
 -- Name: allocation_term_idx; Type: INDEX; Schema: tuition; Owner: -
@@ -4625,6 +4840,12 @@ REVOKE ALL ON FUNCTION ledger._apply_legs(p_tenant text, p_entry_id bigint, p_co
 REVOKE ALL ON FUNCTION ledger._apply_postings() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _check_access(p_tenant text, p_write boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_access(p_tenant text, p_write boolean) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _check_amount(p_what text, p_value bigint, p_nullable boolean); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -4653,6 +4874,12 @@ REVOKE ALL ON FUNCTION ledger._check_name(p_what text, p_value text, p_user bool
 --
 
 REVOKE ALL ON FUNCTION ledger._check_reference(p_what text, p_value text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _granted_tenants(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._granted_tenants() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _guard_account_update(); Type: ACL; Schema: ledger; Owner: -
@@ -4772,6 +4999,12 @@ GRANT ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) TO pgba
 GRANT ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) TO pgbalance_auditor;
 
 --
+-- Name: FUNCTION grant_tenant(p_tenant text, p_role name); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.grant_tenant(p_tenant text, p_role name) FROM PUBLIC;
+
+--
 -- Name: FUNCTION hold(p_tenant text, p_key text, p_from text, p_to text, p_amount bigint, p_expires_at timestamp with time zone, p_metadata jsonb); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -4798,6 +5031,12 @@ GRANT ALL ON FUNCTION ledger.post_entry(p_tenant text, p_key text, p_legs jsonb,
 
 REVOKE ALL ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) TO pgbalance_app;
+
+--
+-- Name: FUNCTION revoke_tenant(p_tenant text, p_role name); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.revoke_tenant(p_tenant text, p_role name) FROM PUBLIC;
 
 --
 -- Name: FUNCTION set_account_stripes(p_tenant text, p_code text, p_stripes integer); Type: ACL; Schema: ledger; Owner: -
@@ -5021,6 +5260,12 @@ GRANT SELECT ON TABLE ledger.account_stripe TO pgbalance_auditor;
 --
 
 GRANT SELECT ON TABLE ledger.posting TO pgbalance_auditor;
+
+--
+-- Name: TABLE tenant_grant; Type: ACL; Schema: ledger; Owner: -
+--
+
+GRANT SELECT ON TABLE ledger.tenant_grant TO pgbalance_auditor;
 
 --
 -- Name: TABLE allocation; Type: ACL; Schema: tuition; Owner: -

@@ -9,6 +9,7 @@ AS $$
 DECLARE
     v_moved record;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
         PERFORM ledger._check_amount('amount', p_amount);
     END IF;

@@ -26,6 +26,7 @@ DECLARE
     v_leg_amounts bigint[];
     v_moved record;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_transfers IS NULL OR jsonb_typeof(p_transfers) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_transfers must be a JSON array of transfers',

@@ -7,7 +7,7 @@ import os
 
 NAME = "stress"
 HELP = (
-    "concurrent random workload over hot keys, with faults (kill, crash, ambiguous); an "
+    "concurrent random workload over hot keys, with faults (kill, crash, ambiguous, failover); an "
     "oracle checks exactly-once effects, conservation and ledger.verify; exit 1 on any anomaly"
 )
 
@@ -27,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--faults",
         default="",
-        help="comma list of kill, crash, ambiguous (crash and ambiguous only on the "
-        "harness's own throwaway cluster)",
+        help="comma list of kill, crash, ambiguous, failover (all but kill only on the "
+        "harness's own throwaway cluster; failover alone or with kill)",
     )
     parser.add_argument(
         "--naive",
