@@ -146,7 +146,8 @@ BEGIN
             CONTINUE;
         END IF;
 
-        -- One pass over the legs finds the first leg of each kind of problem.
+        -- One pass over the legs finds the first leg of each kind of problem (few expressions:
+        -- plpgsql prepares each one it meets once per transaction).
         v_missing := NULL;
         v_mixed := false;
         v_closed_leg := NULL;
@@ -158,21 +159,13 @@ BEGIN
                 EXIT;
             END IF;
             v_mixed := v_mixed OR v_cur[v_s] <> v_cur[v_slot[v_start[i]]];
-            IF v_closed[v_s] AND v_closed_leg IS NULL THEN
-                v_closed_leg := j;
-            END IF;
-            CONTINUE WHEN v_limit_leg IS NOT NULL;
-            v_a := p_leg_amounts[j];
+            v_closed_leg := coalesce(v_closed_leg, CASE WHEN v_closed[v_s] THEN j END);
             -- numeric: a huge amount is a limit error, never a bigint overflow.
-            IF v_a < 0 THEN
-                IF v_bal[v_s]::numeric - v_pout[v_s] + v_a < coalesce(v_min[v_s], c_min)
-                   OR p_pending AND v_pout[v_s]::numeric - v_a > c_max THEN
-                    v_limit_leg := j;
-                END IF;
-            ELSIF v_bal[v_s]::numeric + v_pin[v_s] + v_a > coalesce(v_max[v_s], c_max)
-                  OR p_pending AND v_pin[v_s]::numeric + v_a > c_max THEN
-                v_limit_leg := j;
-            END IF;
+            v_limit_leg := coalesce(v_limit_leg, CASE WHEN CASE WHEN p_leg_amounts[j] < 0
+                THEN v_bal[v_s]::numeric - v_pout[v_s] + p_leg_amounts[j] < coalesce(v_min[v_s], c_min)
+                     OR p_pending AND v_pout[v_s]::numeric - p_leg_amounts[j] > c_max
+                ELSE v_bal[v_s]::numeric + v_pin[v_s] + p_leg_amounts[j] > coalesce(v_max[v_s], c_max)
+                     OR p_pending AND v_pin[v_s]::numeric + p_leg_amounts[j] > c_max END THEN j END);
         END LOOP;
 
         IF v_missing IS NOT NULL THEN

@@ -53,7 +53,7 @@ DECLARE
     v_sum numeric;
     v_positive numeric;
     v_legs integer;
-    v_repeated boolean := false;
+    v_repeated boolean;
     v_f integer;
     v_k integer;
     v_bad integer;
@@ -75,61 +75,51 @@ BEGIN
         v_end[v_f] := j;
     END LOOP;
 
-    -- 1. Malformed input (22023), in the order of ledger.transfer's checks.
+    -- 1. Malformed input (22023), in the order of ledger.transfer's checks. Few expressions,
+    -- each doing several checks: plpgsql prepares every expression it meets once per transaction.
     FOR i IN 1 .. v_n LOOP
-        v_problem := NULL;
-        IF p_problems[i] IS NOT NULL THEN
-            v_problem := ARRAY[split_part(p_problems[i], '|', 1),
-                               substr(p_problems[i], strpos(p_problems[i], '|') + 1), NULL];
-        END IF;
-        v_problem := coalesce(v_problem, ledger._name_problem('key', p_keys[i], p_user));
         v_legs := coalesce(v_end[i] - v_start[i] + 1, 0);
-        IF v_problem IS NULL AND v_legs < 2 THEN
-            v_problem := ARRAY['a movement needs at least two legs', format('legs=%s', v_legs), NULL];
-        END IF;
-        -- A hold's postings, their release and the capture number 3 x legs (posting_no is smallint).
-        IF v_problem IS NULL AND v_legs > 1000 THEN
-            v_problem := ARRAY['a movement has at most 1000 legs', format('legs=%s', v_legs), NULL];
-        END IF;
         v_sum := 0;
         v_positive := 0;
+        v_problem := coalesce(
+            CASE WHEN p_problems[i] IS NOT NULL
+                 THEN ARRAY[split_part(p_problems[i], '|', 1),
+                            substr(p_problems[i], strpos(p_problems[i], '|') + 1), NULL] END,
+            ledger._name_problem('key', p_keys[i], p_user),
+            CASE WHEN v_legs < 2
+                 THEN ARRAY['a movement needs at least two legs', format('legs=%s', v_legs), NULL]
+                 -- A hold's postings, their release and the capture number 3 x legs (smallint).
+                 WHEN v_legs > 1000
+                 THEN ARRAY['a movement has at most 1000 legs', format('legs=%s', v_legs), NULL] END);
         IF v_problem IS NULL THEN
             FOR j IN v_start[i] .. v_end[i] LOOP
-                v_problem := ledger._name_problem('account', p_leg_codes[j], p_user);
+                v_problem := coalesce(ledger._name_problem('account', p_leg_codes[j], p_user),
+                    CASE WHEN p_leg_amounts[j] IS NULL OR p_leg_amounts[j] = 0
+                         THEN ARRAY['every leg needs a non-zero amount',
+                                    format('account=%s amount=%s', p_leg_codes[j],
+                                           coalesce(p_leg_amounts[j]::text, 'NULL')), NULL] END);
                 EXIT WHEN v_problem IS NOT NULL;
-                IF p_leg_amounts[j] IS NULL OR p_leg_amounts[j] = 0 THEN
-                    v_problem := ARRAY['every leg needs a non-zero amount',
-                        format('account=%s amount=%s', p_leg_codes[j], coalesce(p_leg_amounts[j]::text, 'NULL')),
-                        NULL];
-                    EXIT;
-                END IF;
                 v_sum := v_sum + p_leg_amounts[j];
-                IF p_leg_amounts[j] > 0 THEN
-                    v_positive := v_positive + p_leg_amounts[j];
-                END IF;
+                v_positive := v_positive + greatest(p_leg_amounts[j], 0);
             END LOOP;
         END IF;
-        -- Two legs compare directly: an expression with a subquery is run by the executor.
-        IF v_problem IS NOT NULL THEN
-            NULL;
-        ELSIF v_legs = 2 THEN
-            v_repeated := p_leg_codes[v_start[i]] = p_leg_codes[v_end[i]];
-        ELSE
-            v_repeated := (SELECT count(DISTINCT c) FROM unnest(p_leg_codes[v_start[i]:v_end[i]]) AS c) <> v_legs;
-        END IF;
-        IF v_repeated THEN
-            v_repeated := false;
-            v_problem := ARRAY['the same account appears twice in one movement',
-                format('accounts=%s', array_to_string(p_leg_codes[v_start[i]:v_end[i]], ',')), NULL];
-        END IF;
-        IF v_problem IS NULL AND v_sum <> 0 THEN
-            v_problem := ARRAY['legs must sum to 0', format('sum=%s', v_sum), NULL];
-        END IF;
-        IF v_problem IS NULL AND v_positive > c_max THEN
-            v_problem := ARRAY['the movement is larger than a bigint can hold', format('amount=%s', v_positive), NULL];
-        END IF;
-        IF v_problem IS NULL AND p_metadata[i] IS NOT NULL AND jsonb_typeof(p_metadata[i]) <> 'object' THEN
-            v_problem := ARRAY['metadata must be a JSON object', format('metadata=%s', left(p_metadata[i]::text, 100)), NULL];
+        IF v_problem IS NULL THEN
+            -- Two legs compare directly: an expression with a subquery is run by the executor.
+            IF v_legs = 2 THEN
+                v_repeated := p_leg_codes[v_start[i]] = p_leg_codes[v_end[i]];
+            ELSE
+                v_repeated := (SELECT count(DISTINCT c) FROM unnest(p_leg_codes[v_start[i]:v_end[i]]) AS c) <> v_legs;
+            END IF;
+            v_problem := CASE
+                WHEN v_repeated
+                THEN ARRAY['the same account appears twice in one movement',
+                           format('accounts=%s', array_to_string(p_leg_codes[v_start[i]:v_end[i]], ',')), NULL]
+                WHEN v_sum <> 0 THEN ARRAY['legs must sum to 0', format('sum=%s', v_sum), NULL]
+                WHEN v_positive > c_max
+                THEN ARRAY['the movement is larger than a bigint can hold', format('amount=%s', v_positive), NULL]
+                WHEN jsonb_typeof(p_metadata[i]) <> 'object'
+                THEN ARRAY['metadata must be a JSON object', format('metadata=%s', left(p_metadata[i]::text, 100)), NULL]
+            END;
         END IF;
         -- Legs that do not sum to 0 per currency are malformed input too, decided before the
         -- key is claimed (check order). Currencies never change, so reading them unlocked is

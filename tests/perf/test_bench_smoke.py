@@ -23,7 +23,7 @@ def test_bench_runs_and_reports_every_scenario(tmp_path: Path) -> None:
     admin = server_dsn("postgres")
     out = tmp_path / "bench.json"
     argv = ["bench", "--dsn", admin, "--clients", "2", "--seconds", "1", "--rounds", "1",
-            "--space-transfers", "400", "--json", str(out)]  # fmt: skip
+            "--space-transfers", "400", "--high-clients", "3", "--json", str(out)]  # fmt: skip
     plot = tmp_path / "bench.png"
     try:
         import matplotlib  # noqa: F401
@@ -35,13 +35,15 @@ def test_bench_runs_and_reports_every_scenario(tmp_path: Path) -> None:
 
     result = json.loads(out.read_text(encoding="utf-8"))
     names = [s["name"] for s in result["scenarios"]]
-    assert names == ["tpcb", "uniform", "hot", "batch"]
+    assert names == ["tpcb", "uniform", "hot", "batch", "uniform_hi", "hot_hi", "tpcb_1",
+                     "uniform_1"]  # fmt: skip
     for scenario in result["scenarios"]:
         assert scenario["transfers_per_s"] > 0, scenario
         assert scenario["failed"] == 0, scenario
         assert scenario["p50_ms"] > 0 and scenario["p99_ms"] >= scenario["p50_ms"]
     assert {t["name"] for t in result["targets"]} == set(TARGETS)
-    assert all(t["value"] is not None for t in result["targets"])
+    # no --peer given: only the peer ratio is left without a value
+    assert [t["name"] for t in result["targets"] if t["value"] is None] == ["uniform_vs_peer"]
     assert result["space"]["transfers"] >= 400
     assert result["verify_violations"] == 0
     assert result["machine"]["nproc"] >= 1 and result["machine"]["postgres"]["server_version"]
