@@ -1,8 +1,19 @@
 -- Names (tenants, codes, keys, references) are bounded so they always fit a btree entry,
 -- and user-supplied ones may not use the prefix reserved for workflow-derived names.
--- The rule itself is a plain SQL expression (no SET, STABLE, one SELECT): the planner
--- inlines it into the caller, so the movement engine checks every name of a batch without a
--- function call per name, and reports the problem per item instead of raising.
+-- The rule is a plain SQL expression (no SET, one SELECT): the planner inlines it into the
+-- caller, so the movement engine checks every name of a batch without a function call.
+CREATE OR REPLACE FUNCTION ledger._name_ok(p_value text, p_user boolean)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    SELECT p_value <> '' AND pg_catalog.length(p_value) <= 200
+           AND NOT (p_user AND pg_catalog.starts_with(p_value, 'pgb:'))
+$$;
+COMMENT ON FUNCTION ledger._name_ok(text, boolean) IS
+    'Private: true when p_value is a non-empty name of at most 200 characters, outside the reserved pgb: prefix when p_user (NULL for NULL); ledger._name_problem says which part failed.';
+
+-- Which part of ledger._name_ok failed, as the 22023 to report (per item, not raised).
 CREATE OR REPLACE FUNCTION ledger._name_problem(p_what text, p_value text, p_user boolean)
 RETURNS text[]
 LANGUAGE sql

@@ -51,13 +51,12 @@ BEGIN
     -- Transaction-local marker read by the account and stripe guards; reset before returning.
     -- Assignments, not PERFORM: an expression needs no executor run.
     v_marker := set_config('pgbalance.applying', 'on', true);
+    -- One index scan over the accounts (no join); each finds its deltas by its position.
     UPDATE ledger.account AS a
-       SET balance     = a.balance + d.b,
-           pending_out = a.pending_out + d.o,
-           pending_in  = a.pending_in + d.i
-      FROM unnest((SELECT v_ids)::bigint[], (SELECT v_b)::bigint[], (SELECT v_o)::bigint[],
-                  (SELECT v_i)::bigint[]) AS d(id, b, o, i)
-     WHERE a.tenant_id = v_tenant AND a.account_id = d.id AND a.stripes = 0;
+       SET balance     = a.balance + v_b[array_position(v_ids, a.account_id)],
+           pending_out = a.pending_out + v_o[array_position(v_ids, a.account_id)],
+           pending_in  = a.pending_in + v_i[array_position(v_ids, a.account_id)]
+     WHERE a.tenant_id = v_tenant AND a.account_id = ANY ((SELECT v_ids)::bigint[]) AND a.stripes = 0;
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     IF v_rows < cardinality(v_ids) THEN
         v_txid := txid_current();

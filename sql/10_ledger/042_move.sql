@@ -53,7 +53,7 @@ DECLARE
     v_sum numeric;
     v_positive numeric;
     v_legs integer;
-    v_repeated boolean;
+    v_ok boolean;
     v_f integer;
     v_k integer;
     v_bad integer;
@@ -75,43 +75,58 @@ BEGIN
         v_end[v_f] := j;
     END LOOP;
 
-    -- 1. Malformed input (22023), in the order of ledger.transfer's checks. Few expressions,
-    -- each doing several checks: plpgsql prepares every expression it meets once per transaction.
+    -- 1. Malformed input (22023). A well-formed item passes a few small expressions (plpgsql
+    -- prepares each expression it meets once per transaction); a malformed one is then told
+    -- apart in the order of ledger.transfer's checks.
     FOR i IN 1 .. v_n LOOP
         v_legs := coalesce(v_end[i] - v_start[i] + 1, 0);
         v_sum := 0;
         v_positive := 0;
-        v_problem := coalesce(
-            CASE WHEN p_problems[i] IS NOT NULL
-                 THEN ARRAY[split_part(p_problems[i], '|', 1),
-                            substr(p_problems[i], strpos(p_problems[i], '|') + 1), NULL] END,
-            ledger._name_problem('key', p_keys[i], p_user),
-            CASE WHEN v_legs < 2
-                 THEN ARRAY['a movement needs at least two legs', format('legs=%s', v_legs), NULL]
-                 -- A hold's postings, their release and the capture number 3 x legs (smallint).
-                 WHEN v_legs > 1000
-                 THEN ARRAY['a movement has at most 1000 legs', format('legs=%s', v_legs), NULL] END);
-        IF v_problem IS NULL THEN
+        v_problem := NULL;
+        v_ok := p_problems[i] IS NULL AND ledger._name_ok(p_keys[i], p_user) AND v_legs BETWEEN 2 AND 1000;
+        IF v_ok THEN
             FOR j IN v_start[i] .. v_end[i] LOOP
-                v_problem := coalesce(ledger._name_problem('account', p_leg_codes[j], p_user),
-                    CASE WHEN p_leg_amounts[j] IS NULL OR p_leg_amounts[j] = 0
-                         THEN ARRAY['every leg needs a non-zero amount',
-                                    format('account=%s amount=%s', p_leg_codes[j],
-                                           coalesce(p_leg_amounts[j]::text, 'NULL')), NULL] END);
-                EXIT WHEN v_problem IS NOT NULL;
+                v_ok := ledger._name_ok(p_leg_codes[j], p_user) AND p_leg_amounts[j] <> 0;
+                EXIT WHEN v_ok IS NOT TRUE;
                 v_sum := v_sum + p_leg_amounts[j];
                 v_positive := v_positive + greatest(p_leg_amounts[j], 0);
             END LOOP;
-        END IF;
-        IF v_problem IS NULL THEN
             -- Two legs compare directly: an expression with a subquery is run by the executor.
             IF v_legs = 2 THEN
-                v_repeated := p_leg_codes[v_start[i]] = p_leg_codes[v_end[i]];
-            ELSE
-                v_repeated := (SELECT count(DISTINCT c) FROM unnest(p_leg_codes[v_start[i]:v_end[i]]) AS c) <> v_legs;
+                v_ok := v_ok AND p_leg_codes[v_start[i]] <> p_leg_codes[v_end[i]];
+            ELSIF v_ok THEN
+                v_ok := (SELECT count(DISTINCT c) FROM unnest(p_leg_codes[v_start[i]:v_end[i]]) AS c) = v_legs;
             END IF;
-            v_problem := CASE
-                WHEN v_repeated
+            v_ok := v_ok AND v_sum = 0 AND v_positive <= c_max
+                    AND coalesce(jsonb_typeof(p_metadata[i]) = 'object', true);
+        END IF;
+        IF v_ok IS NOT TRUE THEN
+            v_sum := 0;
+            v_positive := 0;
+            v_problem := coalesce(
+                CASE WHEN p_problems[i] IS NOT NULL
+                     THEN ARRAY[split_part(p_problems[i], '|', 1),
+                                substr(p_problems[i], strpos(p_problems[i], '|') + 1), NULL] END,
+                ledger._name_problem('key', p_keys[i], p_user),
+                CASE WHEN v_legs < 2
+                     THEN ARRAY['a movement needs at least two legs', format('legs=%s', v_legs), NULL]
+                     -- A hold's postings, their release and the capture number 3 x legs (smallint).
+                     WHEN v_legs > 1000
+                     THEN ARRAY['a movement has at most 1000 legs', format('legs=%s', v_legs), NULL] END);
+            IF v_problem IS NULL THEN
+                FOR j IN v_start[i] .. v_end[i] LOOP
+                    v_problem := coalesce(ledger._name_problem('account', p_leg_codes[j], p_user),
+                        CASE WHEN p_leg_amounts[j] IS NULL OR p_leg_amounts[j] = 0
+                             THEN ARRAY['every leg needs a non-zero amount',
+                                        format('account=%s amount=%s', p_leg_codes[j],
+                                               coalesce(p_leg_amounts[j]::text, 'NULL')), NULL] END);
+                    EXIT WHEN v_problem IS NOT NULL;
+                    v_sum := v_sum + p_leg_amounts[j];
+                    v_positive := v_positive + greatest(p_leg_amounts[j], 0);
+                END LOOP;
+            END IF;
+            v_problem := coalesce(v_problem, CASE
+                WHEN (SELECT count(DISTINCT c) FROM unnest(p_leg_codes[v_start[i]:v_end[i]]) AS c) <> v_legs
                 THEN ARRAY['the same account appears twice in one movement',
                            format('accounts=%s', array_to_string(p_leg_codes[v_start[i]:v_end[i]], ',')), NULL]
                 WHEN v_sum <> 0 THEN ARRAY['legs must sum to 0', format('sum=%s', v_sum), NULL]
@@ -119,7 +134,7 @@ BEGIN
                 THEN ARRAY['the movement is larger than a bigint can hold', format('amount=%s', v_positive), NULL]
                 WHEN jsonb_typeof(p_metadata[i]) <> 'object'
                 THEN ARRAY['metadata must be a JSON object', format('metadata=%s', left(p_metadata[i]::text, 100)), NULL]
-            END;
+            END);
         END IF;
         -- Legs that do not sum to 0 per currency are malformed input too, decided before the
         -- key is claimed (check order). Currencies never change, so reading them unlocked is
