@@ -5,7 +5,7 @@
 -- through SPI and a row lock written to the WAL on the new entry, about a sixth of the CPU of
 -- a transfer. What they guaranteed stays guaranteed, once per statement:
 --   - posting -> account: the posting trigger (ledger._apply_postings), which updates every
---     account a statement posts to, refuses a posting whose account it does not find (23503),
+--     account a statement posts to, refuses a posting whose account it does not find (PB009),
 --     and accounts are never deleted (guard_account_delete / guard_account_truncate, PB009);
 --   - posting -> entry: postings are inserted by the kernel's movements right after their
 --     entry rows, entries are never deleted (guard_entry_history), and the one delete that

@@ -76,7 +76,7 @@ BEGIN
     END IF;
     v_marker := set_config('pgbalance.applying', '', true);
     IF v_rows + v_striped < cardinality(v_ids) THEN
-        PERFORM ledger._raise('23503', 'a posting names an account that does not exist',
+        PERFORM ledger._raise('PB009', 'a posting names an account that does not exist',
             format('tenant=%s accounts=%s updated=%s', v_tenant, cardinality(v_ids), v_rows + v_striped),
             'Postings are inserted by the kernel''s movements only.');
     END IF;
@@ -84,7 +84,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._apply_postings() IS
-    'Private trigger: applies inserted postings to balance, pending_out and pending_in (the only writer); a striped account gets them in one of its stripe rows per transaction; a posting of an unknown account is refused (23503).';
+    'Private trigger: applies inserted postings to balance, pending_out and pending_in (the only writer); a striped account gets them in one of its stripe rows per transaction; a posting of an unknown account is refused (PB009).';
 
 CREATE OR REPLACE TRIGGER apply_postings
     AFTER INSERT ON ledger.posting
