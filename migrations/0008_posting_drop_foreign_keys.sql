@@ -27,5 +27,9 @@ ALTER TABLE ledger.posting DROP CONSTRAINT posting_account_fkey;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE ledger.posting DROP CONSTRAINT posting_entry_fkey;
 
+-- Private (no client can call it); sql/ creates it again returning one row instead of a set.
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS ledger._post(text, text, text[], bigint[], jsonb, boolean, timestamptz, boolean, boolean);
+-- Private; sql/ creates its set-based successor (whole movements) under the same name.
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS ledger._apply_legs(text, bigint, text[], bigint[], boolean, boolean);
