@@ -1,10 +1,12 @@
 CREATE OR REPLACE FUNCTION ledger.verify(p_tenant text DEFAULT NULL)
 RETURNS TABLE (check_name text, tenant text, subject text, detail text)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    RETURN QUERY
     WITH per_account AS (
         SELECT p.tenant_id, p.account_id,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
@@ -37,6 +39,7 @@ AS $$
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
           FROM ledger.posting AS p
           JOIN ledger.account AS a ON a.tenant_id = p.tenant_id AND a.account_id = p.account_id
+                                AND (p_tenant IS NULL OR a.tenant_id = p_tenant)
          WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
          GROUP BY p.tenant_id, p.entry_id, a.currency
     ), reversed AS (
@@ -55,6 +58,7 @@ AS $$
                coalesce(min(x.total), 0) AS reversals
           FROM ledger.entry AS e
           LEFT JOIN ledger.posting AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
+                                     AND (p_tenant IS NULL OR p.tenant_id = p_tenant)
           LEFT JOIN reversed AS x ON x.tenant_id = e.tenant_id AND x.entry_id = e.entry_id
          WHERE p_tenant IS NULL OR e.tenant_id = p_tenant
          GROUP BY e.tenant_id, e.entry_id
@@ -105,7 +109,8 @@ AS $$
     UNION ALL
     SELECT 'reversal_mismatch', tenant_id, entry_id::text,
            format('reversed_amount=%s reversals=%s', reversed_amount, reversals)
-      FROM entries WHERE reversed_amount <> reversals
+      FROM entries WHERE reversed_amount <> reversals;
+END
 $$;
 COMMENT ON FUNCTION ledger.verify(text) IS
     'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor.';

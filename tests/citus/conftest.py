@@ -1,0 +1,90 @@
+"""pgbalance on a real Citus cluster: a coordinator and two workers of the session's own
+(tests/citus/cluster.py), one database migrated once with `pgbalance migrate` (which
+distributes it), shared by every test; tests isolate themselves by tenant. Per-test databases
+cannot be cloned from a template on Citus (the maintenance daemon holds the template, and a
+copy would exist on the coordinator only).
+
+All these tests run in one xdist worker (group `citus`, `--dist loadgroup`): one cluster per
+session. PGBALANCE_CITUS_DSN points them at an existing, already migrated coordinator instead.
+Without Citus built for the local PostgreSQL they are skipped, saying so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from pgbalance.migrate import migrate
+from tests.citus.cluster import CitusCluster, citus_missing
+from tests.helpers.shared_db import autocommit_connection, connection_factory
+from tests.kernel.support import Ledger
+
+HERE = Path(__file__).parent
+
+# The engine files (sql/10_ledger/010_apply_postings, 013_guard_account_update, 040-045, 090)
+# are rewritten for Citus on another branch; until that lands every money movement fails on
+# the cluster (docs/scaling.md, "Limits"). Set to False once it has: the tests marked
+# `needs_engine` must then pass (strict).
+ENGINE_PENDING = True
+needs_engine = pytest.mark.xfail(
+    ENGINE_PENDING, strict=True, raises=psycopg.Error,
+    reason="engine files not yet Citus-ready: force_generic_plan, whole-row reads, transition "
+    "table read next to distributed tables",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.xdist_group("citus"))
+
+
+@pytest.fixture(scope="session")
+def citus_cluster() -> Iterator[CitusCluster]:
+    reason = citus_missing()
+    if reason:
+        pytest.skip(reason)
+    cluster = CitusCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def citus_dsn(request: pytest.FixtureRequest) -> str:
+    """The coordinator's DSN of the shared, migrated and distributed database."""
+    given = os.environ.get("PGBALANCE_CITUS_DSN")
+    if given:
+        return given
+    cluster: CitusCluster = request.getfixturevalue("citus_cluster")
+    dsn = cluster.create_database("pgbalance")
+    migrate(dsn)
+    return dsn
+
+
+@pytest.fixture(scope="session")
+def citus_conn(citus_dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    with autocommit_connection(citus_dsn) as conn:
+        yield conn
+
+
+@pytest.fixture
+def cconnect(citus_dsn: str) -> Iterator[Callable[..., psycopg.Connection[Any]]]:
+    """Extra autocommit connections to the coordinator, closed at teardown."""
+    with connection_factory(citus_dsn) as factory:
+        yield factory
+
+
+@pytest.fixture
+def ledger(citus_conn: psycopg.Connection[Any], tenant: str) -> Iterator[Ledger]:
+    """The kernel API for a fresh tenant on the coordinator; verify() clean at the end."""
+    book = Ledger(citus_conn, tenant)
+    yield book
+    assert book.verify() == []
