@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install.stamp
-# pytest-xdist workers (each gets its own template database); 0 runs serially.
+# pytest-xdist workers (each gets its own template database); 0 runs serially. loadgroup:
+# tests/citus share one Citus cluster, so they run in one worker (xdist_group "citus").
 PYTEST_WORKERS ?= 2
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS='-k migrate -x'`.
 PYTEST_ARGS ?=
@@ -23,7 +24,7 @@ lint: install
 	$(BIN)/mypy --strict
 
 test: lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 run: install
 	$(BIN)/pgbalance run
