@@ -105,7 +105,8 @@ def distribute(dsn: str, schemas: Sequence[str], reapply_sql: Callable[[], objec
         conn.execute("SET citus.enable_unsafe_triggers = on")
         if _distribute_tables(conn, schemas):
             reapply_sql()
-        for (function,) in conn.execute(_UNDELEGATED, {"schemas": list(schemas), "spanning": list(SPANNING)}).fetchall():
+        params = {"schemas": list(schemas), "spanning": list(SPANNING)}
+        for (function,) in conn.execute(_UNDELEGATED, params).fetchall():
             conn.execute(
                 "SELECT create_distributed_function(%s::regprocedure, '$1', colocate_with := %s)",
                 (function, ANCHOR),
