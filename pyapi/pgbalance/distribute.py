@@ -10,7 +10,8 @@ an upgrade distributes only what it added. Without the extension both hooks retu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -25,9 +26,10 @@ ANCHOR = "ledger.account"
 _HAS_CITUS = "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus')"
 
 # Local tables of the kernel schemas, each with the kernel tables it references that are
-# still local (a table distributes once those have: foreign keys must join colocated tables).
+# still local (a table distributes once those have: foreign keys must join colocated tables)
+# and whether it has pages on disk (rows to copy into the shards).
 _LOCAL_TABLES = """
-SELECT c.oid::regclass::text,
+SELECT c.oid::regclass::text, pg_relation_size(c.oid) > 0,
        coalesce(array_agg(DISTINCT f.confrelid::regclass::text)
                 FILTER (WHERE f.confrelid <> c.oid
                           AND f.confrelid NOT IN (SELECT logicalrelid FROM pg_dist_partition)),
@@ -114,21 +116,42 @@ def distribute(dsn: str, schemas: Sequence[str], reapply_sql: Callable[[], objec
 
 
 def _distribute_tables(conn: psycopg.Connection[Any], schemas: Sequence[str]) -> bool:
-    """Distribute every local table of `schemas`, referenced tables first; True if any was."""
-    done = False
+    """Distribute every local table of `schemas`, referenced tables first; True if any was.
+
+    Rows already there are copied into the shards with the ledger's triggers off (the guards
+    would refuse an account inserted with its balance), then dropped from the coordinator.
+    """
+    distributed: list[str] = []
+    filled: set[str] = set()
     while True:
         rows = conn.execute(_LOCAL_TABLES, {"schemas": list(schemas)}).fetchall()
-        local = [str(table) for table, _ in rows]
+        local = [str(table) for table, _, _ in rows]
+        filled |= {str(table) for table, pages, _ in rows if pages}
         # The anchor first: every other table names it as colocate_with.
-        ready = [ANCHOR] if ANCHOR in local else [str(t) for t, parents in rows if not parents]
+        ready = [ANCHOR] if ANCHOR in local else [str(t) for t, _, parents in rows if not parents]
         if not ready:
             if rows:
                 raise DatabaseSetupError(f"foreign keys in a cycle: {local}")
-            return done
+            break
         for table in ready:
             colocate = "none" if table == ANCHOR else ANCHOR
-            conn.execute(
-                "SELECT create_distributed_table(%s, 'tenant_id', colocate_with := %s)",
-                (table, colocate),
-            )
-            done = True
+            with _triggers_off(conn):
+                conn.execute(
+                    "SELECT create_distributed_table(%s, 'tenant_id', colocate_with := %s)",
+                    (table, colocate),
+                )
+            distributed.append(table)
+    for table in reversed([t for t in distributed if t in filled]):  # children first (FKs)
+        with _triggers_off(conn):
+            conn.execute("SELECT truncate_local_data_after_distributing_table(%s)", (table,))
+    return bool(distributed)
+
+
+@contextmanager
+def _triggers_off(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """A transaction in which no ordinary trigger fires, on the coordinator or the workers
+    (SET LOCAL reaches the workers with propagate_set_commands = 'local')."""
+    with conn.transaction():
+        conn.execute("SET LOCAL citus.propagate_set_commands = 'local'")
+        conn.execute("SET LOCAL session_replication_role = replica")
+        yield

@@ -99,7 +99,7 @@ class CitusCluster:
 
     def create_database(self, name: str) -> str:
         """Database `name` on every node with the citus extension, the workers added;
-        returns the coordinator's DSN for it."""
+        returns the coordinator's DSN for it (an existing database gets Citus added)."""
         for node in self.nodes:
             dsn = pgdb.ensure_database(node.dsn, name)
             with psycopg.connect(dsn, autocommit=True) as conn:
@@ -117,6 +117,10 @@ class CitusCluster:
             for worker in self.workers:
                 conn.execute("SELECT citus_add_node(%s, %s)", (HOST, self.port(worker)))
         return coordinator
+
+    def drop_database(self, name: str) -> None:
+        for node in self.nodes:
+            pgdb.drop_database(node.dsn, name)
 
     def stop(self) -> None:
         for node in self.nodes:
