@@ -283,6 +283,7 @@ DECLARE
     v_payment booking.payment;
     v_outstanding bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('amount', p_amount);
@@ -360,6 +361,7 @@ DECLARE
     v_existing booking.booking;
     v_claimed boolean;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('total', p_total);
@@ -410,6 +412,7 @@ CREATE FUNCTION booking.get(p_tenant text, p_booking text) RETURNS TABLE(booking
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('booking', p_booking, false);
     RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, false, false);
@@ -439,6 +442,7 @@ DECLARE
     v_booking booking.booking;
     v_payment booking.payment;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('amount', p_amount);
@@ -498,6 +502,7 @@ CREATE FUNCTION booking.unapplied_payments(p_tenant text, p_booking text) RETURN
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('booking', p_booking, false);
     IF NOT EXISTS (SELECT FROM booking.booking AS b
@@ -641,6 +646,7 @@ DECLARE
     v_now timestamptz;
     v_load fees.load;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     v_load := fees._lock_load(p_tenant, p_load);
@@ -675,6 +681,7 @@ DECLARE
     v_existing fees.load;
     v_mismatch text;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     PERFORM ledger._check_reference('shipper', p_shipper);
@@ -738,6 +745,7 @@ DECLARE
     v_amounts bigint[];
     v_entry_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     IF p_shipper_fee IS NULL OR p_carrier_fee IS NULL OR p_shipper_fee < 0 OR p_carrier_fee < 0 THEN
@@ -802,6 +810,7 @@ CREATE FUNCTION fees.get_load(p_tenant text, p_load text) RETURNS TABLE(load tex
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     RETURN QUERY SELECT * FROM fees._load_out(p_tenant, p_load, false);
@@ -826,6 +835,7 @@ CREATE FUNCTION fees.platform_revenue(p_tenant text, p_currency text) RETURNS bi
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_currency(p_currency);
     RETURN coalesce((SELECT a.balance FROM ledger._account_out(p_tenant, fees._revenue_account(p_currency)) AS a), 0);
@@ -851,6 +861,7 @@ DECLARE
     v_load fees.load;
     v_entry_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     IF length(p_reason) > 1000 THEN
@@ -1133,6 +1144,38 @@ $$;
 COMMENT ON FUNCTION ledger._apply_postings() IS 'Private trigger: applies inserted postings to balance, pending_out and pending_in (the only writer); a striped account gets them in one of its stripe rows per transaction.';
 
 --
+-- Name: _check_access(text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_access(p_tenant text, p_write boolean) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    IF p_write AND pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        PERFORM ledger._raise('25000', 'pgbalance writes run at READ COMMITTED',
+            pg_catalog.format('transaction_isolation=%s', pg_catalog.current_setting('transaction_isolation')),
+            'Call it in its own transaction at READ COMMITTED, PostgreSQL''s default (or SET TRANSACTION ISOLATION LEVEL READ COMMITTED first); to move several amounts atomically use ledger.post_entry or ledger.transfer_batch with p_atomic.');
+    END IF;
+    IF p_tenant IS NOT NULL
+       AND EXISTS (SELECT FROM ledger.tenant_grant AS g WHERE g.role_name = session_user::text) THEN
+        IF NOT EXISTS (SELECT FROM ledger.tenant_grant AS g
+                        WHERE g.tenant_id = p_tenant AND g.role_name = session_user::text
+                          AND g.revoked_at IS NULL) THEN
+            PERFORM ledger._raise('42501', 'role may not act on this tenant',
+                pg_catalog.format('role=%s tenant=%s', session_user, p_tenant),
+                'The role is bound to the tenants granted to it with ledger.grant_tenant.');
+        END IF;
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_access(p_tenant text, p_write boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_access(p_tenant text, p_write boolean) IS 'Private, first call of every public function: 25000 when a write (p_write) runs above READ COMMITTED; 42501 when the session_user is tenant-bound (ledger.grant_tenant) and does not hold p_tenant.';
+
+--
 -- Name: _check_amount(text, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1251,6 +1294,26 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._check_reference(p_what text, p_value text) IS 'Private: 22023 unless p_value is a non-empty name of at most 180 characters outside the reserved pgb: prefix (room for a workflow''s derived pgb: name).';
+
+--
+-- Name: _granted_tenants(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._granted_tenants() RETURNS text[]
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT CASE WHEN count(*) > 0
+                THEN coalesce(array_agg(g.tenant_id ORDER BY g.tenant_id)
+                              FILTER (WHERE g.revoked_at IS NULL), '{}') END
+      FROM ledger.tenant_grant AS g WHERE g.role_name = session_user::text
+$$;
+
+--
+-- Name: FUNCTION _granted_tenants(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._granted_tenants() IS 'Private: the tenants the session_user holds; NULL when it is unbound (never granted one: every tenant), empty when bound to none. Narrows the all-tenant calls expire_holds(NULL) and verify(NULL).';
 
 --
 -- Name: _guard_account_update(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1801,8 +1864,10 @@ CREATE FUNCTION ledger.balance_at(p_tenant text, p_code text, p_at timestamp wit
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    v_id bigint := ledger._account_id(p_tenant, p_code);
+    v_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    v_id := ledger._account_id(p_tenant, p_code);
     IF p_at IS NULL THEN
         PERFORM ledger._raise('22023', 'p_at must not be NULL');
     END IF;
@@ -1831,6 +1896,7 @@ DECLARE
     v_entry ledger.entry;
     v_legs int;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_amount('amount', p_amount, true);
     v_entry := ledger._lock_entry(p_tenant, p_entry_id);
     SELECT count(*) INTO v_legs FROM ledger.posting AS p
@@ -1889,6 +1955,7 @@ DECLARE
     v_account ledger.account;
     v_out record;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code);
     -- FOR UPDATE: it also waits for movements into a striped account, which hold only a
@@ -1937,14 +2004,19 @@ DECLARE
     v_count integer := 0;
     v_ids bigint[];
     v_id bigint;
+    -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
+    v_tenants text[];
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     -- Every tenant: one tenant at a time, in tenant order (one global lock order). Each
     -- call's queries name its tenant, so on Citus they run on the tenant's worker (FOR UPDATE
     -- is refused across shards).
     IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
         FOR v_tenant IN
             SELECT DISTINCT e.tenant_id FROM ledger.entry AS e
              WHERE e.status = 'pending' AND e.expires_at <= v_now
+               AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
              ORDER BY e.tenant_id
         LOOP
             v_count := v_count + ledger.expire_holds(v_tenant);
@@ -1993,7 +2065,7 @@ $$;
 -- Name: FUNCTION expire_holds(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.expire_holds(p_tenant text) IS 'Void every pending hold past its expires_at (in one tenant, or all when NULL); returns how many. Run it periodically (pg_cron or pgbalance expire-holds).';
+COMMENT ON FUNCTION ledger.expire_holds(p_tenant text) IS 'Void every pending hold past its expires_at (in one tenant, or all when NULL: those a tenant-bound role holds); returns how many. Run it periodically (pg_cron or pgbalance expire-holds).';
 
 --
 -- Name: get_account(text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2004,6 +2076,7 @@ CREATE FUNCTION ledger.get_account(p_tenant text, p_code text) RETURNS TABLE(ten
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code, false);
     RETURN QUERY SELECT * FROM ledger._account_out(p_tenant, p_code);
@@ -2029,6 +2102,7 @@ CREATE FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) RETURNS TABLE
     AS $$
 #variable_conflict use_column
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_entry_id IS NULL THEN
         PERFORM ledger._raise('22023', 'entry_id must not be NULL');
@@ -2066,6 +2140,36 @@ $$;
 COMMENT ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) IS 'An entry with its key, status, legs [{"account", "amount"}] and metadata; PB005 if unknown in this tenant.';
 
 --
+-- Name: grant_tenant(text, name); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.grant_tenant(p_tenant text, p_role name) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    IF p_role IS NULL OR NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS r WHERE r.rolname = p_role) THEN
+        PERFORM ledger._raise('22023', 'role does not exist', format('role=%s', coalesce(p_role::text, 'NULL')),
+            'Grant a tenant to an existing login role (CREATE ROLE ... LOGIN IN ROLE pgbalance_app).');
+    END IF;
+    -- Granting again is a no-op; granting a revoked tenant again restores it.
+    INSERT INTO ledger.tenant_grant AS g (tenant_id, role_name)
+    VALUES (p_tenant, p_role::text)
+    ON CONFLICT ON CONSTRAINT tenant_grant_pkey DO UPDATE
+       SET revoked_at = NULL, granted_at = now()
+     WHERE g.revoked_at IS NOT NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION grant_tenant(p_tenant text, p_role name); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.grant_tenant(p_tenant text, p_role name) IS 'Let p_role act on p_tenant. A role granted any tenant is tenant-bound: as the session_user it reaches only the tenants it holds (42501 elsewhere). Granting again changes nothing. Not executable by pgbalance_app; 22023 for an unknown role.';
+
+--
 -- Name: hold(text, text, text, text, bigint, timestamp with time zone, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2074,6 +2178,7 @@ CREATE FUNCTION ledger.hold(p_tenant text, p_key text, p_from text, p_to text, p
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_amount('amount', p_amount);
     RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, ARRAY[p_from, p_to],
         ARRAY[-p_amount, p_amount], p_metadata, true, p_expires_at, true, true);
@@ -2095,6 +2200,7 @@ CREATE FUNCTION ledger.open_account(p_tenant text, p_code text, p_currency text,
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code);
     RETURN QUERY SELECT * FROM ledger._open_account(p_tenant, p_code, p_currency, p_min_balance,
@@ -2121,6 +2227,7 @@ DECLARE
     v_amounts bigint[];
     v_bad jsonb;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_legs must be a JSON array of {"account", "amount"} objects',
             format('legs=%s', left(coalesce(p_legs::text, 'NULL'), 100)));
@@ -2158,6 +2265,7 @@ CREATE FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_a
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+    SELECT ledger._check_access(p_tenant, true);
     SELECT * FROM ledger._reverse(p_tenant, p_key, p_entry_id, p_amount, p_metadata, true)
 $$;
 
@@ -2166,6 +2274,32 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) IS 'Post a new entry negating a posted one: what remains (p_amount NULL) or p_amount of a two-leg entry. Above what remains -> PB002; pending, voided or fully reversed -> PB004. The original becomes reversed once fully reversed. Idempotent by p_key.';
+
+--
+-- Name: revoke_tenant(text, name); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.revoke_tenant(p_tenant text, p_role name) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    IF p_role IS NULL THEN
+        PERFORM ledger._raise('22023', 'role must not be NULL');
+    END IF;
+    -- The row stays (revoked_at): a role whose last tenant is revoked remains bound, to none.
+    UPDATE ledger.tenant_grant AS g SET revoked_at = now()
+     WHERE g.tenant_id = p_tenant AND g.role_name = p_role::text AND g.revoked_at IS NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION revoke_tenant(p_tenant text, p_role name); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.revoke_tenant(p_tenant text, p_role name) IS 'Take p_tenant from p_role (a no-op if it does not hold it). The role stays tenant-bound: revoking its last tenant leaves it bound to none, never unbound. Not executable by pgbalance_app.';
 
 --
 -- Name: set_account_stripes(text, text, integer); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2178,6 +2312,7 @@ CREATE FUNCTION ledger.set_account_stripes(p_tenant text, p_code text, p_stripes
 DECLARE
     v_account ledger.account;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code, false);
     IF p_stripes IS NULL OR p_stripes NOT BETWEEN 1 AND 64 THEN
@@ -2223,9 +2358,11 @@ CREATE FUNCTION ledger.statement(p_tenant text, p_code text, p_since timestamp w
     AS $$
 #variable_conflict use_column
 DECLARE
-    v_id bigint := ledger._account_id(p_tenant, p_code);
+    v_id bigint;
     v_opening bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    v_id := ledger._account_id(p_tenant, p_code);
     IF p_since IS NULL OR p_until IS NULL THEN
         PERFORM ledger._raise('22023', 'p_since and p_until must not be NULL');
     END IF;
@@ -2258,6 +2395,7 @@ CREATE FUNCTION ledger.transfer(p_tenant text, p_key text, p_from text, p_to tex
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
         PERFORM ledger._check_amount('amount', p_amount);
     END IF;
@@ -2336,6 +2474,7 @@ DECLARE
     v_now timestamptz;
     v_bad integer;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_transfers IS NULL OR jsonb_typeof(p_transfers) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_transfers must be a JSON array of transfers',
@@ -2645,7 +2784,15 @@ CREATE FUNCTION ledger.verify(p_tenant text DEFAULT NULL::text) RETURNS TABLE(ch
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+#variable_conflict use_column
+DECLARE
+    -- verify(NULL) by a tenant-bound role covers only its tenants (NULL: every tenant).
+    v_tenants text[];
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    END IF;
     RETURN QUERY
     WITH per_account AS (
         SELECT p.tenant_id, p.account_id,
@@ -2653,14 +2800,16 @@ BEGIN
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
           FROM ledger.posting AS p
-         WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
          GROUP BY p.tenant_id, p.account_id
     ), per_stripe AS (
         -- An account's amounts are its row plus its stripes (striped accounts only).
         SELECT x.tenant_id, x.account_id, sum(x.balance) AS b, sum(x.pending_out) AS o,
                sum(x.pending_in) AS i, count(*) AS stripes
           FROM ledger.account_stripe AS x
-         WHERE p_tenant IS NULL OR x.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR x.tenant_id = ANY(v_tenants))
          GROUP BY x.tenant_id, x.account_id
     ), accounts AS (
         SELECT a.tenant_id, a.code, a.balance + coalesce(x.b, 0) AS balance,
@@ -2671,7 +2820,8 @@ BEGIN
           FROM ledger.account AS a
           LEFT JOIN per_account AS s ON s.tenant_id = a.tenant_id AND s.account_id = a.account_id
           LEFT JOIN per_stripe AS x ON x.tenant_id = a.tenant_id AND x.account_id = a.account_id
-         WHERE p_tenant IS NULL OR a.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR a.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR a.tenant_id = ANY(v_tenants))
     ), per_currency AS (
         SELECT p.tenant_id, p.entry_id, a.currency,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
@@ -2680,13 +2830,15 @@ BEGIN
           FROM ledger.posting AS p
           JOIN ledger.account AS a ON a.tenant_id = p.tenant_id AND a.account_id = p.account_id
                                 AND (p_tenant IS NULL OR a.tenant_id = p_tenant)
-         WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
          GROUP BY p.tenant_id, p.entry_id, a.currency
     ), reversed AS (
         -- One pass over the reversals (a subquery per entry would scan entry once per entry).
         SELECT r.tenant_id, r.reverses_entry_id AS entry_id, sum(r.amount) AS total
           FROM ledger.entry AS r
          WHERE r.reverses_entry_id IS NOT NULL AND (p_tenant IS NULL OR r.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR r.tenant_id = ANY(v_tenants))
          GROUP BY r.tenant_id, r.reverses_entry_id
     ), entries AS (
         SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount,
@@ -2700,7 +2852,8 @@ BEGIN
           LEFT JOIN ledger.posting AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
                                      AND (p_tenant IS NULL OR p.tenant_id = p_tenant)
           LEFT JOIN reversed AS x ON x.tenant_id = e.tenant_id AND x.entry_id = e.entry_id
-         WHERE p_tenant IS NULL OR e.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR e.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
          GROUP BY e.tenant_id, e.entry_id
     )
     SELECT 'balance_mismatch', tenant_id, code, format('balance=%s postings=%s', balance, b)
@@ -2757,7 +2910,7 @@ $$;
 -- Name: FUNCTION verify(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor.';
+COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor; NULL = every tenant (a tenant-bound role: its own tenants).';
 
 --
 -- Name: void(text, bigint); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2771,6 +2924,7 @@ CREATE FUNCTION ledger.void(p_tenant text, p_entry_id bigint) RETURNS TABLE(entr
 DECLARE
     v_entry ledger.entry;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     v_entry := ledger._lock_entry(p_tenant, p_entry_id);
     IF v_entry.status = 'voided' THEN
         RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
@@ -3012,6 +3166,7 @@ DECLARE
     v_now timestamptz;
     v_payment tuition.payment;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
@@ -3059,6 +3214,7 @@ DECLARE
     v_payment_id bigint;
     v_student text;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     -- Payment by payment: on Citus a function that reads tables (_payment_out) cannot run
     -- inside a query over a distributed table.
@@ -3099,6 +3255,7 @@ DECLARE
     v_existing_currency text;
     v_existing_terms jsonb;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
     PERFORM ledger._check_currency(p_currency);
@@ -3183,6 +3340,7 @@ CREATE FUNCTION tuition.overview(p_tenant text, p_student text) RETURNS TABLE(te
 DECLARE
     v_assessment_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
     SELECT a.assessment_id INTO v_assessment_id FROM tuition.assessment AS a
@@ -3213,6 +3371,7 @@ DECLARE
     v_now timestamptz;
     v_payment tuition.payment;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
@@ -3268,6 +3427,7 @@ DECLARE
     v_payment_id bigint;
     v_hold_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
     PERFORM ledger._check_name('reference', p_reference, false);
@@ -3558,6 +3718,7 @@ CREATE FUNCTION wallet.balance(p_tenant text, p_user text) RETURNS TABLE(user_id
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('user', p_user, false);
     RETURN QUERY SELECT * FROM wallet._wallet_out(p_tenant, p_user);
@@ -3588,6 +3749,7 @@ DECLARE
     v_tx wallet.tx;
     v_refund_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('reference', p_reference);
     IF length(p_reason) > 1000 THEN
@@ -3642,6 +3804,7 @@ CREATE FUNCTION wallet.history(p_tenant text, p_user text) RETURNS TABLE(referen
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('user', p_user, false);
     IF NOT EXISTS (SELECT FROM wallet.wallet AS w WHERE w.tenant_id = p_tenant AND w.user_id = p_user) THEN
@@ -3675,6 +3838,7 @@ DECLARE
     v_existing wallet.wallet;
     v_claimed boolean;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('user', p_user);
     PERFORM ledger._check_currency(p_currency);
@@ -3724,6 +3888,7 @@ CREATE FUNCTION wallet.purchase(p_tenant text, p_user text, p_amount bigint, p_r
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     RETURN QUERY SELECT * FROM wallet._move(p_tenant, p_user, 'purchase', p_amount, p_reference, p_items);
 END
 $$;
@@ -3743,6 +3908,7 @@ CREATE FUNCTION wallet.topup(p_tenant text, p_user text, p_amount bigint, p_refe
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     RETURN QUERY SELECT * FROM wallet._move(p_tenant, p_user, 'topup', p_amount, p_reference, NULL);
 END
 $$;
@@ -3888,6 +4054,37 @@ CREATE TABLE ledger.posting (
 --
 
 COMMENT ON TABLE ledger.posting IS 'Append-only history; inserting rows here is the only way a balance changes.';
+
+--
+-- Name: tenant_grant; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.tenant_grant (
+    tenant_id text NOT NULL,
+    role_name text NOT NULL,
+    granted_at timestamp with time zone DEFAULT now() NOT NULL,
+    revoked_at timestamp with time zone,
+    CONSTRAINT tenant_grant_role_not_empty CHECK ((role_name <> ''::text)),
+    CONSTRAINT tenant_grant_tenant_not_empty CHECK ((tenant_id <> ''::text))
+);
+
+--
+-- Name: TABLE tenant_grant; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.tenant_grant IS 'Tenants a role may act on when it is the session_user (ledger.grant_tenant, ledger.revoke_tenant). A role without rows is unbound and reaches every tenant.';
+
+--
+-- Name: COLUMN tenant_grant.role_name; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.tenant_grant.role_name IS 'The login role (session_user) the tenant is granted to.';
+
+--
+-- Name: COLUMN tenant_grant.revoked_at; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.tenant_grant.revoked_at IS 'When the grant was revoked (NULL: in force). The row stays: its role remains tenant-bound.';
 
 --
 -- Name: allocation; Type: TABLE; Schema: tuition; Owner: -
@@ -4108,6 +4305,13 @@ ALTER TABLE ONLY ledger.posting
     ADD CONSTRAINT posting_pkey PRIMARY KEY (tenant_id, entry_id, posting_no) WITH (fillfactor='100');
 
 --
+-- Name: tenant_grant tenant_grant_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.tenant_grant
+    ADD CONSTRAINT tenant_grant_pkey PRIMARY KEY (tenant_id, role_name);
+
+--
 -- Name: allocation allocation_pkey; Type: CONSTRAINT; Schema: tuition; Owner: -
 --
 
@@ -4205,6 +4409,12 @@ CREATE INDEX posting_account_idx ON ledger.posting USING btree (tenant_id, accou
 --
 
 COMMENT ON INDEX ledger.posting_account_idx IS 'An account''s postings (statement, balance_at, verify); deduplicated: one key per account per page.';
+
+--
+-- Name: tenant_grant_role_idx; Type: INDEX; Schema: ledger; Owner: -
+--
+
+CREATE INDEX tenant_grant_role_idx ON ledger.tenant_grant USING btree (role_name, tenant_id);
 
 --
 -- Name: allocation_term_idx; Type: INDEX; Schema: tuition; Owner: -
@@ -4696,6 +4906,12 @@ REVOKE ALL ON FUNCTION ledger._apply_legs(p_tenant text, p_entry_id bigint, p_co
 REVOKE ALL ON FUNCTION ledger._apply_postings() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _check_access(p_tenant text, p_write boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_access(p_tenant text, p_write boolean) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _check_amount(p_what text, p_value bigint, p_nullable boolean); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -4724,6 +4940,12 @@ REVOKE ALL ON FUNCTION ledger._check_name(p_what text, p_value text, p_user bool
 --
 
 REVOKE ALL ON FUNCTION ledger._check_reference(p_what text, p_value text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _granted_tenants(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._granted_tenants() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _guard_account_update(); Type: ACL; Schema: ledger; Owner: -
@@ -4843,6 +5065,12 @@ GRANT ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) TO pgba
 GRANT ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) TO pgbalance_auditor;
 
 --
+-- Name: FUNCTION grant_tenant(p_tenant text, p_role name); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.grant_tenant(p_tenant text, p_role name) FROM PUBLIC;
+
+--
 -- Name: FUNCTION hold(p_tenant text, p_key text, p_from text, p_to text, p_amount bigint, p_expires_at timestamp with time zone, p_metadata jsonb); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -4869,6 +5097,12 @@ GRANT ALL ON FUNCTION ledger.post_entry(p_tenant text, p_key text, p_legs jsonb,
 
 REVOKE ALL ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) TO pgbalance_app;
+
+--
+-- Name: FUNCTION revoke_tenant(p_tenant text, p_role name); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.revoke_tenant(p_tenant text, p_role name) FROM PUBLIC;
 
 --
 -- Name: FUNCTION set_account_stripes(p_tenant text, p_code text, p_stripes integer); Type: ACL; Schema: ledger; Owner: -
@@ -5092,6 +5326,12 @@ GRANT SELECT ON TABLE ledger.account_stripe TO pgbalance_auditor;
 --
 
 GRANT SELECT ON TABLE ledger.posting TO pgbalance_auditor;
+
+--
+-- Name: TABLE tenant_grant; Type: ACL; Schema: ledger; Owner: -
+--
+
+GRANT SELECT ON TABLE ledger.tenant_grant TO pgbalance_auditor;
 
 --
 -- Name: TABLE allocation; Type: ACL; Schema: tuition; Owner: -

@@ -39,9 +39,14 @@ SELECT c.oid::regclass::text, pg_relation_size(c.oid) > 0,
   LEFT JOIN pg_constraint AS f ON f.conrelid = c.oid AND f.contype = 'f'
  WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'p')
    AND c.oid NOT IN (SELECT logicalrelid FROM pg_dist_partition)
+   AND c.oid::regclass::text <> ALL(%(reference)s)
  GROUP BY c.oid
  ORDER BY c.oid::regclass::text
 """
+
+# Replicated to every node, not distributed: ledger._check_access reads it by role (not by
+# tenant) on every call, which on a distributed table would query every shard.
+REFERENCE_TABLES = ("ledger.tenant_grant",)
 
 # Functions whose p_tenant may be NULL (every tenant) stay on the coordinator, where their
 # per-tenant queries are routed to the tenant's worker: a NULL has no shard, and Citus 13.2.2
@@ -116,15 +121,28 @@ def distribute(dsn: str, schemas: Sequence[str], reapply_sql: Callable[[], objec
 
 
 def _distribute_tables(conn: psycopg.Connection[Any], schemas: Sequence[str]) -> bool:
-    """Distribute every local table of `schemas`, referenced tables first; True if any was.
+    """Replicate the reference tables, then distribute every other local table of `schemas`,
+    referenced tables first; True if any was.
 
     Rows already there are copied into the shards with the ledger's triggers off (the guards
     would refuse an account inserted with its balance), then dropped from the coordinator.
     """
     distributed: list[str] = []
     filled: set[str] = set()
+    for table in REFERENCE_TABLES:
+        known = conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL,"
+            " EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = to_regclass(%s))",
+            (table, table),
+        ).fetchone()
+        if known and known[0] and not known[1]:
+            with _triggers_off(conn):
+                conn.execute("SELECT create_reference_table(%s)", (table,))
+            distributed.append(table)
+            filled.add(table)
+    params = {"schemas": list(schemas), "reference": list(REFERENCE_TABLES)}
     while True:
-        rows = conn.execute(_LOCAL_TABLES, {"schemas": list(schemas)}).fetchall()
+        rows = conn.execute(_LOCAL_TABLES, params).fetchall()
         local = [str(table) for table, _, _ in rows]
         filled |= {str(table) for table, pages, _ in rows if pages}
         # The anchor first: every other table names it as colocate_with.

@@ -64,6 +64,12 @@ class InvalidInput(PgBalanceError):
     sqlstate = "22023"
 
 
+class InvalidTransactionState(PgBalanceError):
+    """A write was called above READ COMMITTED (call it in its own READ COMMITTED transaction)."""
+
+    sqlstate = "25000"
+
+
 class InsufficientPrivilege(PgBalanceError):
     sqlstate = "42501"
 
@@ -81,6 +87,7 @@ BY_SQLSTATE: dict[str, type[PgBalanceError]] = {
         DuplicatePending,
         LedgerImmutable,
         InvalidInput,
+        InvalidTransactionState,
         InsufficientPrivilege,
     )
 }

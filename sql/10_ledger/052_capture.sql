@@ -9,6 +9,7 @@ DECLARE
     v_entry ledger.entry;
     v_legs int;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_amount('amount', p_amount, true);
     v_entry := ledger._lock_entry(p_tenant, p_entry_id);
     SELECT count(*) INTO v_legs FROM ledger.posting AS p

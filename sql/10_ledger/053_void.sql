@@ -8,6 +8,7 @@ AS $$
 DECLARE
     v_entry ledger.entry;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     v_entry := ledger._lock_entry(p_tenant, p_entry_id);
     IF v_entry.status = 'voided' THEN
         RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;

@@ -11,14 +11,19 @@ DECLARE
     v_count integer := 0;
     v_ids bigint[];
     v_id bigint;
+    -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
+    v_tenants text[];
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     -- Every tenant: one tenant at a time, in tenant order (one global lock order). Each
     -- call's queries name its tenant, so on Citus they run on the tenant's worker (FOR UPDATE
     -- is refused across shards).
     IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
         FOR v_tenant IN
             SELECT DISTINCT e.tenant_id FROM ledger.entry AS e
              WHERE e.status = 'pending' AND e.expires_at <= v_now
+               AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
              ORDER BY e.tenant_id
         LOOP
             v_count := v_count + ledger.expire_holds(v_tenant);
@@ -63,4 +68,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger.expire_holds(text) IS
-    'Void every pending hold past its expires_at (in one tenant, or all when NULL); returns how many. Run it periodically (pg_cron or pgbalance expire-holds).';
+    'Void every pending hold past its expires_at (in one tenant, or all when NULL: those a tenant-bound role holds); returns how many. Run it periodically (pg_cron or pgbalance expire-holds).';

@@ -6,6 +6,7 @@ LANGUAGE sql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+    SELECT ledger._check_access(p_tenant, true);
     SELECT * FROM ledger._reverse(p_tenant, p_key, p_entry_id, p_amount, p_metadata, true)
 $$;
 COMMENT ON FUNCTION ledger.reverse(text, text, bigint, bigint, jsonb) IS

@@ -6,8 +6,10 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_id bigint := ledger._account_id(p_tenant, p_code);
+    v_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    v_id := ledger._account_id(p_tenant, p_code);
     IF p_at IS NULL THEN
         PERFORM ledger._raise('22023', 'p_at must not be NULL');
     END IF;

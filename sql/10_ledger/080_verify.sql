@@ -5,7 +5,15 @@ STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+DECLARE
+    -- verify(NULL) by a tenant-bound role covers only its tenants (NULL: every tenant).
+    v_tenants text[];
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    END IF;
     RETURN QUERY
     WITH per_account AS (
         SELECT p.tenant_id, p.account_id,
@@ -13,14 +21,16 @@ BEGIN
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
           FROM ledger.posting AS p
-         WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
          GROUP BY p.tenant_id, p.account_id
     ), per_stripe AS (
         -- An account's amounts are its row plus its stripes (striped accounts only).
         SELECT x.tenant_id, x.account_id, sum(x.balance) AS b, sum(x.pending_out) AS o,
                sum(x.pending_in) AS i, count(*) AS stripes
           FROM ledger.account_stripe AS x
-         WHERE p_tenant IS NULL OR x.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR x.tenant_id = ANY(v_tenants))
          GROUP BY x.tenant_id, x.account_id
     ), accounts AS (
         SELECT a.tenant_id, a.code, a.balance + coalesce(x.b, 0) AS balance,
@@ -31,7 +41,8 @@ BEGIN
           FROM ledger.account AS a
           LEFT JOIN per_account AS s ON s.tenant_id = a.tenant_id AND s.account_id = a.account_id
           LEFT JOIN per_stripe AS x ON x.tenant_id = a.tenant_id AND x.account_id = a.account_id
-         WHERE p_tenant IS NULL OR a.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR a.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR a.tenant_id = ANY(v_tenants))
     ), per_currency AS (
         SELECT p.tenant_id, p.entry_id, a.currency,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
@@ -40,13 +51,15 @@ BEGIN
           FROM ledger.posting AS p
           JOIN ledger.account AS a ON a.tenant_id = p.tenant_id AND a.account_id = p.account_id
                                 AND (p_tenant IS NULL OR a.tenant_id = p_tenant)
-         WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
          GROUP BY p.tenant_id, p.entry_id, a.currency
     ), reversed AS (
         -- One pass over the reversals (a subquery per entry would scan entry once per entry).
         SELECT r.tenant_id, r.reverses_entry_id AS entry_id, sum(r.amount) AS total
           FROM ledger.entry AS r
          WHERE r.reverses_entry_id IS NOT NULL AND (p_tenant IS NULL OR r.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR r.tenant_id = ANY(v_tenants))
          GROUP BY r.tenant_id, r.reverses_entry_id
     ), entries AS (
         SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount,
@@ -60,7 +73,8 @@ BEGIN
           LEFT JOIN ledger.posting AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
                                      AND (p_tenant IS NULL OR p.tenant_id = p_tenant)
           LEFT JOIN reversed AS x ON x.tenant_id = e.tenant_id AND x.entry_id = e.entry_id
-         WHERE p_tenant IS NULL OR e.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR e.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
          GROUP BY e.tenant_id, e.entry_id
     )
     SELECT 'balance_mismatch', tenant_id, code, format('balance=%s postings=%s', balance, b)
@@ -113,4 +127,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger.verify(text) IS
-    'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor.';
+    'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor; NULL = every tenant (a tenant-bound role: its own tenants).';

@@ -81,6 +81,7 @@ DECLARE
     v_now timestamptz;
     v_bad integer;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_transfers IS NULL OR jsonb_typeof(p_transfers) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_transfers must be a JSON array of transfers',

@@ -10,6 +10,7 @@ DECLARE
     v_tx wallet.tx;
     v_refund_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('reference', p_reference);
     IF length(p_reason) > 1000 THEN

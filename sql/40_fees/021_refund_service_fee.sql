@@ -10,6 +10,7 @@ DECLARE
     v_load fees.load;
     v_entry_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     IF length(p_reason) > 1000 THEN

@@ -19,6 +19,7 @@ DECLARE
     v_payment_id bigint;
     v_hold_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
     PERFORM ledger._check_name('reference', p_reference, false);

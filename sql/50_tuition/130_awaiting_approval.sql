@@ -11,6 +11,7 @@ DECLARE
     v_payment_id bigint;
     v_student text;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     -- Payment by payment: on Citus a function that reads tables (_payment_out) cannot run
     -- inside a query over a distributed table.

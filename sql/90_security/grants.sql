@@ -1,5 +1,6 @@
 -- Applications get EXECUTE on the public API (names without a leading underscore) and no
--- table privilege at all; auditors read everything. Re-run on every migrate, so functions
+-- table privilege at all; auditors read everything. Tenant grants (ledger.grant_tenant,
+-- ledger.revoke_tenant) stay with the owner: an application may not widen its own reach. Re-run on every migrate, so functions
 -- added by any schema are covered.
 DO $$
 DECLARE
@@ -21,6 +22,8 @@ BEGIN
         LOOP
             IF v_fn::text LIKE 'ledger.verify(%' THEN
                 EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pgbalance_auditor', v_fn);
+            ELSIF v_fn::text LIKE 'ledger.grant\_tenant(%' OR v_fn::text LIKE 'ledger.revoke\_tenant(%' THEN
+                CONTINUE;
             ELSE
                 EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pgbalance_app', v_fn);
             END IF;

@@ -30,6 +30,8 @@ SETTINGS = {
     "synchronous_commit": "off",
     "full_page_writes": "off",
     "max_connections": "200",
+    # One Citus maintenance daemon per database, and the tests make a few.
+    "max_worker_processes": "16",
 }
 # Fewer shards than Citus's default 32: distributing 13 tables stays quick, and 8 shard
 # groups over two workers still show any fan-out.

@@ -1,5 +1,5 @@
 """The catalog rules that let pgbalance be distributed by tenant (docs/scaling.md) and keep
-the SQL API uniform (shared/CONTRACT.md):
+the SQL API uniform (docs/contract.md):
 
 - every table of the pgbalance schemas has tenant_id, and tenant_id leads every primary key,
   unique constraint, unique index and foreign key (both sides), so each key and each
