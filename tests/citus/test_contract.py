@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
 from tests.citus.conftest import needs_engine
@@ -69,10 +70,11 @@ def movements(book: Ledger) -> tuple[int, int, int]:
 
 def test_tables_are_colocated_and_public_functions_delegated(citus_conn: Any) -> None:
     groups = citus_conn.execute(
-        "SELECT count(*), count(DISTINCT colocationid) FROM pg_dist_partition"
+        "SELECT partmethod, count(*), count(DISTINCT colocationid) FROM pg_dist_partition"
         " WHERE logicalrelid::text ~ '^(ledger|wallet|booking|fees|tuition)\\.'"
-    ).fetchone()
-    assert groups == (13, 1)
+        " GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert groups == [("h", 13, 1), ("n", 1, 1)]  # 13 hash-distributed, ledger.tenant_grant
     undelegated = citus_conn.execute(
         "SELECT p.oid::regprocedure::text FROM pg_proc AS p"
         " JOIN pg_namespace AS n ON n.oid = p.pronamespace"
@@ -344,3 +346,19 @@ def test_tuition(citus_conn: Any, tenant: str) -> None:
     assert tuition.reject(second["payment_id"], "unreadable")["status"] == "rejected"
     assert [t["status"] for t in tuition.overview("s1")] == ["paid", "unpaid"]
     assert tuition.verify() == []
+
+
+def test_a_tenant_bound_role_reaches_only_its_tenants(
+    citus_dsn: str, citus_conn: Any, tenant: str
+) -> None:
+    """ledger.tenant_grant is a reference table: the delegated call reads it on the worker."""
+    role = "pgbalance_citus_bound"
+    if not citus_conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+        citus_conn.execute(f"CREATE ROLE {role} LOGIN IN ROLE pgbalance_app")
+    Ledger(citus_conn, tenant).open("a")
+    citus_conn.execute("SELECT ledger.grant_tenant(%s, %s)", (tenant, role))
+    with psycopg.connect(make_conninfo(citus_dsn, user=role), autocommit=True) as conn:
+        assert Ledger(conn, tenant).account("a")["code"] == "a"
+        with raises("42501"):
+            Ledger(conn, tenant + "-other").account("a")
+    citus_conn.execute("SELECT ledger.revoke_tenant(%s, %s)", (tenant, role))

@@ -37,9 +37,10 @@ def distribution(dsn: str) -> tuple[int, int, int]:
     """(distributed tables, colocation groups, delegated functions) of the kernel."""
     with psycopg.connect(dsn) as conn:
         row = conn.execute(
-            "SELECT (SELECT count(*) FROM pg_dist_partition"
-            "         WHERE logicalrelid::text ~ '^(ledger|wallet|booking|fees|tuition)\\.'),"
-            "       (SELECT count(DISTINCT colocationid) FROM pg_dist_partition),"
+            "SELECT (SELECT count(*) FROM pg_dist_partition WHERE partmethod = 'h'"
+            "         AND logicalrelid::text ~ '^(ledger|wallet|booking|fees|tuition)\\.'),"
+            "       (SELECT count(DISTINCT colocationid) FROM pg_dist_partition"
+            "         WHERE partmethod = 'h'),"
             "       (SELECT count(distribution_argument_index) FROM pg_dist_object"
             "         WHERE classid = 'pg_proc'::regclass)"
         ).fetchone()
