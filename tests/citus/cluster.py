@@ -19,12 +19,14 @@ from pgbalance import db as pgdb
 
 HOST = "127.0.0.1"
 NODES = ("coordinator", "worker1", "worker2")
-SETTINGS = {
+SETTINGS: dict[str, str | tuple[str, ...]] = {
     "shared_preload_libraries": "citus",
     # Citus commits multi-node transactions with 2PC (migrate's DDL on distributed tables).
     "max_prepared_transactions": "100",
-    # Shard moves and tenant isolation copy shards by logical replication.
+    # Shard moves and tenant isolation copy shards by logical replication, decoded by Citus
+    # (PostgreSQL 15.20 accepts only the output plugins it lists).
     "wal_level": "logical",
+    "output_plugin_libraries": ("pgoutput", "test_decoding", "citus"),
     # A test cluster: durability buys nothing, and two cores are shared with the other tests.
     "fsync": "off",
     "synchronous_commit": "off",
@@ -91,9 +93,10 @@ class CitusCluster:
             node.start()
             with psycopg.connect(node.dsn, autocommit=True) as conn:
                 for name, value in SETTINGS.items():
+                    values = value if isinstance(value, tuple) else (value,)  # a list: one each
                     conn.execute(
                         sql.SQL("ALTER SYSTEM SET {} = {}").format(
-                            sql.Identifier(name), sql.Literal(value)
+                            sql.Identifier(name), sql.SQL(", ").join(map(sql.Literal, values))
                         )
                     )
             node.stop()  # shared_preload_libraries and wal_level need a restart
