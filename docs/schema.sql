@@ -2147,6 +2147,9 @@ CREATE FUNCTION ledger.grant_tenant(p_tenant text, p_role name) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    -- Not in the statement: Citus refuses a non-IMMUTABLE call in ON CONFLICT DO UPDATE.
+    v_now timestamptz := now();
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
@@ -2158,7 +2161,7 @@ BEGIN
     INSERT INTO ledger.tenant_grant AS g (tenant_id, role_name)
     VALUES (p_tenant, p_role::text)
     ON CONFLICT ON CONSTRAINT tenant_grant_pkey DO UPDATE
-       SET revoked_at = NULL, granted_at = now()
+       SET revoked_at = NULL, granted_at = v_now
      WHERE g.revoked_at IS NOT NULL;
 END
 $$;
