@@ -41,17 +41,27 @@ def test_a_tenant_isolated_and_moved_under_load(citus_dsn: str, cconnect: Any) -
     citus_conn = cconnect(options="-c statement_timeout=180s")
     known = {r[0] for r in citus_conn.execute("SELECT DISTINCT tenant_id FROM ledger.account")}
     reports: list[Report] = []
+    errors: list[BaseException] = []
     config = StressConfig(dsn=citus_dsn, workers=4, seconds=12.0, seed=21, migrate=False,
                           progress=False, scenario="transfers")  # fmt: skip
-    load = threading.Thread(target=lambda: reports.append(run_stress(config, Console(quiet=True))))
+
+    def run() -> None:
+        try:
+            reports.append(run_stress(config, Console(quiet=True)))
+        except BaseException as exc:  # re-raised below, in the test's thread
+            errors.append(exc)
+
+    load = threading.Thread(target=run)
     load.start()
     tenant = None
     for _ in range(100):  # the harness names its tenant itself: wait for its first account
         new = {r[0] for r in citus_conn.execute("SELECT DISTINCT tenant_id FROM ledger.account")}
-        if new - known:
-            tenant = (new - known).pop()
+        if new - known or not load.is_alive():
+            tenant = (new - known or {None}).pop()
             break
         time.sleep(0.1)
+    if errors:
+        raise errors[0]
     assert tenant is not None
     time.sleep(1.0)  # under load
     citus_conn.execute(
@@ -72,6 +82,8 @@ def test_a_tenant_isolated_and_moved_under_load(citus_dsn: str, cconnect: Any) -
     )
     assert placement(citus_conn, tenant)[1:] == tuple(other)
     load.join(120)
+    if errors:
+        raise errors[0]
     assert not load.is_alive() and len(reports) == 1
     report = reports[0]
     assert report.tenant == tenant
