@@ -44,14 +44,15 @@ SELECT c.oid::regclass::text, pg_relation_size(c.oid) > 0,
  ORDER BY c.oid::regclass::text
 """
 
-# Replicated to every node, not distributed: ledger._check_access reads it by role (not by
-# tenant) on every call, which on a distributed table would query every shard.
-REFERENCE_TABLES = ("ledger.tenant_grant",)
+# Replicated to every node, not distributed: ledger._check_access reads tenant_grant by role
+# (not by tenant) on every call, which on a distributed table would query every shard;
+# release_history (ledger.version) is the same for every tenant and has no tenant_id.
+REFERENCE_TABLES = ("ledger.tenant_grant", "ledger.release_history")
 
 # Functions whose p_tenant may be NULL (every tenant) stay on the coordinator, where their
 # per-tenant queries are routed to the tenant's worker: a NULL has no shard, and Citus 13.2.2
 # crashes the coordinator (SIGSEGV hashing the NULL) when a delegated function gets one.
-SPANNING = ("ledger.verify", "ledger.expire_holds")
+SPANNING = ("ledger.verify", "ledger.expire_holds", "ledger.version")
 
 # Public functions (no leading underscore; all take p_tenant first, tests/dba checks it) not
 # yet delegated by an argument.

@@ -142,6 +142,8 @@ def calls(t: str) -> list[tuple[str, str, tuple[Any, ...]]]:
         call("ledger.open_account", "hot", "EUR", None, None, Jsonb({})),
         call("ledger.set_account_stripes", "hot", 4),
         call("ledger.get_account", "a"),
+        call("ledger.get_tenant"),
+        call("ledger.version"),
         call("ledger.transfer", "k1", "w", "a", 100, Jsonb({})),
         call("ledger.transfer", "k2", "w", "hot", 10, Jsonb({})),
         call("ledger.post_entry", "k3", legs, Jsonb({}), False, None),

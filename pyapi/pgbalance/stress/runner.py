@@ -32,6 +32,7 @@ from pgbalance.stress.faults import (
     SERVER_WIDE,
     WORKER_APP,
     FaultContext,
+    Replica,
     clear_leftover_standby_setting,
 )
 from pgbalance.stress.model import Call, Conn, History, Op, Rejected, is_connection_loss
@@ -61,6 +62,8 @@ class StressConfig:
     # Runs between the load and the oracle with (connection, tenant, ops): tests damage the
     # database or the recorded history on purpose there, to see the oracle go red.
     tamper: Callable[[Conn, str, list[Op]], None] | None = None
+    # Runs after the setup with the scenarios about to run: tests break the harness there.
+    sabotage: Callable[[list[Scenario]], None] | None = None
 
 
 @dataclass
@@ -223,7 +226,13 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
     seed = config.seed if config.seed is not None else secrets.randbelow(1_000_000)
     dbname = conninfo_params(config.dsn).get("dbname", "postgres")
 
+    # --faults failover: the workers, the faults and the oracle reach whichever of primary
+    # and standby is writable, as an application configured for failover would.
+    replica = Replica(cluster) if "failover" in config.faults and cluster is not None else None
+
     def current_dsn() -> str:
+        if replica is not None:
+            return replica.conninfo(dbname)
         return with_dbname(cluster.dsn, dbname) if cluster is not None else config.dsn
 
     if cluster is not None and clear_leftover_standby_setting(config.dsn):
@@ -235,19 +244,24 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
 
     tenant = f"stress-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     with psycopg.connect(config.dsn, autocommit=True) as conn:
-        scenarios, skipped = resolve_scenarios(conn, config.scenario, config.naive, tenant, seed)
-        if not scenarios:
+        scenarios, missing = resolve_scenarios(conn, config.scenario, config.naive, tenant, seed)
+        if missing:  # never a silently smaller run: a dropped function stops it
             raise StressError(
-                f"scenario {config.scenario!r} cannot run here: " + "; ".join(skipped)
+                f"scenario {config.scenario!r} cannot run here: " + "; ".join(missing)
             )
         for s in scenarios:
             s.setup(conn)
-    for note in skipped:
-        console.print(f"[yellow]skipped[/yellow] {note}")
+    if config.sabotage is not None:
+        config.sabotage(scenarios)
 
     history = History()
     ctx = RunContext(current_dsn, history, scenarios, seed)
-    fctx = FaultContext(current_dsn, ctx.stop, ctx.worker_pids, config.seconds, seed, cluster)
+    fctx = FaultContext(
+        current_dsn, ctx.stop, ctx.worker_pids, config.seconds, seed, cluster, replica
+    )
+    if replica is not None:
+        replica.prepare()
+        console.print(f"synchronous standby on port {replica.standby.port}")
     workers = [Worker(i, ctx) for i in range(config.workers)]
     faults = [FAULTS[kind](fctx) for kind in sorted(config.faults)]
     label = ("naive " if config.naive else "") + "+".join(s.name for s in scenarios)
@@ -271,7 +285,11 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
             f.join()
         for w in workers:
             w.join(config.resolve_timeout + 30)
+        if replica is not None:
+            replica.finish(fctx.problem)
     elapsed = time.monotonic() - started
+    if replica is not None and replica.took is not None:
+        console.print(f"failover: a new primary {replica.took:.1f}s after the primary stopped")
 
     ops = history.snapshot()
     leftovers = sum(1 for op in ops if op.outcome == "unresolved")
