@@ -111,6 +111,20 @@ def distribute(dsn: str, schemas: Sequence[str], reapply_sql: Callable[[], objec
             )
         )
         conn.execute("SET citus.enable_unsafe_triggers = on")
+        # Citus opens node-to-node connections as the current user, which inside a SECURITY
+        # DEFINER function is its owner: a call run on the coordinator (verify, expire_holds,
+        # version, any call inside an explicit transaction block) or one that writes a
+        # reference table from a worker connects as pgbalance_owner. So it must be able to
+        # log in; pg_hba.conf restricts it to the cluster's nodes (docs/scaling.md).
+        # Shard splits and moves create the new shards as the table's owner: it needs CREATE
+        # in the schemas (on the coordinator the DDL guard still refuses its DDL).
+        conn.execute(
+            "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'pgbalance_owner') THEN"
+            " IF NOT (SELECT rolcanlogin FROM pg_roles WHERE rolname = 'pgbalance_owner') THEN"
+            " ALTER ROLE pgbalance_owner LOGIN; END IF;"
+            " GRANT CREATE ON SCHEMA ledger, wallet, booking, fees, tuition TO pgbalance_owner;"
+            " END IF; END $$"
+        )
         if _distribute_tables(conn, schemas):
             reapply_sql()
         params = {"schemas": list(schemas), "spanning": list(SPANNING)}

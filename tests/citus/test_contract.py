@@ -65,6 +65,15 @@ def movements(book: Ledger) -> tuple[int, int, int]:
     return (row["e"], row["p"], row["b"])
 
 
+def on_both_workers(conn: psycopg.Connection[Any], stem: str, n: int) -> list[str]:
+    """n tenant names, half of them on each worker."""
+    by_node: dict[str, list[str]] = {}
+    for name in (f"{stem}-{i}" for i in range(200)):
+        by_node.setdefault(node_of(conn, name), []).append(name)
+    assert len(by_node) == 2
+    return [name for names in by_node.values() for name in names[: n // 2]]
+
+
 # -- migrate distributed the schema ----------------------------------------------------------
 
 
@@ -264,23 +273,26 @@ def test_verify_sees_a_balance_changed_behind_the_trigger(ledger: Ledger) -> Non
             )
 
     nudge(7)
-    found = ledger.verify()
-    assert [(r["check_name"], r["subject"]) for r in found] == [("balance_mismatch", "a")]
-    assert ledger.verify(everywhere=True) == found  # every other tenant is clean
-    nudge(-7)
+    try:
+        found = ledger.verify()
+        assert [(r["check_name"], r["subject"]) for r in found] == [("balance_mismatch", "a")]
+        everywhere = ledger.verify(everywhere=True)
+        assert [r for r in everywhere if r["tenant"] == ledger.tenant] == found
+    finally:
+        nudge(-7)
 
 
 @needs_engine
 def test_expire_holds_per_tenant_and_everywhere(citus_conn: Any, tenant: str) -> None:
-    books = [Ledger(citus_conn, f"{tenant}-{i}") for i in range(6)]
-    assert len({node_of(citus_conn, b.tenant) for b in books}) == 2  # both workers
+    books = [Ledger(citus_conn, t) for t in on_both_workers(citus_conn, tenant, 6)]
     for book in books:
         book.open("a")
         book.open("b")
         book.fund("a", 100)
         book.hold(new_key(), "a", "b", 30, expires_at=book.now() - timedelta(seconds=1))
     assert books[0].expire_holds() == 1
-    assert books[0].expire_holds(everywhere=True) == len(books) - 1
+    # Every tenant: these five, and whatever expired hold another test left in the database.
+    assert books[0].expire_holds(everywhere=True) >= len(books) - 1
     for book in books:
         assert book.account("a")["available"] == 100
         assert book.verify() == []
