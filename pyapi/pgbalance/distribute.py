@@ -118,13 +118,20 @@ def distribute(dsn: str, schemas: Sequence[str], reapply_sql: Callable[[], objec
         # log in; pg_hba.conf restricts it to the cluster's nodes (docs/scaling.md).
         # Shard splits and moves create the new shards as the table's owner: it needs CREATE
         # in the schemas (on the coordinator the DDL guard still refuses its DDL).
-        conn.execute(
-            "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'pgbalance_owner') THEN"
-            " IF NOT (SELECT rolcanlogin FROM pg_roles WHERE rolname = 'pgbalance_owner') THEN"
-            " ALTER ROLE pgbalance_owner LOGIN; END IF;"
-            " GRANT CREATE ON SCHEMA ledger, wallet, booking, fees, tuition TO pgbalance_owner;"
-            " END IF; END $$"
-        )
+        owner = conn.execute(
+            "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'pgbalance_owner'"
+        ).fetchone()
+        if owner is not None:
+            if not owner[0]:
+                conn.execute("ALTER ROLE pgbalance_owner LOGIN")
+            for (schema,) in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", (list(schemas),)
+            ).fetchall():
+                conn.execute(
+                    sql.SQL("GRANT CREATE ON SCHEMA {} TO pgbalance_owner").format(
+                        sql.Identifier(schema)
+                    )
+                )
         if _distribute_tables(conn, schemas):
             reapply_sql()
         params = {"schemas": list(schemas), "spanning": list(SPANNING)}
