@@ -3,8 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install.stamp
-# pytest-xdist workers (each gets its own template database); 0 runs serially. loadgroup:
-# tests/citus share one Citus cluster, so they run in one worker (xdist_group "citus").
+# pytest-xdist workers (each gets its own template database); 0 runs serially.
 PYTEST_WORKERS ?= 2
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS='-k migrate -x'`.
 PYTEST_ARGS ?=
@@ -24,7 +23,7 @@ lint: install
 	$(BIN)/mypy --strict
 
 test: lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # The demo runs in its own database (pgbalance_demo), recreated each time.
 run: install
@@ -42,7 +41,8 @@ docs: install
 	$(BIN)/pgbalance docs
 
 # The benchmark against pgbench's TPC-B (docs/performance.md), in a scratch database
-# dropped afterwards; results in build/bench.json and build/bench.png. E.g. `make bench BENCH_ARGS='--clients 8 --seconds 10 --rounds 3'`.
+# dropped afterwards; results in build/bench.json and build/bench.png. E.g. `make bench
+# BENCH_ARGS='--rounds 3 --peer pgledger=DIR'` (DIR: a pgledger checkout; skipped when absent).
 BENCH_ARGS ?=
 bench: install
 	mkdir -p build
