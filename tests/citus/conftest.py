@@ -28,7 +28,7 @@ from tests.kernel.support import Ledger
 # are rewritten for Citus on another branch; until that lands every money movement fails on
 # the cluster (docs/scaling.md, "Limits"). Set to False once it has: the tests marked
 # `needs_engine` must then pass (strict).
-ENGINE_PENDING = True
+ENGINE_PENDING = False
 needs_engine = pytest.mark.xfail(
     ENGINE_PENDING, strict=True, raises=psycopg.Error,
     reason="engine files not yet Citus-ready: force_generic_plan, whole-row reads, transition "

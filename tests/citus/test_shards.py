@@ -159,6 +159,7 @@ def calls(t: str) -> list[tuple[str, str, tuple[Any, ...]]]:
         call("ledger.statement", "a", "-infinity", "infinity"),
         call("ledger.balance_at", "a", "infinity"),
         call("ledger.verify"),
+        call("ledger.changes", None, 100),
         call("ledger.open_account", "gone", "EUR", 0, None, Jsonb({})),
         call("ledger.close_account", "gone"),
         call("wallet.open", "u1", "EUR"),
