@@ -201,7 +201,8 @@ BEGIN
     FOR v_sql IN
         SELECT format('ALTER TABLE %s OWNER TO %I', c.oid::regclass, current_user)
           FROM pg_catalog.pg_class AS c
-         WHERE c.relnamespace::regnamespace::text IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+         WHERE c.relnamespace::regnamespace::text
+               IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
            AND c.relkind IN ('r', 'p') AND c.relowner = 'pgbalance_owner'::regrole
         UNION ALL
         SELECT format('REVOKE ALL ON SCHEMA %I FROM pgbalance_owner', n.nspname)
