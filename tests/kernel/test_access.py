@@ -74,7 +74,7 @@ def login(kernel_dsn: str, kernel_conn: psycopg.Connection[Any]) -> Iterator[Log
     for conn in conns:
         conn.close()
     for role in roles:
-        # Grants name roles by text (no catalog dependency): remove them with the role.
+        # Grants hold the role's OID with no catalog dependency: remove them with the role.
         kernel_conn.execute("DELETE FROM ledger.tenant_grant WHERE role_name = %s", (role,))
         kernel_conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
