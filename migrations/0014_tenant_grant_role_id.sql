@@ -1,4 +1,4 @@
--- depends: 0010_release_history
+-- depends: 0012_entry_changes
 -- Tenant grants name their role by OID (role_id, a regrole) instead of by name: renaming a
 -- bound role keeps its grants, and a role dropped and re-created under the same name starts
 -- unbound instead of inheriting them. role_name stays, for display: the name at grant time.

@@ -21,14 +21,14 @@ DETAIL_KEYS = frozenset({
     "balance", "booking", "bytes", "captured", "carrier", "carrier_fee", "code", "command",
     "created_at", "currency", "deposit", "deposit_paid", "entry_id", "existing", "expires_at",
     "fee_status", "first_payable", "first_posted_at", "held", "idx", "items", "key", "kind",
-    "leg", "legs", "length", "load", "load_currency", "max_balance", "metadata", "migration",
-    "min_balance", "name", "object", "object_type", "operation", "outstanding", "payment_id",
-    "payment_ref", "pending", "pending_in", "pending_out", "pending_term_no", "posted",
-    "posted_legs", "postings", "reason", "reference", "remaining", "requested",
+    "leg", "legs", "length", "limit", "load", "load_currency", "max_balance", "metadata",
+    "migration", "min_balance", "name", "object", "object_type", "operation", "outstanding",
+    "payment_id", "payment_ref", "pending", "pending_in", "pending_out", "pending_term_no",
+    "posted", "posted_legs", "postings", "reason", "reference", "remaining", "requested",
     "requested_amount", "requested_term_no", "reversals", "reversed", "reversed_amount", "role",
-    "shipper", "shipper_fee", "status", "still_pending", "stripe_no", "stripe_rows", "stripes",
-    "student", "sum", "tenant", "term", "term_no", "terms", "total", "transaction_isolation",
-    "transfers", "user", "workflow",
+    "shipper", "shipper_fee", "snapshot", "status", "still_pending", "stripe_no", "stripe_rows",
+    "stripes", "student", "sum", "tenant", "tenants", "term", "term_no", "terms", "total",
+    "transaction_isolation", "transfers", "updated", "user", "workflow",
 })  # fmt: skip
 _KEY = re.compile(r"(?:^|(?<=\s))([a-z_][a-z0-9_]*)=")
 

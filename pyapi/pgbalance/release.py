@@ -177,7 +177,8 @@ SELECT pg_describe_object(d.classid, d.objid, d.objsubid), p.oid::regprocedure::
   FROM pg_depend AS d
   JOIN pg_proc AS p ON d.refclassid = 'pg_proc'::regclass AND d.refobjid = p.oid
  WHERE p.pronamespace::regnamespace::text = ANY(%(schemas)s)
-   AND d.classid NOT IN ('pg_trigger'::regclass, 'pg_event_trigger'::regclass, 'pg_proc'::regclass)
+   AND d.classid NOT IN ('pg_trigger'::regclass, 'pg_event_trigger'::regclass,
+                         'pg_proc'::regclass)
    AND d.deptype = 'n'
  ORDER BY 1
 """
