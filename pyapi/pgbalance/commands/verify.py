@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from pgbalance.commands.base import dsn_of, table_console
+from pgbalance.commands.base import dsn_of, table_console, tenant_known, tenant_scope
 
 NAME = "verify"
 HELP = (
@@ -15,7 +14,10 @@ HELP = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tenant", default=None, help="check one tenant only (default: all)")
+    parser.add_argument(
+        "--tenant", default=None,
+        help="check one tenant only (default: every tenant the role may reach)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,24 +25,14 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     with psycopg.connect(dsn_of(args), autocommit=True) as conn:
-        if args.tenant is not None:
-            # The kernel says whether the tenant exists (PB005 otherwise): a typo in a cron
-            # job must not read as a consistent ledger.
-            try:
-                conn.execute("SELECT * FROM ledger.get_tenant(%s)", (args.tenant,))
-            except psycopg.Error as exc:
-                if exc.sqlstate != "PB005":
-                    raise
-                print(f"pgbalance verify: unknown tenant {args.tenant!r} (no account in it): "
-                      "nothing checked", file=sys.stderr)  # fmt: skip
-                return 1
+        if not tenant_known(conn, NAME, args.tenant):
+            return 1
         cur = conn.execute("SELECT * FROM ledger.verify(%s)", (args.tenant,))
         columns = [c.name for c in cur.description or []]
         rows = cur.fetchall()
     console = table_console()
     if not rows:
-        scope = f"tenant {args.tenant}" if args.tenant else "all tenants"
-        console.print(f"[green]ledger consistent[/green] ({scope})")
+        console.print(f"[green]ledger consistent[/green] ({tenant_scope(args.tenant)})")
         return 0
     table = Table(title=f"ledger.verify: {len(rows)} violations", title_style="bold red")
     for name in columns:
