@@ -1,8 +1,7 @@
-CREATE OR REPLACE FUNCTION ledger.verify(p_tenant text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION ledger._verify_all(p_tenant text DEFAULT NULL)
 RETURNS TABLE (check_name text, tenant text, subject text, detail text)
 LANGUAGE sql
 STABLE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH per_account AS (
@@ -107,5 +106,5 @@ AS $$
            format('reversed_amount=%s reversals=%s', reversed_amount, reversals)
       FROM entries WHERE reversed_amount <> reversals
 $$;
-COMMENT ON FUNCTION ledger.verify(text) IS
-    'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor.';
+COMMENT ON FUNCTION ledger._verify_all(text) IS
+    'Private (ledger.verify, ledger.verify_full): recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent.';

@@ -19,7 +19,7 @@ BEGIN
             SELECT p.oid::regprocedure FROM pg_catalog.pg_proc AS p
              WHERE p.pronamespace = v_schema::regnamespace AND p.proname !~ '^_'
         LOOP
-            IF v_fn::text LIKE 'ledger.verify(%' THEN
+            IF v_fn::text LIKE 'ledger.verify%' THEN
                 EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pgbalance_auditor', v_fn);
             ELSE
                 EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pgbalance_app', v_fn);
@@ -30,6 +30,9 @@ BEGIN
     GRANT EXECUTE ON FUNCTION ledger.statement(text, text, timestamptz, timestamptz),
                               ledger.balance_at(text, text, timestamptz),
                               ledger.get_account(text, text),
-                              ledger.get_entry(text, bigint) TO pgbalance_auditor;
+                              ledger.get_entry(text, bigint),
+                              ledger.statement_page(text, text, text, int) TO pgbalance_auditor;
+    -- The key that signs statement cursors is the owner's alone.
+    REVOKE ALL ON ledger.cursor_key FROM pgbalance_auditor;
 END
 $$;
