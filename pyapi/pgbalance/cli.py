@@ -25,6 +25,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "pgbalance.commands.run",
     "pgbalance.commands.docs",
     "pgbalance.commands.expire_holds",
+    "pgbalance.commands.seal",
     "pgbalance.stress.cli",
     "pgbalance.bench",
 )

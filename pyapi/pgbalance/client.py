@@ -6,6 +6,7 @@ Workflow namespaces (``client.wallet``, ``client.booking``, ...) live in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,15 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from pgbalance.connection import Executor
-from pgbalance.models import Account, BatchItem, Entry, EntryResult, StatementLine, Violation
+from pgbalance.models import (
+    Account,
+    BatchItem,
+    Entry,
+    EntryResult,
+    StatementLine,
+    StatementPageLine,
+    Violation,
+)
 from pgbalance.workflows.booking import BookingWorkflow
 from pgbalance.workflows.fees import FeesWorkflow
 from pgbalance.workflows.tuition import TuitionWorkflow
@@ -187,3 +196,21 @@ class Client:
 
     def verify(self, tenant: str | None = None) -> list[Violation]:
         return self.executor.rows("SELECT * FROM ledger.verify(%s)", (tenant,), Violation)
+
+    def statement_pages(
+        self, tenant: str, code: str, page_size: int = 100, after: str | None = None
+    ) -> Iterator[list[StatementPageLine]]:
+        """An account's statement page by page (ledger.statement_page), each page one call
+        in its own transaction, continuing from the last row's cursor; stops after a short
+        page. `after` resumes from a cursor kept earlier."""
+        while True:
+            page = self.executor.rows(
+                "SELECT * FROM ledger.statement_page(%s, %s, %s, %s::int)",
+                (tenant, code, after, page_size),
+                StatementPageLine,
+            )
+            if page:
+                yield page
+            if len(page) < page_size:
+                return
+            after = page[-1].cursor
