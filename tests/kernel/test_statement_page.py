@@ -156,7 +156,8 @@ def test_client_iterates_over_pages(book: Ledger, client: Client) -> None:
         (r["entry_id"], r["amount"], r["balance_after"]) for r in book.statement("b")
     ]
     # Resuming from a kept cursor gives the rest.
-    rest = [line for p in client.statement_pages(book.tenant, "b", 3, lines[4].cursor) for line in p]
+    resumed = client.statement_pages(book.tenant, "b", 3, lines[4].cursor)
+    rest = [line for p in resumed for line in p]
     assert rest == lines[5:]
     # An exact multiple of the page size ends with an empty call, not an empty page.
     assert all(p for p in client.statement_pages(book.tenant, "b", len(lines)))
