@@ -59,6 +59,9 @@ ERRORS: tuple[tuple[str, str, str], ...] = (
      "malformed input: amount <= 0, NULL where a value is needed, empty code, unbalanced or "
      "malformed legs, unknown currency format"),
     ("42501", "insufficient_privilege", "`pgbalance_app` touching a table directly"),
+    ("25000", "invalid_transaction_state",
+     "a function that needs READ COMMITTED (ledger.seal) called in a REPEATABLE READ or "
+     "SERIALIZABLE transaction"),
 )  # fmt: skip
 
 

@@ -68,6 +68,10 @@ class InsufficientPrivilege(PgBalanceError):
     sqlstate = "42501"
 
 
+class InvalidTransactionState(PgBalanceError):
+    sqlstate = "25000"
+
+
 BY_SQLSTATE: dict[str, type[PgBalanceError]] = {
     cls.sqlstate: cls
     for cls in (
@@ -82,6 +86,7 @@ BY_SQLSTATE: dict[str, type[PgBalanceError]] = {
         LedgerImmutable,
         InvalidInput,
         InsufficientPrivilege,
+        InvalidTransactionState,
     )
 }
 

@@ -16,9 +16,10 @@ import psycopg
 
 from pgbalance.migrate import KERNEL_SCHEMAS
 
-# Tables that would be Citus reference tables (replicated, no tenant_id). None today: the
-# design keeps everything per tenant. Adding one here needs a line in docs/scaling.md.
-REFERENCE_TABLES: frozenset[str] = frozenset()
+# Tables that would be Citus reference tables (replicated, no tenant_id). Adding one here
+# needs a line in docs/scaling.md. ledger.cursor_key: the one key that signs statement_page
+# cursors (no tenant data; the owner's only).
+REFERENCE_TABLES: frozenset[str] = frozenset({"ledger.cursor_key"})
 PINNED_SEARCH_PATH = "search_path=pg_catalog, pg_temp"
 
 _TABLE_VIOLATIONS = """
