@@ -285,8 +285,10 @@ def measure(dsn: str, conn: Any, builder: Builder, reader: Reader) -> Level:
     )
 
 
-def run_history(dsn: str, levels: list[int], seal_every: int,
-                say: Callable[[str], None]) -> list[Level]:  # fmt: skip
+def run_history(dsn: str, levels: list[int], seal_every: int, say: Callable[[str], None],
+                on_level: Callable[[list[Level]], None]) -> list[Level]:  # fmt: skip
+    """Grow and measure level by level; on_level gets the results so far after each (a 10M
+    level takes long: what was measured before it is kept)."""
     import psycopg
 
     from pgbalance import docgen
@@ -310,7 +312,7 @@ def run_history(dsn: str, levels: list[int], seal_every: int,
                 result = measure(scratch, conn, builder, reader)
                 result.build_seconds = built
                 results.append(result)
-                render([result])
+                on_level(results)
     return results
 
 
@@ -353,7 +355,7 @@ def render(results: list[Level]) -> None:
             f"{getattr(last, key) / getattr(first, key):.2f}x" if getattr(first, key) else ""
             for key, _ in COLUMNS
         ))  # fmt: skip
-    Console().print(table)
+    Console(width=max(160, Console().width)).print(table)
 
 
 def plot(results: list[Level], path: Path) -> None:
@@ -400,12 +402,15 @@ def run(args: argparse.Namespace, dsn: str) -> int:
         print(f"pgbalance bench --history: levels must be >= {10 * TAIL},"
               f" --seal-every >= {2 * BATCH}", file=sys.stderr)  # fmt: skip
         return 2
-    results = run_history(dsn, levels, args.seal_every,
-                          lambda msg: print(f"... {msg}", file=sys.stderr))  # fmt: skip
-    render(results)
-    if args.json is not None:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n",
-                             encoding="utf-8")  # fmt: skip
-    if args.plot is not None:
-        plot(results, args.plot)
+
+    def on_level(results: list[Level]) -> None:
+        render(results)
+        if args.json is not None:
+            args.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n",
+                                 encoding="utf-8")  # fmt: skip
+        if args.plot is not None and len(results) > 1:
+            plot(results, args.plot)
+
+    run_history(dsn, levels, args.seal_every, lambda msg: print(f"... {msg}", file=sys.stderr),
+                on_level)  # fmt: skip
     return 0
