@@ -209,3 +209,41 @@ def test_history_reads_work_on_a_read_only_replica(dsn: str, tenant: str) -> Non
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction), conn.transaction():
             conn.execute("SET TRANSACTION READ ONLY")
             conn.execute("SELECT * FROM ledger.seal(%s)", (tenant,))
+
+
+def test_history_indexes_built_concurrently_beforehand(empty_dsn: str, tenant: str) -> None:
+    """operations.md, upgrading a large ledger: indexes of 0009_seal built CONCURRENTLY
+    before the migration are kept as they are (the migration skips them)."""
+    from yoyo import get_backend, read_migrations
+
+    from pgbalance import paths
+    from pgbalance.migrate import yoyo_url
+
+    migrate(empty_dsn)
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        put_ledger_data(conn, tenant)
+    backend = get_backend(yoyo_url(empty_dsn))
+    (seal,) = [m for m in read_migrations(str(paths.migrations_dir())) if m.id == "0009_seal"]
+    try:
+        with backend.lock():
+            backend.rollback_one(seal)
+    finally:
+        backend.connection.close()
+    names = ("posting_account_time_idx", "posting_time_brin", "entry_reverses_idx")
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        conn.execute("CREATE INDEX CONCURRENTLY posting_account_time_idx"
+                     " ON ledger.posting (tenant_id, account_id, posted_at)")  # fmt: skip
+        conn.execute("CREATE INDEX CONCURRENTLY posting_time_brin"
+                     " ON ledger.posting USING brin (posted_at)")  # fmt: skip
+        conn.execute("CREATE INDEX CONCURRENTLY entry_reverses_idx"
+                     " ON ledger.entry (tenant_id, reverses_entry_id)"
+                     " WHERE reverses_entry_id IS NOT NULL")  # fmt: skip
+        before = conn.execute("SELECT relname, oid FROM pg_class WHERE relname = ANY(%s)",
+                              (list(names),)).fetchall()  # fmt: skip
+    assert migrate(empty_dsn).applied == ["0009_seal"]
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        after = conn.execute("SELECT relname, oid FROM pg_class WHERE relname = ANY(%s)",
+                             (list(names),)).fetchall()  # fmt: skip
+        assert sorted(after) == sorted(before) and len(after) == 3
+        assert conn.execute("SELECT * FROM ledger.seal(%s)", (tenant,)).fetchall()
+        assert verify_rows(conn) == []
