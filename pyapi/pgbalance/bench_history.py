@@ -365,7 +365,7 @@ def plot(results: list[Level], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     xs = [r.postings for r in results]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
     for key, label in [("page_first_ms", "statement_page, first"),
                        ("page_deep_ms", "statement_page, deepest"),
                        ("balance_at_ms", "balance_at"), ("get_account_ms", "get_account"),
@@ -378,7 +378,7 @@ def plot(results: list[Level], path: Path) -> None:
     ax.set_ylabel("ms per call (median)")
     ax.set_title("Cost per call as history grows")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
