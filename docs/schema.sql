@@ -1808,7 +1808,8 @@ CREATE FUNCTION ledger._seal_digest(p_tenant text, p_prev text, p_from timestamp
         SELECT e.entry_id, e.idempotency_key, e.fingerprint, e.metadata, e.created_at,
                e.expires_at, e.reverses_entry_id
           FROM ledger.entry AS e
-         WHERE e.tenant_id = p_tenant AND e.entry_id IN (SELECT p.entry_id FROM p)
+         -- An array, so the entries are index lookups, never a scan of the tenant's entries.
+         WHERE e.tenant_id = p_tenant AND e.entry_id = ANY (ARRAY(SELECT DISTINCT p.entry_id FROM p))
     ), lines AS (
         SELECT e.entry_id, -1 AS posting_no,
                json_build_array('E', e.entry_id, e.idempotency_key, e.fingerprint, e.metadata,
@@ -2228,20 +2229,23 @@ BEGIN
                  LIMIT 1) AS c ON true
          WHERE a.tenant_id = p_tenant
     ), touched AS (
-        SELECT DISTINCT r.entry_id FROM recent AS r
-        UNION
-        SELECT e.entry_id FROM ledger.entry AS e
-         WHERE e.tenant_id = p_tenant AND e.entry_id > v_max_entry
-    ), scope AS (
-        SELECT t.entry_id FROM touched AS t
-        UNION
-        SELECT e.reverses_entry_id FROM ledger.entry AS e
-         WHERE e.tenant_id = p_tenant AND e.reverses_entry_id IS NOT NULL
-           AND e.entry_id IN (SELECT t.entry_id FROM touched AS t)
+        -- Entry ids as arrays from here on, so that every lookup below is an index probe,
+        -- never a scan of the tenant's history.
+        SELECT ARRAY(SELECT DISTINCT r.entry_id FROM recent AS r
+                     UNION
+                     SELECT e.entry_id FROM ledger.entry AS e
+                      WHERE e.tenant_id = p_tenant AND e.entry_id > v_max_entry) AS ids
+    ), scope AS MATERIALIZED (
+        SELECT ARRAY(SELECT unnest(t.ids)
+                     UNION
+                     SELECT e.reverses_entry_id FROM ledger.entry AS e
+                      WHERE e.tenant_id = p_tenant AND e.reverses_entry_id IS NOT NULL
+                        AND e.entry_id = ANY (t.ids)) AS ids
+          FROM touched AS t
     ), postings AS MATERIALIZED (
         SELECT p.entry_id, p.account_id, p.kind, p.amount
           FROM ledger.posting AS p
-         WHERE p.tenant_id = p_tenant AND p.entry_id IN (SELECT s.entry_id FROM scope AS s)
+         WHERE p.tenant_id = p_tenant AND p.entry_id = ANY ((SELECT s.ids FROM scope AS s)::bigint[])
     ), per_currency AS (
         SELECT p.entry_id, a.currency,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
@@ -2254,7 +2258,7 @@ BEGIN
         SELECT r.reverses_entry_id AS entry_id, sum(r.amount) AS total
           FROM ledger.entry AS r
          WHERE r.tenant_id = p_tenant
-           AND r.reverses_entry_id IN (SELECT s.entry_id FROM scope AS s)
+           AND r.reverses_entry_id = ANY ((SELECT s.ids FROM scope AS s)::bigint[])
          GROUP BY r.reverses_entry_id
     ), entries AS (
         SELECT e.entry_id, e.status, e.amount, e.reversed_amount,
@@ -2267,7 +2271,7 @@ BEGIN
           FROM ledger.entry AS e
           LEFT JOIN postings AS p ON p.entry_id = e.entry_id
           LEFT JOIN reversed AS x ON x.entry_id = e.entry_id
-         WHERE e.tenant_id = p_tenant AND e.entry_id IN (SELECT s.entry_id FROM scope AS s)
+         WHERE e.tenant_id = p_tenant AND e.entry_id = ANY ((SELECT s.ids FROM scope AS s)::bigint[])
          GROUP BY e.tenant_id, e.entry_id
     )
     SELECT 'balance_mismatch', p_tenant, a.code, format('balance=%s postings=%s', a.balance, a.b)

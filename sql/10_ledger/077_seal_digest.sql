@@ -19,7 +19,8 @@ AS $$
         SELECT e.entry_id, e.idempotency_key, e.fingerprint, e.metadata, e.created_at,
                e.expires_at, e.reverses_entry_id
           FROM ledger.entry AS e
-         WHERE e.tenant_id = p_tenant AND e.entry_id IN (SELECT p.entry_id FROM p)
+         -- An array, so the entries are index lookups, never a scan of the tenant's entries.
+         WHERE e.tenant_id = p_tenant AND e.entry_id = ANY (ARRAY(SELECT DISTINCT p.entry_id FROM p))
     ), lines AS (
         SELECT e.entry_id, -1 AS posting_no,
                json_build_array('E', e.entry_id, e.idempotency_key, e.fingerprint, e.metadata,
