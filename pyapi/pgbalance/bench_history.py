@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -61,6 +62,9 @@ class Level:
     verify_full_peak_rss_anon_kb: int
     index_bytes_per_posting: float
     brin_bytes: int
+    # 1-minute load average when the level's reads were measured: a shared machine's load
+    # moves the absolute figures, so each row says what it was measured under.
+    load_average: float = 0.0
 
 
 def _ms(conn: Any, sql: str, params: Any, repeat: int = REPEAT) -> float:
@@ -242,6 +246,7 @@ def measure(dsn: str, conn: Any, builder: Builder, reader: Reader) -> Level:
         balance_samples.append(_ms(conn, "SELECT ledger.balance_at(%s, %s, %s)",
                                    (TENANT, code, at), repeat=1))  # fmt: skip
     get_account = _ms(conn, "SELECT * FROM ledger.get_account(%s, 'revenue')", (TENANT,))
+    load = os.getloadavg()[0]
     verify = _ms(conn, "SELECT * FROM ledger.verify(%s)", (TENANT,), repeat=5)
     with psycopg.connect(dsn, autocommit=True) as fresh:
         verify_full, peak = _peak_rss_anon_kb(fresh, "SELECT * FROM ledger.verify_full(%s)",
@@ -282,6 +287,7 @@ def measure(dsn: str, conn: Any, builder: Builder, reader: Reader) -> Level:
         verify_full_peak_rss_anon_kb=peak,
         index_bytes_per_posting=index_bytes / max(1, total),
         brin_bytes=brin_bytes,
+        load_average=load,
     )
 
 
@@ -330,6 +336,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("transfers_per_s_sealing", "transfers/s sealing"),
     ("verify_full_peak_rss_anon_kb", "verify_full peak kB"),
     ("index_bytes_per_posting", "time index B/posting"),
+    ("load_average", "load"),
 ]
 
 
