@@ -13,7 +13,9 @@ revenue account, which therefore holds half of all postings. At each level it me
 - get_account; verify after a seal (with a fixed tail of movements after it) and verify_full;
 - transfer throughput on one connection, without and while a seal runs;
 - the backend's peak private memory (RssAnon, sampled) during verify_full;
-- bytes per posting of the account/time index and of the BRIN index (the write-side cost).
+- bytes per posting of the account/time index and of the BRIN index (the write-side cost);
+- the load average, and get_account in a tenant without history (a yardstick of what any
+  call costs at that moment on a shared machine).
 
 Paged, point and incremental operations should stay flat (within 2x) from the first level to
 the last; verify_full grows with history (docs/performance.md, "History").
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 TENANT = "history"
+YARDSTICK = "yardstick"
 CUSTOMERS = 1000
 BATCH = 1000
 TAIL = 2000
@@ -65,6 +68,9 @@ class Level:
     # 1-minute load average when the level's reads were measured: a shared machine's load
     # moves the absolute figures, so each row says what it was measured under.
     load_average: float = 0.0
+    # get_account in a tenant with no history, measured alongside: what a call costs under
+    # the load of the moment, to read the other figures against.
+    yardstick_ms: float = 0.0
 
 
 def _ms(conn: Any, sql: str, params: Any, repeat: int = REPEAT) -> float:
@@ -93,6 +99,7 @@ class Builder:
             "SELECT * FROM ledger.open_account(%s, 'revenue', 'EUR', NULL, NULL)", (TENANT,)
         )
         self.conn.execute("SELECT * FROM ledger.set_account_stripes(%s, 'revenue', 4)", (TENANT,))
+        self.conn.execute("SELECT * FROM ledger.open_account(%s, 'yard', 'EUR')", (YARDSTICK,))
         self.conn.execute(
             "SELECT count(*) FROM generate_series(1, %s) AS g,"
             " ledger.open_account(%s, 'cust' || g, 'EUR', NULL, NULL)",
@@ -247,6 +254,7 @@ def measure(dsn: str, conn: Any, builder: Builder, reader: Reader) -> Level:
                                    (TENANT, code, at), repeat=1))  # fmt: skip
     get_account = _ms(conn, "SELECT * FROM ledger.get_account(%s, 'revenue')", (TENANT,))
     load = os.getloadavg()[0]
+    yardstick = _ms(conn, "SELECT * FROM ledger.get_account(%s, 'yard')", (YARDSTICK,))
     verify = _ms(conn, "SELECT * FROM ledger.verify(%s)", (TENANT,), repeat=5)
     with psycopg.connect(dsn, autocommit=True) as fresh:
         verify_full, peak = _peak_rss_anon_kb(fresh, "SELECT * FROM ledger.verify_full(%s)",
@@ -288,6 +296,7 @@ def measure(dsn: str, conn: Any, builder: Builder, reader: Reader) -> Level:
         index_bytes_per_posting=index_bytes / max(1, total),
         brin_bytes=brin_bytes,
         load_average=load,
+        yardstick_ms=yardstick,
     )
 
 
@@ -337,6 +346,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("verify_full_peak_rss_anon_kb", "verify_full peak kB"),
     ("index_bytes_per_posting", "time index B/posting"),
     ("load_average", "load"),
+    ("yardstick_ms", "yardstick ms"),
 ]
 
 
