@@ -279,6 +279,7 @@ DECLARE
     v_payment booking.payment;
     v_outstanding bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('amount', p_amount);
@@ -355,6 +356,7 @@ DECLARE
     v_existing booking.booking;
     v_claimed boolean;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('total', p_total);
@@ -405,6 +407,7 @@ CREATE FUNCTION booking.get(p_tenant text, p_booking text) RETURNS TABLE(booking
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('booking', p_booking, false);
     RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, false, false);
@@ -433,6 +436,7 @@ DECLARE
     v_booking booking.booking;
     v_payment booking.payment;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('amount', p_amount);
@@ -491,6 +495,7 @@ CREATE FUNCTION booking.unapplied_payments(p_tenant text, p_booking text) RETURN
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('booking', p_booking, false);
     IF NOT EXISTS (SELECT FROM booking.booking AS b
@@ -630,6 +635,7 @@ CREATE FUNCTION fees.complete_load(p_tenant text, p_load text) RETURNS TABLE(loa
 DECLARE
     v_load fees.load;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     v_load := fees._lock_load(p_tenant, p_load);
@@ -663,6 +669,7 @@ DECLARE
     v_existing fees.load;
     v_mismatch text;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     PERFORM ledger._check_reference('shipper', p_shipper);
@@ -726,6 +733,7 @@ DECLARE
     v_amounts bigint[];
     v_entry_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     IF p_shipper_fee IS NULL OR p_carrier_fee IS NULL OR p_shipper_fee < 0 OR p_carrier_fee < 0 THEN
@@ -790,6 +798,7 @@ CREATE FUNCTION fees.get_load(p_tenant text, p_load text) RETURNS TABLE(load tex
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     RETURN QUERY SELECT * FROM fees._load_out(p_tenant, p_load, false);
@@ -814,6 +823,7 @@ CREATE FUNCTION fees.platform_revenue(p_tenant text, p_currency text) RETURNS bi
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_currency(p_currency);
     RETURN coalesce((SELECT a.balance FROM ledger._account_out(p_tenant, fees._revenue_account(p_currency)) AS a), 0);
@@ -839,12 +849,10 @@ DECLARE
     v_load fees.load;
     v_entry_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
-    IF length(p_reason) > 1000 THEN
-        PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
-            format('length=%s', length(p_reason)));
-    END IF;
+    PERFORM ledger._check_text('reason', p_reason);
 
     v_load := fees._lock_load(p_tenant, p_load);
     IF v_load.fee_status = 'REFUNDED' THEN
@@ -1118,6 +1126,99 @@ $$;
 COMMENT ON FUNCTION ledger._apply_postings() IS 'Private trigger: applies inserted postings to balance, pending_out and pending_in (the only writer); a striped account gets them in one of its stripe rows per transaction.';
 
 --
+-- Name: _capture(text, bigint, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_entry ledger.entry;
+    v_legs int;
+BEGIN
+    PERFORM ledger._check_amount('amount', p_amount, true);
+    v_entry := ledger._lock_entry(p_tenant, p_entry_id);
+    IF p_user THEN
+        PERFORM ledger._check_user_entry(v_entry.entry_id, v_entry.idempotency_key, 'captured');
+    END IF;
+    SELECT count(*) INTO v_legs FROM ledger.posting AS p
+     WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind <> 'B' AND p.amount > 0;
+    IF v_legs = 0 THEN
+        PERFORM ledger._raise('PB004', 'entry is not a hold', format('entry_id=%s status=%s', p_entry_id, v_entry.status));
+    END IF;
+    IF v_entry.status IN ('posted', 'reversed') THEN
+        IF p_amount IS NULL OR p_amount = v_entry.amount THEN
+            RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
+            RETURN;
+        END IF;
+        PERFORM ledger._raise('PB003', 'hold already captured with a different amount',
+            format('entry_id=%s captured=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
+    END IF;
+    IF v_entry.status = 'voided' THEN
+        PERFORM ledger._raise('PB004', 'a voided hold cannot be captured', format('entry_id=%s', p_entry_id));
+    END IF;
+    IF v_entry.expires_at <= clock_timestamp() THEN
+        PERFORM ledger._raise('PB004', 'the hold has expired',
+            format('entry_id=%s expires_at=%s', p_entry_id, v_entry.expires_at),
+            'An expired hold can only be voided (ledger.void or ledger.expire_holds).');
+    END IF;
+    IF p_amount > v_entry.amount THEN
+        PERFORM ledger._raise('PB002', 'capture exceeds the held amount',
+            format('entry_id=%s held=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
+    END IF;
+    IF p_amount < v_entry.amount AND v_legs <> 2 THEN
+        PERFORM ledger._raise('22023', 'partial capture is only possible for two-leg holds',
+            format('entry_id=%s legs=%s held=%s requested=%s', p_entry_id, v_legs, v_entry.amount, p_amount));
+    END IF;
+
+    PERFORM ledger._release_hold(p_tenant, p_entry_id, coalesce(p_amount, v_entry.amount));
+    UPDATE ledger.entry AS e SET status = 'posted', amount = coalesce(p_amount, v_entry.amount)
+     WHERE e.tenant_id = p_tenant AND e.entry_id = p_entry_id;
+    RETURN QUERY SELECT v_entry.entry_id, 'posted'::text, false;
+END
+$$;
+
+--
+-- Name: FUNCTION _capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean) IS 'Private: ledger.capture; p_user = false lets a workflow capture its own pgb: hold.';
+
+--
+-- Name: _check_access(text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_access(p_tenant text, p_write boolean) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    IF p_write AND pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        PERFORM ledger._raise('25000', 'pgbalance writes run at READ COMMITTED',
+            pg_catalog.format('transaction_isolation=%s', pg_catalog.current_setting('transaction_isolation')),
+            'Call it in its own transaction at READ COMMITTED, PostgreSQL''s default (or SET TRANSACTION ISOLATION LEVEL READ COMMITTED first); to move several amounts atomically use ledger.post_entry or ledger.transfer_batch with p_atomic.');
+    END IF;
+    IF p_tenant IS NOT NULL
+       AND EXISTS (SELECT FROM ledger.tenant_grant AS g WHERE g.role_name = session_user::text) THEN
+        IF NOT EXISTS (SELECT FROM ledger.tenant_grant AS g
+                        WHERE g.tenant_id = p_tenant AND g.role_name = session_user::text
+                          AND g.revoked_at IS NULL) THEN
+            PERFORM ledger._raise('42501', 'role may not act on this tenant',
+                pg_catalog.format('role=%s tenant=%s', session_user, p_tenant),
+                'The role is bound to the tenants granted to it with ledger.grant_tenant.');
+        END IF;
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_access(p_tenant text, p_write boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_access(p_tenant text, p_write boolean) IS 'Private, first call of every public function: 25000 when a write (p_write) runs above READ COMMITTED; 42501 when the session_user is tenant-bound (ledger.grant_tenant) and does not hold p_tenant.';
+
+--
 -- Name: _check_amount(text, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1187,6 +1288,29 @@ $$;
 COMMENT ON FUNCTION ledger._check_definition(p_what text, p_name text, p_existing text[], p_requested text[]) IS 'Private: PB003 unless the existing definition p_existing equals the requested p_requested (the detail shows both).';
 
 --
+-- Name: _check_json(text, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_json(p_what text, p_value jsonb) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF octet_length(p_value::text) > 16384 THEN
+        PERFORM ledger._raise('22023', format('%s is larger than 16 KiB', p_what),
+            format('bytes=%s limit=16384', octet_length(p_value::text)),
+            'Keep free-form JSON small; store large documents elsewhere and reference them.');
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_json(p_what text, p_value jsonb); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_json(p_what text, p_value jsonb) IS 'Private: 22023 when a free-form JSON argument is larger than 16 KiB (16384 bytes as JSON text); NULL passes.';
+
+--
 -- Name: _check_name(text, text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1238,6 +1362,61 @@ $$;
 COMMENT ON FUNCTION ledger._check_reference(p_what text, p_value text) IS 'Private: 22023 unless p_value is a non-empty name of at most 180 characters outside the reserved pgb: prefix (room for a workflow''s derived pgb: name).';
 
 --
+-- Name: _check_text(text, text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_text(p_what text, p_value text, p_empty_ok boolean DEFAULT true) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF length(p_value) > 1000 THEN
+        PERFORM ledger._raise('22023', format('%s is longer than 1000 characters', p_what),
+            format('length=%s limit=1000', length(p_value)));
+    ELSIF p_value = '' AND NOT p_empty_ok THEN
+        PERFORM ledger._raise('22023', format('%s must not be empty', p_what), format('%s=''''', p_what));
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_text(p_what text, p_value text, p_empty_ok boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_text(p_what text, p_value text, p_empty_ok boolean) IS 'Private: 22023 when free text (a reason, an approver) is longer than 1000 characters, or empty where p_empty_ok is false; NULL passes.';
+
+--
+-- Name: _check_user_entry(bigint, text, text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_user_entry(p_entry_id bigint, p_key text, p_action text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_workflow text;
+BEGIN
+    IF starts_with(p_key, 'pgb:') THEN
+        v_workflow := split_part(p_key, ':', 2);
+        PERFORM ledger._raise('PB004', format('a %s workflow entry cannot be %s directly', v_workflow, p_action),
+            format('entry_id=%s workflow=%s key=%s', p_entry_id, v_workflow, p_key),
+            CASE v_workflow
+                WHEN 'wallet' THEN 'A purchase is refunded with wallet.fail_purchase.'
+                WHEN 'fees' THEN 'A service fee is refunded with fees.refund_service_fee.'
+                WHEN 'tuition' THEN 'A payment is settled with tuition.approve_payment or tuition.reject_payment.'
+                WHEN 'booking' THEN 'Booking payments are recorded by booking.record_deposit and booking.complete_balance_payment and are not undone through the ledger.'
+                ELSE 'Use the functions of the workflow that made it.' END);
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_user_entry(p_entry_id bigint, p_key text, p_action text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_user_entry(p_entry_id bigint, p_key text, p_action text) IS 'Private: PB004 (DETAIL workflow=..., HINT the function to use) when the entry''s key starts with pgb:, i.e. a workflow made it; ledger.capture, ledger.void and ledger.reverse call it.';
+
+--
 -- Name: _cursor_mac(bytea, bytea, text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1253,6 +1432,26 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._cursor_mac(p_ipad bytea, p_opad bytea, p_message text) IS 'Private: HMAC-SHA256 of p_message, hex, given the key XOR ipad and XOR opad.';
+
+--
+-- Name: _granted_tenants(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._granted_tenants() RETURNS text[]
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT CASE WHEN count(*) > 0
+                THEN coalesce(array_agg(g.tenant_id ORDER BY g.tenant_id)
+                              FILTER (WHERE g.revoked_at IS NULL), '{}') END
+      FROM ledger.tenant_grant AS g WHERE g.role_name = session_user::text
+$$;
+
+--
+-- Name: FUNCTION _granted_tenants(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._granted_tenants() IS 'Private: the tenants the session_user holds; NULL when it is unbound (never granted one: every tenant), empty when bound to none. Narrows the all-tenant calls expire_holds(NULL) and verify(NULL).';
 
 --
 -- Name: _guard_account_update(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1279,6 +1478,51 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._guard_account_update() IS 'Private trigger: raises PB009 when a balance column changes outside ledger._apply_postings.';
+
+--
+-- Name: _guard_ddl(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._guard_ddl() RETURNS event_trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_type text;
+    v_object text;
+BEGIN
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = session_user) THEN
+        RETURN;
+    END IF;
+    IF TG_EVENT = 'sql_drop' THEN
+        SELECT o.object_type, o.object_identity INTO v_type, v_object
+          FROM pg_event_trigger_dropped_objects() AS o
+         WHERE o.schema_name IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+            OR (o.object_type = 'schema' AND o.object_identity IN ('ledger', 'wallet', 'booking', 'fees', 'tuition'))
+         LIMIT 1;
+    ELSE
+        SELECT c.object_type, c.object_identity INTO v_type, v_object
+          FROM pg_event_trigger_ddl_commands() AS c
+         WHERE c.schema_name IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+            OR (c.object_type = 'schema' AND c.object_identity IN ('ledger', 'wallet', 'booking', 'fees', 'tuition'))
+         LIMIT 1;
+    END IF;
+    -- RAISE here, not ledger._raise: the command being checked may have just replaced it.
+    IF v_object IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = 'pgbalance objects change only in a migration',
+            DETAIL = format('command=%s object_type=%s object=%s role=%s', replace(TG_TAG, ' ', '_'),
+                            replace(v_type, ' ', '_'), v_object, session_user),
+            HINT = 'Schema changes (guard triggers included) are made by pgbalance migrate, run as a superuser.';
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _guard_ddl(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._guard_ddl() IS 'Private: event trigger function (pgbalance_guard_ddl, pgbalance_guard_drop): 42501 for DDL on pgbalance objects by a session user that is not a superuser, so no owner can switch the guard triggers off or replace them.';
 
 --
 -- Name: _guard_entry_update(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1453,6 +1697,7 @@ BEGIN
         PERFORM ledger._raise('22023', 'metadata must be a JSON object',
             format('metadata=%s', left(p_metadata::text, 100)));
     END IF;
+    PERFORM ledger._check_json('metadata', p_metadata);
 
     INSERT INTO ledger.account AS a (tenant_id, code, currency, min_balance, max_balance, metadata)
     VALUES (p_tenant, p_code, p_currency, p_min_balance, p_max_balance, coalesce(p_metadata, '{}'))
@@ -1624,6 +1869,31 @@ $$;
 COMMENT ON FUNCTION ledger._raise(p_code text, p_message text, p_detail text, p_hint text) IS 'Private: raise a pgbalance error with its SQLSTATE, DETAIL and HINT.';
 
 --
+-- Name: _record_release(text, text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._record_release(p_release text, p_last_migration text) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF EXISTS (SELECT FROM ledger.version(NULL) AS v
+                WHERE v.release = p_release AND v.last_migration = p_last_migration) THEN
+        RETURN false;
+    END IF;
+    INSERT INTO ledger.release_history (release, last_migration)
+    VALUES (p_release, p_last_migration);
+    RETURN true;
+END
+$$;
+
+--
+-- Name: FUNCTION _record_release(p_release text, p_last_migration text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._record_release(p_release text, p_last_migration text) IS 'Private (owner, at install): add a release_history row unless the newest already names this release and migration; true when it did.';
+
+--
 -- Name: _release_hold(text, bigint, bigint); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1722,6 +1992,7 @@ BEGIN
     IF p_metadata IS NOT NULL AND jsonb_typeof(p_metadata) <> 'object' THEN
         PERFORM ledger._raise('22023', 'metadata must be a JSON object');
     END IF;
+    PERFORM ledger._check_json('metadata', p_metadata);
 
     v_fingerprint := md5(jsonb_build_array('reverse', p_entry_id, p_amount)::text)::uuid;
     -- The amount is fixed once the original is locked; 1 holds the CHECK until then.
@@ -1740,6 +2011,9 @@ BEGIN
     END IF;
 
     v_original := ledger._lock_entry(p_tenant, p_entry_id);
+    IF p_user THEN
+        PERFORM ledger._check_user_entry(p_entry_id, v_original.idempotency_key, 'reversed');
+    END IF;
     SELECT array_agg(a.code ORDER BY b.first_no), array_agg(b.amount ORDER BY b.first_no),
            min(a.code) FILTER (WHERE a.closed_at IS NOT NULL)
       INTO v_codes, v_amounts, v_closed
@@ -1790,7 +2064,7 @@ $$;
 -- Name: FUNCTION _reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean) IS 'Private: ledger.reverse with the reserved-prefix check switchable, for workflows.';
+COMMENT ON FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean) IS 'Private: ledger.reverse; p_user = false (workflows) allows pgb: keys and reversing the workflow''s own pgb: entries.';
 
 --
 -- Name: _seal_digest(text, text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1943,34 +2217,49 @@ COMMENT ON FUNCTION ledger._seal_wait() IS 'Private: wait until every transactio
 --
 
 CREATE FUNCTION ledger._verify_all(p_tenant text DEFAULT NULL::text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+#variable_conflict use_column
+DECLARE
+    -- verify(NULL) by a tenant-bound role covers only its tenants (NULL: every tenant).
+    v_tenants text[];
+BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    END IF;
+    RETURN QUERY
     WITH per_account AS (
         SELECT p.tenant_id, p.account_id,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i,
+               min(p.posted_at) AS first_posted_at
           FROM ledger.posting AS p
-         WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
          GROUP BY p.tenant_id, p.account_id
     ), per_stripe AS (
         -- An account's amounts are its row plus its stripes (striped accounts only).
         SELECT x.tenant_id, x.account_id, sum(x.balance) AS b, sum(x.pending_out) AS o,
                sum(x.pending_in) AS i, count(*) AS stripes
           FROM ledger.account_stripe AS x
-         WHERE p_tenant IS NULL OR x.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR x.tenant_id = ANY(v_tenants))
          GROUP BY x.tenant_id, x.account_id
     ), accounts AS (
         SELECT a.tenant_id, a.code, a.balance + coalesce(x.b, 0) AS balance,
                a.pending_out + coalesce(x.o, 0) AS pending_out,
                a.pending_in + coalesce(x.i, 0) AS pending_in, a.min_balance,
                a.max_balance, coalesce(s.b, 0) AS b, coalesce(s.o, 0) AS o, coalesce(s.i, 0) AS i,
-               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes
+               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes,
+               a.created_at, s.first_posted_at
           FROM ledger.account AS a
           LEFT JOIN per_account AS s ON s.tenant_id = a.tenant_id AND s.account_id = a.account_id
           LEFT JOIN per_stripe AS x ON x.tenant_id = a.tenant_id AND x.account_id = a.account_id
-         WHERE p_tenant IS NULL OR a.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR a.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR a.tenant_id = ANY(v_tenants))
     ), per_currency AS (
         SELECT p.tenant_id, p.entry_id, a.currency,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
@@ -1978,16 +2267,19 @@ CREATE FUNCTION ledger._verify_all(p_tenant text DEFAULT NULL::text) RETURNS TAB
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
           FROM ledger.posting AS p
           JOIN ledger.account AS a ON a.tenant_id = p.tenant_id AND a.account_id = p.account_id
-         WHERE p_tenant IS NULL OR p.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
          GROUP BY p.tenant_id, p.entry_id, a.currency
     ), reversed AS (
         -- One pass over the reversals (a subquery per entry would scan entry once per entry).
         SELECT r.tenant_id, r.reverses_entry_id AS entry_id, sum(r.amount) AS total
           FROM ledger.entry AS r
          WHERE r.reverses_entry_id IS NOT NULL AND (p_tenant IS NULL OR r.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR r.tenant_id = ANY(v_tenants))
          GROUP BY r.tenant_id, r.reverses_entry_id
     ), entries AS (
-        SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount,
+        SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount, e.created_at,
+               min(p.posted_at) AS first_posted_at,
                count(p.entry_id) AS postings,
                count(p.entry_id) FILTER (WHERE p.kind = 'B') AS b_postings,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B' AND p.amount > 0), 0) AS b_positive,
@@ -1997,7 +2289,8 @@ CREATE FUNCTION ledger._verify_all(p_tenant text DEFAULT NULL::text) RETURNS TAB
           FROM ledger.entry AS e
           LEFT JOIN ledger.posting AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
           LEFT JOIN reversed AS x ON x.tenant_id = e.tenant_id AND x.entry_id = e.entry_id
-         WHERE p_tenant IS NULL OR e.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR e.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
          GROUP BY e.tenant_id, e.entry_id
     )
     SELECT 'balance_mismatch', tenant_id, code, format('balance=%s postings=%s', balance, b)
@@ -2044,16 +2337,27 @@ CREATE FUNCTION ledger._verify_all(p_tenant text DEFAULT NULL::text) RETURNS TAB
            WHEN 'reversed' THEN b_postings > 0 AND pending_net = 0 AND b_positive = amount AND reversed_amount = amount
            ELSE false END
     UNION ALL
+    -- The kernel posts under its locks, after the entry and its accounts exist (posted_at is
+    -- taken then): a posting dated earlier was written around the kernel (backdated).
+    SELECT 'posting_before_entry', tenant_id, entry_id::text,
+           format('created_at=%s first_posted_at=%s', created_at, first_posted_at)
+      FROM entries WHERE first_posted_at < created_at
+    UNION ALL
+    SELECT 'posting_before_account', tenant_id, code,
+           format('created_at=%s first_posted_at=%s', created_at, first_posted_at)
+      FROM accounts WHERE first_posted_at < created_at
+    UNION ALL
     SELECT 'reversal_mismatch', tenant_id, entry_id::text,
            format('reversed_amount=%s reversals=%s', reversed_amount, reversals)
-      FROM entries WHERE reversed_amount <> reversals
+      FROM entries WHERE reversed_amount <> reversals;
+END
 $$;
 
 --
 -- Name: FUNCTION _verify_all(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._verify_all(p_tenant text) IS 'Private (ledger.verify, ledger.verify_full): recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent.';
+COMMENT ON FUNCTION ledger._verify_all(p_tenant text) IS 'Private (ledger.verify, ledger.verify_full): recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals, postings dated before their entry or account existed (written around the kernel). No rows = consistent. NULL = every tenant (a tenant-bound role: its own tenants).';
 
 --
 -- Name: _verify_chain(text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2195,14 +2499,15 @@ BEGIN
      LIMIT 1;
     RETURN QUERY
     WITH recent AS MATERIALIZED (
-        SELECT p.entry_id, p.account_id, p.kind, p.amount
+        SELECT p.entry_id, p.account_id, p.kind, p.amount, p.posted_at
           FROM ledger.posting AS p
          WHERE p.tenant_id = p_tenant AND p.posted_at >= v_horizon
     ), per_account AS (
         SELECT r.account_id,
                coalesce(sum(r.amount) FILTER (WHERE r.kind = 'B'), 0) AS b,
                coalesce(sum(r.amount) FILTER (WHERE r.kind = 'O'), 0) AS o,
-               coalesce(sum(r.amount) FILTER (WHERE r.kind = 'I'), 0) AS i
+               coalesce(sum(r.amount) FILTER (WHERE r.kind = 'I'), 0) AS i,
+               min(r.posted_at) AS first_posted_at
           FROM recent AS r
          GROUP BY r.account_id
     ), per_stripe AS (
@@ -2218,7 +2523,8 @@ BEGIN
                coalesce(c.balance, 0) + coalesce(s.b, 0) AS b,
                coalesce(c.pending_out, 0) + coalesce(s.o, 0) AS o,
                coalesce(c.pending_in, 0) + coalesce(s.i, 0) AS i,
-               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes
+               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes,
+               a.created_at, s.first_posted_at
           FROM ledger.account AS a
           LEFT JOIN per_account AS s ON s.account_id = a.account_id
           LEFT JOIN per_stripe AS x ON x.account_id = a.account_id
@@ -2243,7 +2549,7 @@ BEGIN
                         AND e.entry_id = ANY (t.ids)) AS ids
           FROM touched AS t
     ), postings AS MATERIALIZED (
-        SELECT p.entry_id, p.account_id, p.kind, p.amount
+        SELECT p.entry_id, p.account_id, p.kind, p.amount, p.posted_at
           FROM ledger.posting AS p
          WHERE p.tenant_id = p_tenant AND p.entry_id = ANY ((SELECT s.ids FROM scope AS s)::bigint[])
     ), per_currency AS (
@@ -2261,7 +2567,8 @@ BEGIN
            AND r.reverses_entry_id = ANY ((SELECT s.ids FROM scope AS s)::bigint[])
          GROUP BY r.reverses_entry_id
     ), entries AS (
-        SELECT e.entry_id, e.status, e.amount, e.reversed_amount,
+        SELECT e.entry_id, e.status, e.amount, e.reversed_amount, e.created_at,
+               min(p.posted_at) AS first_posted_at,
                count(p.entry_id) AS postings,
                count(p.entry_id) FILTER (WHERE p.kind = 'B') AS b_postings,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B' AND p.amount > 0), 0) AS b_positive,
@@ -2319,6 +2626,15 @@ BEGIN
            WHEN 'reversed' THEN e.b_postings > 0 AND e.pending_net = 0 AND e.b_positive = e.amount AND e.reversed_amount = e.amount
            ELSE false END
     UNION ALL
+    SELECT 'posting_before_entry', p_tenant, e.entry_id::text,
+           format('created_at=%s first_posted_at=%s', e.created_at, e.first_posted_at)
+      FROM entries AS e WHERE e.first_posted_at < e.created_at
+    UNION ALL
+    -- Postings since the horizon only: an account's earlier ones are sealed.
+    SELECT 'posting_before_account', p_tenant, a.code,
+           format('created_at=%s first_posted_at=%s', a.created_at, a.first_posted_at)
+      FROM accounts AS a WHERE a.first_posted_at < a.created_at
+    UNION ALL
     SELECT 'reversal_mismatch', p_tenant, e.entry_id::text,
            format('reversed_amount=%s reversals=%s', e.reversed_amount, e.reversals)
       FROM entries AS e WHERE e.reversed_amount <> e.reversals;
@@ -2332,6 +2648,44 @@ $$;
 COMMENT ON FUNCTION ledger._verify_recent(p_tenant text) IS 'Private (ledger.verify): the checks of ledger._verify_all for a sealed tenant over accounts (from their last checkpoint) and the entries touched since its last seal.';
 
 --
+-- Name: _void(text, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_entry ledger.entry;
+BEGIN
+    v_entry := ledger._lock_entry(p_tenant, p_entry_id);
+    IF p_user THEN
+        PERFORM ledger._check_user_entry(v_entry.entry_id, v_entry.idempotency_key, 'voided');
+    END IF;
+    IF v_entry.status = 'voided' THEN
+        RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
+        RETURN;
+    END IF;
+    IF v_entry.status <> 'pending' THEN
+        PERFORM ledger._raise('PB004', 'only a pending hold can be voided',
+            format('entry_id=%s status=%s', p_entry_id, v_entry.status),
+            'Undo a posted movement with ledger.reverse.');
+    END IF;
+    PERFORM ledger._release_hold(p_tenant, p_entry_id, NULL);
+    UPDATE ledger.entry AS e SET status = 'voided'
+     WHERE e.tenant_id = p_tenant AND e.entry_id = p_entry_id;
+    RETURN QUERY SELECT v_entry.entry_id, 'voided'::text, false;
+END
+$$;
+
+--
+-- Name: FUNCTION _void(p_tenant text, p_entry_id bigint, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean) IS 'Private: ledger.void; p_user = false lets a workflow void its own pgb: hold.';
+
+--
 -- Name: balance_at(text, text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2340,11 +2694,13 @@ CREATE FUNCTION ledger.balance_at(p_tenant text, p_code text, p_at timestamp wit
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    v_id bigint := ledger._account_id(p_tenant, p_code);
+    v_id bigint;
     v_seal bigint;
     v_from timestamptz := '-infinity';
     v_base bigint := 0;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    v_id := ledger._account_id(p_tenant, p_code);
     IF p_at IS NULL THEN
         PERFORM ledger._raise('22023', 'p_at must not be NULL');
     END IF;
@@ -2382,47 +2738,9 @@ CREATE FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-#variable_conflict use_column
-DECLARE
-    v_entry ledger.entry;
-    v_legs int;
 BEGIN
-    PERFORM ledger._check_amount('amount', p_amount, true);
-    v_entry := ledger._lock_entry(p_tenant, p_entry_id);
-    SELECT count(*) INTO v_legs FROM ledger.posting AS p
-     WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind <> 'B' AND p.amount > 0;
-    IF v_legs = 0 THEN
-        PERFORM ledger._raise('PB004', 'entry is not a hold', format('entry_id=%s status=%s', p_entry_id, v_entry.status));
-    END IF;
-    IF v_entry.status IN ('posted', 'reversed') THEN
-        IF p_amount IS NULL OR p_amount = v_entry.amount THEN
-            RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
-            RETURN;
-        END IF;
-        PERFORM ledger._raise('PB003', 'hold already captured with a different amount',
-            format('entry_id=%s captured=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
-    END IF;
-    IF v_entry.status = 'voided' THEN
-        PERFORM ledger._raise('PB004', 'a voided hold cannot be captured', format('entry_id=%s', p_entry_id));
-    END IF;
-    IF v_entry.expires_at <= clock_timestamp() THEN
-        PERFORM ledger._raise('PB004', 'the hold has expired',
-            format('entry_id=%s expires_at=%s', p_entry_id, v_entry.expires_at),
-            'An expired hold can only be voided (ledger.void or ledger.expire_holds).');
-    END IF;
-    IF p_amount > v_entry.amount THEN
-        PERFORM ledger._raise('PB002', 'capture exceeds the held amount',
-            format('entry_id=%s held=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
-    END IF;
-    IF p_amount < v_entry.amount AND v_legs <> 2 THEN
-        PERFORM ledger._raise('22023', 'partial capture is only possible for two-leg holds',
-            format('entry_id=%s legs=%s held=%s requested=%s', p_entry_id, v_legs, v_entry.amount, p_amount));
-    END IF;
-
-    PERFORM ledger._release_hold(p_tenant, p_entry_id, coalesce(p_amount, v_entry.amount));
-    UPDATE ledger.entry AS e SET status = 'posted', amount = coalesce(p_amount, v_entry.amount)
-     WHERE e.tenant_id = p_tenant AND e.entry_id = p_entry_id;
-    RETURN QUERY SELECT v_entry.entry_id, 'posted'::text, false;
+    PERFORM ledger._check_access(p_tenant, true);
+    RETURN QUERY SELECT * FROM ledger._capture(p_tenant, p_entry_id, p_amount, true);
 END
 $$;
 
@@ -2430,7 +2748,7 @@ $$;
 -- Name: FUNCTION capture(p_tenant text, p_entry_id bigint, p_amount bigint); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint) IS 'Post a pending hold: all of it, or p_amount of a two-leg hold (the rest is released). Again with NULL or the same amount -> replayed; another amount -> PB003; voided or expired -> PB004; above the hold -> PB002.';
+COMMENT ON FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint) IS 'Post a pending hold: all of it, or p_amount of a two-leg hold (the rest is released). Again with NULL or the same amount -> replayed; another amount -> PB003; voided or expired -> PB004; above the hold -> PB002. A workflow''s hold (key pgb:...) -> PB004: its workflow settles it.';
 
 --
 -- Name: close_account(text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2444,6 +2762,7 @@ DECLARE
     v_account ledger.account;
     v_out record;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code);
     -- FOR UPDATE: it also waits for movements into a striped account, which hold only a
@@ -2487,13 +2806,20 @@ CREATE FUNCTION ledger.expire_holds(p_tenant text DEFAULT NULL::text) RETURNS in
 DECLARE
     v_entries ledger.entry[];
     v_entry ledger.entry;
+    -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
+    v_tenants text[];
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    END IF;
     -- Entries first (skipping those a capture or void is working on), then every account
     -- they touch in one global order, so this never deadlocks with other calls.
     SELECT array_agg(x) INTO v_entries FROM (
         SELECT e.* FROM ledger.entry AS e
          WHERE e.status = 'pending' AND e.expires_at <= clock_timestamp()
            AND (p_tenant IS NULL OR e.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
          ORDER BY e.tenant_id, e.entry_id
            FOR UPDATE SKIP LOCKED) AS x;
     IF v_entries IS NULL THEN
@@ -2531,7 +2857,7 @@ $$;
 -- Name: FUNCTION expire_holds(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.expire_holds(p_tenant text) IS 'Void every pending hold past its expires_at (in one tenant, or all when NULL); returns how many. Run it periodically (pg_cron or pgbalance expire-holds).';
+COMMENT ON FUNCTION ledger.expire_holds(p_tenant text) IS 'Void every pending hold past its expires_at (in one tenant, or all when NULL: those a tenant-bound role holds); returns how many. Run it periodically (pg_cron or pgbalance expire-holds).';
 
 --
 -- Name: get_account(text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2542,6 +2868,7 @@ CREATE FUNCTION ledger.get_account(p_tenant text, p_code text) RETURNS TABLE(ten
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code, false);
     RETURN QUERY SELECT * FROM ledger._account_out(p_tenant, p_code);
@@ -2567,6 +2894,7 @@ CREATE FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) RETURNS TABLE
     AS $$
 #variable_conflict use_column
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_entry_id IS NULL THEN
         PERFORM ledger._raise('22023', 'entry_id must not be NULL');
@@ -2604,6 +2932,65 @@ $$;
 COMMENT ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) IS 'An entry with its key, status, legs [{"account", "amount"}] and metadata; PB005 if unknown in this tenant.';
 
 --
+-- Name: get_tenant(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.get_tenant(p_tenant text) RETURNS TABLE(tenant text, accounts bigint, open_accounts bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    RETURN QUERY
+        SELECT p_tenant, count(*), count(*) FILTER (WHERE a.closed_at IS NULL)
+          FROM ledger.account AS a
+         WHERE a.tenant_id = p_tenant
+        HAVING count(*) > 0;
+    IF NOT FOUND THEN
+        PERFORM ledger._raise('PB005', 'tenant not found', format('tenant=%s', p_tenant),
+            'A tenant exists once it has an account (ledger.open_account).');
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION get_tenant(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.get_tenant(p_tenant text) IS 'The tenant with its number of accounts (all, and not closed); PB005 if it has no account. For the app and pgbalance_auditor.';
+
+--
+-- Name: grant_tenant(text, name); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.grant_tenant(p_tenant text, p_role name) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    IF p_role IS NULL OR NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS r WHERE r.rolname = p_role) THEN
+        PERFORM ledger._raise('22023', 'role does not exist', format('role=%s', coalesce(p_role::text, 'NULL')),
+            'Grant a tenant to an existing login role (CREATE ROLE ... LOGIN IN ROLE pgbalance_app).');
+    END IF;
+    -- Granting again is a no-op; granting a revoked tenant again restores it.
+    INSERT INTO ledger.tenant_grant AS g (tenant_id, role_name)
+    VALUES (p_tenant, p_role::text)
+    ON CONFLICT ON CONSTRAINT tenant_grant_pkey DO UPDATE
+       SET revoked_at = NULL, granted_at = now()
+     WHERE g.revoked_at IS NOT NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION grant_tenant(p_tenant text, p_role name); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.grant_tenant(p_tenant text, p_role name) IS 'Let p_role act on p_tenant. A role granted any tenant is tenant-bound: as the session_user it reaches only the tenants it holds (42501 elsewhere). Granting again changes nothing. Not executable by pgbalance_app; 22023 for an unknown role.';
+
+--
 -- Name: hold(text, text, text, text, bigint, timestamp with time zone, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2612,6 +2999,8 @@ CREATE FUNCTION ledger.hold(p_tenant text, p_key text, p_from text, p_to text, p
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_json('metadata', p_metadata);
     PERFORM ledger._check_amount('amount', p_amount);
     RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, ARRAY[p_from, p_to],
         ARRAY[-p_amount, p_amount], p_metadata, true, p_expires_at, true, true);
@@ -2633,6 +3022,7 @@ CREATE FUNCTION ledger.open_account(p_tenant text, p_code text, p_currency text,
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code);
     RETURN QUERY SELECT * FROM ledger._open_account(p_tenant, p_code, p_currency, p_min_balance,
@@ -2659,6 +3049,8 @@ DECLARE
     v_amounts bigint[];
     v_bad jsonb;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_json('metadata', p_metadata);
     IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_legs must be a JSON array of {"account", "amount"} objects',
             format('legs=%s', left(coalesce(p_legs::text, 'NULL'), 100)));
@@ -2696,6 +3088,7 @@ CREATE FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_a
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+    SELECT ledger._check_access(p_tenant, true);
     SELECT * FROM ledger._reverse(p_tenant, p_key, p_entry_id, p_amount, p_metadata, true)
 $$;
 
@@ -2703,7 +3096,33 @@ $$;
 -- Name: FUNCTION reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) IS 'Post a new entry negating a posted one: what remains (p_amount NULL) or p_amount of a two-leg entry. Above what remains -> PB002; pending, voided or fully reversed -> PB004. The original becomes reversed once fully reversed. Idempotent by p_key.';
+COMMENT ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) IS 'Post a new entry negating a posted one: what remains (p_amount NULL) or p_amount of a two-leg entry. Above what remains -> PB002; pending, voided or fully reversed -> PB004. The original becomes reversed once fully reversed. Idempotent by p_key. A workflow''s entry (key pgb:...) -> PB004: its workflow refunds it.';
+
+--
+-- Name: revoke_tenant(text, name); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.revoke_tenant(p_tenant text, p_role name) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    IF p_role IS NULL THEN
+        PERFORM ledger._raise('22023', 'role must not be NULL');
+    END IF;
+    -- The row stays (revoked_at): a role whose last tenant is revoked remains bound, to none.
+    UPDATE ledger.tenant_grant AS g SET revoked_at = now()
+     WHERE g.tenant_id = p_tenant AND g.role_name = p_role::text AND g.revoked_at IS NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION revoke_tenant(p_tenant text, p_role name); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.revoke_tenant(p_tenant text, p_role name) IS 'Take p_tenant from p_role (a no-op if it does not hold it). The role stays tenant-bound: revoking its last tenant leaves it bound to none, never unbound. Not executable by pgbalance_app.';
 
 --
 -- Name: seal(text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2716,20 +3135,22 @@ CREATE FUNCTION ledger.seal(p_tenant text DEFAULT NULL::text) RETURNS TABLE(tena
 DECLARE
     v_horizon timestamptz;
     v_tenant text;
+    -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
+    v_tenants text[];
 BEGIN
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        PERFORM ledger._raise('25000', 'ledger.seal must run at READ COMMITTED',
-            format('isolation=%s', current_setting('transaction_isolation')),
-            'Call it in its own transaction (autocommit), at the default isolation level.');
-    END IF;
-    IF p_tenant IS NOT NULL THEN
+    -- A write: READ COMMITTED (25000), which the new snapshot after the wait relies on.
+    PERFORM ledger._check_access(p_tenant, true);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    ELSE
         PERFORM ledger._check_name('tenant', p_tenant, false);
     END IF;
     v_horizon := clock_timestamp();
     PERFORM ledger._seal_wait();
     FOR v_tenant IN
         SELECT DISTINCT a.tenant_id FROM ledger.account AS a
-         WHERE p_tenant IS NULL OR a.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR a.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR a.tenant_id = ANY (v_tenants))
          ORDER BY a.tenant_id
     LOOP
         RETURN QUERY SELECT * FROM ledger._seal_tenant(v_tenant, v_horizon);
@@ -2741,7 +3162,7 @@ $$;
 -- Name: FUNCTION seal(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.seal(p_tenant text) IS 'Seal a tenant''s history up to now (NULL: every tenant, one seal each: spans tenants): per-account checkpoints at the horizon and a digest chaining the previous seal''s digest with every entry and posting sealed. Returns the seals made; keep the digests elsewhere (pgbalance seal prints them). Run it periodically: balance_at and verify read at most what came after the last seal.';
+COMMENT ON FUNCTION ledger.seal(p_tenant text) IS 'Seal a tenant''s history up to now (NULL: every tenant, one seal each: spans tenants; a tenant-bound role: its own): per-account checkpoints at the horizon and a digest chaining the previous seal''s digest with every entry and posting sealed. Returns the seals made; keep the digests elsewhere (pgbalance seal prints them). Run it periodically: balance_at and verify read at most what came after the last seal.';
 
 --
 -- Name: set_account_stripes(text, text, integer); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2754,6 +3175,7 @@ CREATE FUNCTION ledger.set_account_stripes(p_tenant text, p_code text, p_stripes
 DECLARE
     v_account ledger.account;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code, false);
     IF p_stripes IS NULL OR p_stripes NOT BETWEEN 1 AND 64 THEN
@@ -2799,9 +3221,11 @@ CREATE FUNCTION ledger.statement(p_tenant text, p_code text, p_since timestamp w
     AS $$
 #variable_conflict use_column
 DECLARE
-    v_id bigint := ledger._account_id(p_tenant, p_code);
+    v_id bigint;
     v_opening bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    v_id := ledger._account_id(p_tenant, p_code);
     IF p_since IS NULL OR p_until IS NULL THEN
         PERFORM ledger._raise('22023', 'p_since and p_until must not be NULL');
     END IF;
@@ -2845,6 +3269,7 @@ DECLARE
     v_no int := 0;
     v_balance bigint := 0;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
         PERFORM ledger._raise('22023', 'p_limit must be between 1 and 1000',
             format('limit=%s', coalesce(p_limit::text, 'NULL')));
@@ -2907,6 +3332,8 @@ CREATE FUNCTION ledger.transfer(p_tenant text, p_key text, p_from text, p_to tex
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_json('metadata', p_metadata);
     IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
         PERFORM ledger._check_amount('amount', p_amount);
     END IF;
@@ -2985,6 +3412,7 @@ DECLARE
     v_now timestamptz;
     v_bad integer;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_transfers IS NULL OR jsonb_typeof(p_transfers) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_transfers must be a JSON array of transfers',
@@ -3039,6 +3467,8 @@ BEGIN
                  WHEN r.f = r.t THEN 'the same account appears twice in one movement|accounts=' || r.f || ',' || r.t
                  WHEN r.m IS NOT NULL AND jsonb_typeof(r.m) NOT IN ('object', 'null') THEN
                       'metadata must be a JSON object|metadata=' || left(r.m::text, 100)
+                 WHEN octet_length(r.m::text) > 16384 THEN  -- as ledger._check_json
+                      'metadata is larger than 16 KiB|bytes=' || octet_length(r.m::text) || ' limit=16384'
                END AS problem
           FROM raw AS r
     ), valid AS MATERIALIZED (
@@ -3296,14 +3726,21 @@ CREATE FUNCTION ledger.verify(p_tenant text DEFAULT NULL::text) RETURNS TABLE(ch
     AS $$
 DECLARE
     v_tenant text;
+    -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
+    v_tenants text[];
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    END IF;
     IF NOT EXISTS (SELECT FROM ledger.seal AS s WHERE p_tenant IS NULL OR s.tenant_id = p_tenant) THEN
         RETURN QUERY SELECT * FROM ledger._verify_all(p_tenant);
         RETURN;
     END IF;
     FOR v_tenant IN
         SELECT DISTINCT a.tenant_id FROM ledger.account AS a
-         WHERE p_tenant IS NULL OR a.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR a.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR a.tenant_id = ANY (v_tenants))
          ORDER BY a.tenant_id
     LOOP
         IF EXISTS (SELECT FROM ledger.seal AS s WHERE s.tenant_id = v_tenant) THEN
@@ -3332,11 +3769,18 @@ CREATE FUNCTION ledger.verify_full(p_tenant text DEFAULT NULL::text) RETURNS TAB
     AS $$
 DECLARE
     v_tenant text;
+    -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
+    v_tenants text[];
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    END IF;
     RETURN QUERY SELECT * FROM ledger._verify_all(p_tenant);
     FOR v_tenant IN
         SELECT DISTINCT s.tenant_id FROM ledger.seal AS s
-         WHERE p_tenant IS NULL OR s.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR s.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR s.tenant_id = ANY (v_tenants))
          ORDER BY s.tenant_id
     LOOP
         RETURN QUERY SELECT * FROM ledger._verify_links(v_tenant);
@@ -3361,6 +3805,7 @@ CREATE FUNCTION ledger.verify_seal(p_tenant text, p_digest text) RETURNS TABLE(c
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_digest IS NULL OR p_digest !~ '^[0-9a-f]{64}$' THEN
         PERFORM ledger._raise('22023', 'p_digest must be a seal digest (64 hex digits)',
@@ -3378,6 +3823,30 @@ $_$;
 COMMENT ON FUNCTION ledger.verify_seal(p_tenant text, p_digest text) IS 'Check a tenant''s seal chain against a digest kept elsewhere (printed by pgbalance seal): recompute every seal from the rows it sealed; rows for each digest that differs, and one if p_digest is not reproduced. No rows = history up to that seal is what was sealed. For the owner and pgbalance_auditor.';
 
 --
+-- Name: version(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.version(p_tenant text DEFAULT NULL::text) RETURNS TABLE(release text, last_migration text, installed_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    RETURN QUERY
+        SELECT r.release, r.last_migration, r.installed_at
+          FROM ledger.release_history AS r
+         ORDER BY r.release_id DESC
+         LIMIT 1;
+END
+$$;
+
+--
+-- Name: FUNCTION version(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.version(p_tenant text) IS 'The installed pgbalance release, its newest migration and when it was installed (no row before the first install that records one); the same for every tenant, p_tenant (optional) is only access-checked. For the app and pgbalance_auditor.';
+
+--
 -- Name: void(text, bigint); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -3385,24 +3854,9 @@ CREATE FUNCTION ledger.void(p_tenant text, p_entry_id bigint) RETURNS TABLE(entr
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-#variable_conflict use_column
-DECLARE
-    v_entry ledger.entry;
 BEGIN
-    v_entry := ledger._lock_entry(p_tenant, p_entry_id);
-    IF v_entry.status = 'voided' THEN
-        RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
-        RETURN;
-    END IF;
-    IF v_entry.status <> 'pending' THEN
-        PERFORM ledger._raise('PB004', 'only a pending hold can be voided',
-            format('entry_id=%s status=%s', p_entry_id, v_entry.status),
-            'Undo a posted movement with ledger.reverse.');
-    END IF;
-    PERFORM ledger._release_hold(p_tenant, p_entry_id, NULL);
-    UPDATE ledger.entry AS e SET status = 'voided'
-     WHERE e.tenant_id = p_tenant AND e.entry_id = p_entry_id;
-    RETURN QUERY SELECT v_entry.entry_id, 'voided'::text, false;
+    PERFORM ledger._check_access(p_tenant, true);
+    RETURN QUERY SELECT * FROM ledger._void(p_tenant, p_entry_id, true);
 END
 $$;
 
@@ -3410,7 +3864,7 @@ $$;
 -- Name: FUNCTION void(p_tenant text, p_entry_id bigint); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.void(p_tenant text, p_entry_id bigint) IS 'Release a pending hold (status voided); again -> replayed; a posted one -> PB004.';
+COMMENT ON FUNCTION ledger.void(p_tenant text, p_entry_id bigint) IS 'Release a pending hold (status voided); again -> replayed; a posted one -> PB004. A workflow''s hold (key pgb:...) -> PB004: its workflow settles it.';
 
 --
 -- Name: _clearing_account(text); Type: FUNCTION; Schema: tuition; Owner: -
@@ -3623,13 +4077,12 @@ CREATE FUNCTION tuition.approve_payment(p_tenant text, p_payment_id bigint, p_ap
 DECLARE
     v_payment tuition.payment;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
-    IF p_approver IS NOT NULL THEN
-        PERFORM ledger._check_name('approver', p_approver, false);
-    END IF;
+    PERFORM ledger._check_text('approver', p_approver, false);
 
     v_payment := tuition._lock_payment(p_tenant, p_payment_id);
     IF v_payment.status = 'paid' THEN
@@ -3642,7 +4095,7 @@ BEGIN
             'Submit a new payment instead.');
     END IF;
 
-    PERFORM ledger.capture(p_tenant, v_payment.hold_entry_id, NULL);
+    PERFORM ledger._capture(p_tenant, v_payment.hold_entry_id, NULL, false);
     UPDATE tuition.payment AS p
        SET status = 'paid', approver = p_approver, decided_at = clock_timestamp()
      WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
@@ -3666,6 +4119,7 @@ CREATE FUNCTION tuition.awaiting_approval(p_tenant text) RETURNS TABLE(payment_i
     AS $$
 #variable_conflict use_column
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     RETURN QUERY
     SELECT o.*, a.student
@@ -3702,6 +4156,7 @@ DECLARE
     v_existing_currency text;
     v_existing_terms jsonb;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
     PERFORM ledger._check_currency(p_currency);
@@ -3786,6 +4241,7 @@ CREATE FUNCTION tuition.overview(p_tenant text, p_student text) RETURNS TABLE(te
 DECLARE
     v_assessment_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
     SELECT a.assessment_id INTO v_assessment_id FROM tuition.assessment AS a
@@ -3815,14 +4271,12 @@ CREATE FUNCTION tuition.reject_payment(p_tenant text, p_payment_id bigint, p_rea
 DECLARE
     v_payment tuition.payment;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
-    IF length(p_reason) > 1000 THEN
-        PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
-            format('length=%s', length(p_reason)));
-    END IF;
+    PERFORM ledger._check_text('reason', p_reason);
 
     v_payment := tuition._lock_payment(p_tenant, p_payment_id);
     IF v_payment.status = 'rejected' THEN
@@ -3834,7 +4288,7 @@ BEGIN
             format('payment_id=%s status=%s', p_payment_id, v_payment.status));
     END IF;
 
-    PERFORM ledger.void(p_tenant, v_payment.hold_entry_id);
+    PERFORM ledger._void(p_tenant, v_payment.hold_entry_id, false);
     UPDATE tuition.payment AS p
        SET status = 'rejected', reason = p_reason, decided_at = clock_timestamp()
      WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
@@ -3861,14 +4315,19 @@ DECLARE
     v_assessment tuition.assessment;
     v_term_known boolean;
     v_first int;
-    v_first_pending bigint;
     v_available bigint;
     v_pending bigint;
     v_term_nos int[];
     v_open bigint[];
+    v_pendings bigint[];
+    v_alloc_terms int[];
+    v_alloc_amounts bigint[];
+    v_blocked int;
+    v_blocked_pending bigint;
     v_payment_id bigint;
     v_hold_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
     PERFORM ledger._check_name('reference', p_reference, false);
@@ -3897,12 +4356,12 @@ BEGIN
 
     SELECT bool_or(t.term_no = p_term_no),
            min(t.term_no) FILTER (WHERE t.effective_remaining > 0),
-           (array_agg(t.pending ORDER BY t.term_no) FILTER (WHERE t.effective_remaining > 0))[1],
            sum(t.effective_remaining) FILTER (WHERE t.term_no >= p_term_no),
            sum(t.pending) FILTER (WHERE t.term_no >= p_term_no),
            array_agg(t.term_no ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no),
-           array_agg(t.effective_remaining ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no)
-      INTO v_term_known, v_first, v_first_pending, v_available, v_pending, v_term_nos, v_open
+           array_agg(t.effective_remaining ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no),
+           array_agg(t.pending ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no)
+      INTO v_term_known, v_first, v_available, v_pending, v_term_nos, v_open, v_pendings
       FROM tuition._terms(p_tenant, v_assessment.assessment_id) AS t;
     IF NOT v_term_known THEN
         PERFORM ledger._raise('PB005', 'term not found',
@@ -3914,10 +4373,25 @@ BEGIN
                  ELSE format('terms are paid in order: term %s is the next one to pay', v_first) END,
             format('term_no=%s first_payable=%s', p_term_no, coalesce(v_first::text, 'none')));
     END IF;
-    IF v_first_pending > 0 THEN
-        PERFORM ledger._raise('PB008', 'this term already has a payment awaiting approval',
-            format('term_no=%s pending=%s', p_term_no, v_first_pending),
-            'Wait until that payment is approved or rejected.');
+    -- What the payment allocates: the chosen term first, what exceeds it carried over to the
+    -- following terms in order. No term it reaches may already have an allocation awaiting
+    -- approval, so a term never has two payments awaiting approval (whose approvals could then
+    -- pay a later term while an earlier one is unpaid).
+    SELECT array_agg(s.term_no ORDER BY s.term_no), array_agg(s.amount ORDER BY s.term_no),
+           min(s.term_no) FILTER (WHERE s.pending > 0),
+           (array_agg(s.pending ORDER BY s.term_no) FILTER (WHERE s.pending > 0))[1]
+      INTO v_alloc_terms, v_alloc_amounts, v_blocked, v_blocked_pending
+      FROM (SELECT u.term_no, u.pending,
+                   least(u.open, p_amount - coalesce(sum(u.open) OVER (
+                       ORDER BY u.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS amount
+              FROM unnest(v_term_nos, v_open, v_pendings) WITH ORDINALITY AS u(term_no, open, pending, ord)) AS s
+     WHERE s.amount > 0;
+    IF v_blocked IS NOT NULL THEN
+        PERFORM ledger._raise('PB008',
+            CASE WHEN v_blocked = p_term_no THEN 'this term already has a payment awaiting approval'
+                 ELSE format('the payment would carry over into term %s, which has a payment awaiting approval', v_blocked) END,
+            format('term_no=%s pending_term_no=%s pending=%s', p_term_no, v_blocked, v_blocked_pending),
+            'Wait until that payment is approved or rejected, or pay no more than what is open before that term.');
     END IF;
     IF p_amount > v_available THEN
         PERFORM ledger._raise('PB002', 'the payment exceeds what is left to pay from this term on',
@@ -3936,14 +4410,9 @@ BEGIN
         RETURN;
     END IF;
 
-    -- The chosen term first, what exceeds it carried over to the following terms in order.
     INSERT INTO tuition.allocation (tenant_id, payment_id, assessment_id, term_no, amount)
-    SELECT p_tenant, v_payment_id, v_assessment.assessment_id, s.term_no, s.amount
-      FROM (SELECT u.term_no,
-                   least(u.open, p_amount - coalesce(sum(u.open) OVER (
-                       ORDER BY u.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS amount
-              FROM unnest(v_term_nos, v_open) WITH ORDINALITY AS u(term_no, open, ord)) AS s
-     WHERE s.amount > 0;
+    SELECT p_tenant, v_payment_id, v_assessment.assessment_id, u.term_no, u.amount
+      FROM unnest(v_alloc_terms, v_alloc_amounts) AS u(term_no, amount);
 
     SELECT h.entry_id INTO v_hold_id
       FROM ledger._post(p_tenant, 'pgb:tuition:payment:' || v_payment_id,
@@ -3963,7 +4432,7 @@ $$;
 -- Name: FUNCTION submit_payment(p_tenant text, p_student text, p_term_no integer, p_amount bigint, p_reference text); Type: COMMENT; Schema: tuition; Owner: -
 --
 
-COMMENT ON FUNCTION tuition.submit_payment(p_tenant text, p_student text, p_term_no integer, p_amount bigint, p_reference text) IS 'Submit a payment for p_term_no, which must be the first term with effective_remaining > 0 (PB004) and have nothing pending (PB008); at most what is left from that term on (PB002). Held in the ledger until approved; the excess carries over to later terms. Same reference and parameters -> replayed; different -> PB003.';
+COMMENT ON FUNCTION tuition.submit_payment(p_tenant text, p_student text, p_term_no integer, p_amount bigint, p_reference text) IS 'Submit a payment for p_term_no, which must be the first term with effective_remaining > 0 (PB004) and no term the payment reaches (the chosen one or one it carries over into) may have anything pending (PB008); at most what is left from that term on (PB002). Held in the ledger until approved; the excess carries over to later terms. Same reference and parameters -> replayed; different -> PB003.';
 
 --
 -- Name: _account(text, text); Type: FUNCTION; Schema: wallet; Owner: -
@@ -4033,6 +4502,7 @@ BEGIN
         PERFORM ledger._raise('22023', 'items must be a JSON array',
             format('items=%s', left(p_items::text, 100)));
     END IF;
+    PERFORM ledger._check_json('items', p_items);
 
     SELECT * INTO v_wallet FROM wallet.wallet AS w
      WHERE w.tenant_id = p_tenant AND w.user_id = p_user;
@@ -4147,6 +4617,7 @@ CREATE FUNCTION wallet.balance(p_tenant text, p_user text) RETURNS TABLE(user_id
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('user', p_user, false);
     RETURN QUERY SELECT * FROM wallet._wallet_out(p_tenant, p_user);
@@ -4176,12 +4647,10 @@ DECLARE
     v_tx wallet.tx;
     v_refund_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('reference', p_reference);
-    IF length(p_reason) > 1000 THEN
-        PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
-            format('length=%s', length(p_reason)));
-    END IF;
+    PERFORM ledger._check_text('reason', p_reason);
 
     -- The purchase row first: concurrent failures of one purchase queue here.
     SELECT * INTO v_tx FROM wallet.tx AS t
@@ -4229,6 +4698,7 @@ CREATE FUNCTION wallet.history(p_tenant text, p_user text) RETURNS TABLE(referen
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('user', p_user, false);
     IF NOT EXISTS (SELECT FROM wallet.wallet AS w WHERE w.tenant_id = p_tenant AND w.user_id = p_user) THEN
@@ -4262,6 +4732,7 @@ DECLARE
     v_existing wallet.wallet;
     v_claimed boolean;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('user', p_user);
     PERFORM ledger._check_currency(p_currency);
@@ -4311,6 +4782,7 @@ CREATE FUNCTION wallet.purchase(p_tenant text, p_user text, p_amount bigint, p_r
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     RETURN QUERY SELECT * FROM wallet._move(p_tenant, p_user, 'purchase', p_amount, p_reference, p_items);
 END
 $$;
@@ -4330,6 +4802,7 @@ CREATE FUNCTION wallet.topup(p_tenant text, p_user text, p_amount bigint, p_refe
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     RETURN QUERY SELECT * FROM wallet._move(p_tenant, p_user, 'topup', p_amount, p_reference, NULL);
 END
 $$;
@@ -4496,6 +4969,63 @@ CREATE TABLE ledger.posting (
 COMMENT ON TABLE ledger.posting IS 'Append-only history; inserting rows here is the only way a balance changes.';
 
 --
+-- Name: release_history; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.release_history (
+    release_id bigint NOT NULL,
+    release text NOT NULL,
+    last_migration text NOT NULL,
+    installed_at timestamp with time zone DEFAULT now() NOT NULL,
+    installed_by text DEFAULT CURRENT_USER NOT NULL,
+    CONSTRAINT release_history_last_migration_not_empty CHECK ((last_migration <> ''::text)),
+    CONSTRAINT release_history_release_format CHECK ((release ~ '^[0-9]+\.[0-9]+\.[0-9]+'::text))
+);
+
+--
+-- Name: TABLE release_history; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.release_history IS 'Every pgbalance release installed in this database, oldest first (ledger.version() reads the newest). Written only by ledger._record_release.';
+
+--
+-- Name: COLUMN release_history.release; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.release IS 'The release (PEP 440 version of the pgbalance package or bundle).';
+
+--
+-- Name: COLUMN release_history.last_migration; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.last_migration IS 'The newest migration that release applies.';
+
+--
+-- Name: COLUMN release_history.installed_at; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.installed_at IS 'When it was installed (transaction time).';
+
+--
+-- Name: COLUMN release_history.installed_by; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.installed_by IS 'The role that installed it.';
+
+--
+-- Name: release_history_release_id_seq; Type: SEQUENCE; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ledger.release_history ALTER COLUMN release_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.release_history_release_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: seal; Type: TABLE; Schema: ledger; Owner: -
 --
 
@@ -4540,6 +5070,37 @@ CREATE TABLE ledger.seal_balance (
 --
 
 COMMENT ON TABLE ledger.seal_balance IS 'An account''s amounts at a seal''s horizon (sum of its postings before it), written for the accounts that moved since the previous seal: balance_at and incremental verify start here.';
+
+--
+-- Name: tenant_grant; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.tenant_grant (
+    tenant_id text NOT NULL,
+    role_name text NOT NULL,
+    granted_at timestamp with time zone DEFAULT now() NOT NULL,
+    revoked_at timestamp with time zone,
+    CONSTRAINT tenant_grant_role_not_empty CHECK ((role_name <> ''::text)),
+    CONSTRAINT tenant_grant_tenant_not_empty CHECK ((tenant_id <> ''::text))
+);
+
+--
+-- Name: TABLE tenant_grant; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.tenant_grant IS 'Tenants a role may act on when it is the session_user (ledger.grant_tenant, ledger.revoke_tenant). A role without rows is unbound and reaches every tenant.';
+
+--
+-- Name: COLUMN tenant_grant.role_name; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.tenant_grant.role_name IS 'The login role (session_user) the tenant is granted to.';
+
+--
+-- Name: COLUMN tenant_grant.revoked_at; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.tenant_grant.revoked_at IS 'When the grant was revoked (NULL: in force). The row stays: its role remains tenant-bound.';
 
 --
 -- Name: allocation; Type: TABLE; Schema: tuition; Owner: -
@@ -4767,6 +5328,13 @@ ALTER TABLE ONLY ledger.posting
     ADD CONSTRAINT posting_pkey PRIMARY KEY (tenant_id, entry_id, posting_no) WITH (fillfactor='100');
 
 --
+-- Name: release_history release_history_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.release_history
+    ADD CONSTRAINT release_history_pkey PRIMARY KEY (release_id);
+
+--
 -- Name: seal_balance seal_balance_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
 --
 
@@ -4786,6 +5354,13 @@ ALTER TABLE ONLY ledger.seal
 
 ALTER TABLE ONLY ledger.seal
     ADD CONSTRAINT seal_pkey PRIMARY KEY (tenant_id, seal_no);
+
+--
+-- Name: tenant_grant tenant_grant_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.tenant_grant
+    ADD CONSTRAINT tenant_grant_pkey PRIMARY KEY (tenant_id, role_name);
 
 --
 -- Name: allocation allocation_pkey; Type: CONSTRAINT; Schema: tuition; Owner: -
@@ -4909,6 +5484,12 @@ CREATE INDEX posting_time_brin ON ledger.posting USING brin (posted_at);
 --
 
 COMMENT ON INDEX ledger.posting_time_brin IS 'Postings after a seal''s horizon (incremental verify, the next seal, archiving by time): block ranges, not a key per posting.';
+
+--
+-- Name: tenant_grant_role_idx; Type: INDEX; Schema: ledger; Owner: -
+--
+
+CREATE INDEX tenant_grant_role_idx ON ledger.tenant_grant USING btree (role_name, tenant_id);
 
 --
 -- Name: allocation_term_idx; Type: INDEX; Schema: tuition; Owner: -
@@ -5210,6 +5791,7 @@ ALTER TABLE ONLY wallet.wallet
 
 GRANT USAGE ON SCHEMA booking TO pgbalance_app;
 GRANT USAGE ON SCHEMA booking TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA booking TO pgbalance_owner;
 
 --
 -- Name: SCHEMA fees; Type: ACL; Schema: -; Owner: -
@@ -5217,6 +5799,7 @@ GRANT USAGE ON SCHEMA booking TO pgbalance_auditor;
 
 GRANT USAGE ON SCHEMA fees TO pgbalance_app;
 GRANT USAGE ON SCHEMA fees TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA fees TO pgbalance_owner;
 
 --
 -- Name: SCHEMA ledger; Type: ACL; Schema: -; Owner: -
@@ -5224,6 +5807,7 @@ GRANT USAGE ON SCHEMA fees TO pgbalance_auditor;
 
 GRANT USAGE ON SCHEMA ledger TO pgbalance_app;
 GRANT USAGE ON SCHEMA ledger TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA ledger TO pgbalance_owner;
 
 --
 -- Name: SCHEMA tuition; Type: ACL; Schema: -; Owner: -
@@ -5231,6 +5815,7 @@ GRANT USAGE ON SCHEMA ledger TO pgbalance_auditor;
 
 GRANT USAGE ON SCHEMA tuition TO pgbalance_app;
 GRANT USAGE ON SCHEMA tuition TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA tuition TO pgbalance_owner;
 
 --
 -- Name: SCHEMA wallet; Type: ACL; Schema: -; Owner: -
@@ -5238,6 +5823,7 @@ GRANT USAGE ON SCHEMA tuition TO pgbalance_auditor;
 
 GRANT USAGE ON SCHEMA wallet TO pgbalance_app;
 GRANT USAGE ON SCHEMA wallet TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA wallet TO pgbalance_owner;
 
 --
 -- Name: FUNCTION _booking_account(p_booking text); Type: ACL; Schema: booking; Owner: -
@@ -5407,6 +5993,18 @@ REVOKE ALL ON FUNCTION ledger._apply_legs(p_tenant text, p_entry_id bigint, p_co
 REVOKE ALL ON FUNCTION ledger._apply_postings() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _check_access(p_tenant text, p_write boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_access(p_tenant text, p_write boolean) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _check_amount(p_what text, p_value bigint, p_nullable boolean); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -5425,6 +6023,12 @@ REVOKE ALL ON FUNCTION ledger._check_currency(p_currency text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger._check_definition(p_what text, p_name text, p_existing text[], p_requested text[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _check_json(p_what text, p_value jsonb); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_json(p_what text, p_value jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _check_name(p_what text, p_value text, p_user boolean); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -5437,16 +6041,40 @@ REVOKE ALL ON FUNCTION ledger._check_name(p_what text, p_value text, p_user bool
 REVOKE ALL ON FUNCTION ledger._check_reference(p_what text, p_value text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _check_text(p_what text, p_value text, p_empty_ok boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_text(p_what text, p_value text, p_empty_ok boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _check_user_entry(p_entry_id bigint, p_key text, p_action text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_user_entry(p_entry_id bigint, p_key text, p_action text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _cursor_mac(p_ipad bytea, p_opad bytea, p_message text); Type: ACL; Schema: ledger; Owner: -
 --
 
 REVOKE ALL ON FUNCTION ledger._cursor_mac(p_ipad bytea, p_opad bytea, p_message text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _granted_tenants(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._granted_tenants() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _guard_account_update(); Type: ACL; Schema: ledger; Owner: -
 --
 
 REVOKE ALL ON FUNCTION ledger._guard_account_update() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _guard_ddl(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._guard_ddl() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _guard_entry_update(); Type: ACL; Schema: ledger; Owner: -
@@ -5495,6 +6123,12 @@ REVOKE ALL ON FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p
 --
 
 REVOKE ALL ON FUNCTION ledger._raise(p_code text, p_message text, p_detail text, p_hint text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _record_release(p_release text, p_last_migration text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._record_release(p_release text, p_last_migration text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _release_hold(p_tenant text, p_entry_id bigint, p_capture bigint); Type: ACL; Schema: ledger; Owner: -
@@ -5563,6 +6197,12 @@ REVOKE ALL ON FUNCTION ledger._verify_links(p_tenant text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger._verify_recent(p_tenant text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _void(p_tenant text, p_entry_id bigint, p_user boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean) FROM PUBLIC;
+
+--
 -- Name: FUNCTION balance_at(p_tenant text, p_code text, p_at timestamp with time zone); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -5608,6 +6248,20 @@ GRANT ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) TO pgba
 GRANT ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) TO pgbalance_auditor;
 
 --
+-- Name: FUNCTION get_tenant(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.get_tenant(p_tenant text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.get_tenant(p_tenant text) TO pgbalance_app;
+GRANT ALL ON FUNCTION ledger.get_tenant(p_tenant text) TO pgbalance_auditor;
+
+--
+-- Name: FUNCTION grant_tenant(p_tenant text, p_role name); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.grant_tenant(p_tenant text, p_role name) FROM PUBLIC;
+
+--
 -- Name: FUNCTION hold(p_tenant text, p_key text, p_from text, p_to text, p_amount bigint, p_expires_at timestamp with time zone, p_metadata jsonb); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -5634,6 +6288,12 @@ GRANT ALL ON FUNCTION ledger.post_entry(p_tenant text, p_key text, p_legs jsonb,
 
 REVOKE ALL ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) TO pgbalance_app;
+
+--
+-- Name: FUNCTION revoke_tenant(p_tenant text, p_role name); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.revoke_tenant(p_tenant text, p_role name) FROM PUBLIC;
 
 --
 -- Name: FUNCTION seal(p_tenant text); Type: ACL; Schema: ledger; Owner: -
@@ -5699,6 +6359,14 @@ GRANT ALL ON FUNCTION ledger.verify_full(p_tenant text) TO pgbalance_auditor;
 
 REVOKE ALL ON FUNCTION ledger.verify_seal(p_tenant text, p_digest text) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.verify_seal(p_tenant text, p_digest text) TO pgbalance_auditor;
+
+--
+-- Name: FUNCTION version(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.version(p_tenant text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.version(p_tenant text) TO pgbalance_app;
+GRANT ALL ON FUNCTION ledger.version(p_tenant text) TO pgbalance_auditor;
 
 --
 -- Name: FUNCTION void(p_tenant text, p_entry_id bigint); Type: ACL; Schema: ledger; Owner: -
@@ -5888,6 +6556,12 @@ GRANT SELECT ON TABLE ledger.account_stripe TO pgbalance_auditor;
 GRANT SELECT ON TABLE ledger.posting TO pgbalance_auditor;
 
 --
+-- Name: TABLE release_history; Type: ACL; Schema: ledger; Owner: -
+--
+
+GRANT SELECT ON TABLE ledger.release_history TO pgbalance_auditor;
+
+--
 -- Name: TABLE seal; Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -5898,6 +6572,12 @@ GRANT SELECT ON TABLE ledger.seal TO pgbalance_auditor;
 --
 
 GRANT SELECT ON TABLE ledger.seal_balance TO pgbalance_auditor;
+
+--
+-- Name: TABLE tenant_grant; Type: ACL; Schema: ledger; Owner: -
+--
+
+GRANT SELECT ON TABLE ledger.tenant_grant TO pgbalance_auditor;
 
 --
 -- Name: TABLE allocation; Type: ACL; Schema: tuition; Owner: -

@@ -58,10 +58,11 @@ ERRORS: tuple[tuple[str, str, str], ...] = (
     ("22023", "invalid_parameter_value",
      "malformed input: amount <= 0, NULL where a value is needed, empty code, unbalanced or "
      "malformed legs, unknown currency format"),
-    ("42501", "insufficient_privilege", "`pgbalance_app` touching a table directly"),
     ("25000", "invalid_transaction_state",
-     "a function that needs READ COMMITTED (ledger.seal) called in a REPEATABLE READ or "
-     "SERIALIZABLE transaction"),
+     "a function that writes called inside a REPEATABLE READ or SERIALIZABLE transaction"),
+    ("42501", "insufficient_privilege",
+     "`pgbalance_app` touching a table directly, or a tenant-bound role calling with a tenant "
+     "it does not hold"),
 )  # fmt: skip
 
 
@@ -319,8 +320,16 @@ API_HEADER = """\
 Call every function as `SELECT * FROM schema.fn(...)`. Every function takes the tenant
 first, is `SECURITY DEFINER` with a pinned `search_path`, and is executable by the roles
 listed under it; `pgbalance_app` has no privilege on any table. Money is `bigint` in minor
-units. The binding contract (idempotency, check order, replays) is `shared/CONTRACT.md`;
+units. The binding contract (idempotency, check order, replays) is [contract.md](contract.md);
 the errors every function raises are listed in [Errors](#errors).
+
+Rules that hold for every function below: a function that writes raises 25000 inside a
+REPEATABLE READ or SERIALIZABLE transaction (reads work at any level; the no-deadlock promise
+covers one call per transaction, so move several amounts with one `post_entry` or
+`transfer_batch`); a session user granted tenants with `ledger.grant_tenant` gets 42501 for
+any other tenant; free-form JSON arguments are at most 16 KiB and reasons and approvers at
+most 1,000 characters (22023); `capture`, `void` and `reverse` of a workflow's entry (key
+`pgb:...`) raise PB004.
 """
 
 
@@ -340,7 +349,7 @@ def api_markdown(conn: psycopg.Connection[Any]) -> str:
         where = ", ".join(f"{fn} raises {code}" for fn, code in raised if code in unknown)
         raise DocgenError(
             f"SQLSTATE(s) {', '.join(unknown)} are raised ({where}) but not in the error table "
-            "of pgbalance.docgen.ERRORS (and shared/CONTRACT.md): add them there"
+            "of pgbalance.docgen.ERRORS (and docs/contract.md): add them there"
         )
     schema_comments = dict(
         conn.execute(

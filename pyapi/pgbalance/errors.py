@@ -6,7 +6,24 @@ client call routes failures through :func:`translate`, which looks at ``e.sqlsta
 
 from __future__ import annotations
 
+import re
+
 import psycopg
+
+# DETAIL is `key=value key=value ...` (e.g. `available=1875 requested=5000 pending=1234`); a
+# value runs to the next ` key=`, so codes with spaces survive.
+_FIELD = re.compile(r"(?:^|\s)([a-z_][a-z0-9_]*)=(.*?)(?=\s[a-z_][a-z0-9_]*=|$)", re.DOTALL)
+
+Detail = dict[str, int | str | None]
+
+
+def parse_detail(detail: str | None) -> Detail:
+    """DETAIL's fields: integers as int, an empty value (a SQL NULL, e.g. an unbounded
+    `max_balance=`) as None, anything else (`(1,2)`, `5->6`, codes) as text."""
+    fields: Detail = {}
+    for key, value in _FIELD.findall(detail or ""):
+        fields[key] = int(value) if re.fullmatch(r"-?\d+", value) else (value or None)
+    return fields
 
 
 class PgBalanceError(Exception):
@@ -19,6 +36,7 @@ class PgBalanceError(Exception):
         self.message = message
         self.detail = detail
         self.hint = hint
+        self.details = parse_detail(detail)
 
     def __str__(self) -> str:
         return f"{self.message} ({self.detail})" if self.detail else self.message
@@ -64,12 +82,14 @@ class InvalidInput(PgBalanceError):
     sqlstate = "22023"
 
 
+class InvalidTransactionState(PgBalanceError):
+    """A write was called above READ COMMITTED (call it in its own READ COMMITTED transaction)."""
+
+    sqlstate = "25000"
+
+
 class InsufficientPrivilege(PgBalanceError):
     sqlstate = "42501"
-
-
-class InvalidTransactionState(PgBalanceError):
-    sqlstate = "25000"
 
 
 BY_SQLSTATE: dict[str, type[PgBalanceError]] = {
@@ -85,8 +105,8 @@ BY_SQLSTATE: dict[str, type[PgBalanceError]] = {
         DuplicatePending,
         LedgerImmutable,
         InvalidInput,
-        InsufficientPrivilege,
         InvalidTransactionState,
+        InsufficientPrivilege,
     )
 }
 

@@ -10,6 +10,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code);
     RETURN QUERY SELECT * FROM ledger._open_account(p_tenant, p_code, p_currency, p_min_balance,

@@ -8,6 +8,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code, false);
     RETURN QUERY SELECT * FROM ledger._account_out(p_tenant, p_code);

@@ -10,6 +10,7 @@ DECLARE
     v_account ledger.account;
     v_out record;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code);
     -- FOR UPDATE: it also waits for movements into a striped account, which hold only a

@@ -17,6 +17,7 @@ AS $$
 DECLARE
     v_account ledger.account;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('code', p_code, false);
     IF p_stripes IS NULL OR p_stripes NOT BETWEEN 1 AND 64 THEN

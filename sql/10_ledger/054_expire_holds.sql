@@ -7,13 +7,20 @@ AS $$
 DECLARE
     v_entries ledger.entry[];
     v_entry ledger.entry;
+    -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
+    v_tenants text[];
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    END IF;
     -- Entries first (skipping those a capture or void is working on), then every account
     -- they touch in one global order, so this never deadlocks with other calls.
     SELECT array_agg(x) INTO v_entries FROM (
         SELECT e.* FROM ledger.entry AS e
          WHERE e.status = 'pending' AND e.expires_at <= clock_timestamp()
            AND (p_tenant IS NULL OR e.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
          ORDER BY e.tenant_id, e.entry_id
            FOR UPDATE SKIP LOCKED) AS x;
     IF v_entries IS NULL THEN
@@ -47,4 +54,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger.expire_holds(text) IS
-    'Void every pending hold past its expires_at (in one tenant, or all when NULL); returns how many. Run it periodically (pg_cron or pgbalance expire-holds).';
+    'Void every pending hold past its expires_at (in one tenant, or all when NULL: those a tenant-bound role holds); returns how many. Run it periodically (pg_cron or pgbalance expire-holds).';

@@ -8,6 +8,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_entry_id IS NULL THEN
         PERFORM ledger._raise('22023', 'entry_id must not be NULL');

@@ -11,11 +11,13 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_id bigint := ledger._account_id(p_tenant, p_code);
+    v_id bigint;
     v_seal bigint;
     v_from timestamptz := '-infinity';
     v_base bigint := 0;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    v_id := ledger._account_id(p_tenant, p_code);
     IF p_at IS NULL THEN
         PERFORM ledger._raise('22023', 'p_at must not be NULL');
     END IF;

@@ -10,9 +10,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_id bigint := ledger._account_id(p_tenant, p_code);
+    v_id bigint;
     v_opening bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    v_id := ledger._account_id(p_tenant, p_code);
     IF p_since IS NULL OR p_until IS NULL THEN
         PERFORM ledger._raise('22023', 'p_since and p_until must not be NULL');
     END IF;

@@ -24,6 +24,7 @@ DECLARE
     v_no int := 0;
     v_balance bigint := 0;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
         PERFORM ledger._raise('22023', 'p_limit must be between 1 and 1000',
             format('limit=%s', coalesce(p_limit::text, 'NULL')));

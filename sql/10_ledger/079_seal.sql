@@ -12,20 +12,22 @@ AS $$
 DECLARE
     v_horizon timestamptz;
     v_tenant text;
+    -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
+    v_tenants text[];
 BEGIN
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        PERFORM ledger._raise('25000', 'ledger.seal must run at READ COMMITTED',
-            format('isolation=%s', current_setting('transaction_isolation')),
-            'Call it in its own transaction (autocommit), at the default isolation level.');
-    END IF;
-    IF p_tenant IS NOT NULL THEN
+    -- A write: READ COMMITTED (25000), which the new snapshot after the wait relies on.
+    PERFORM ledger._check_access(p_tenant, true);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    ELSE
         PERFORM ledger._check_name('tenant', p_tenant, false);
     END IF;
     v_horizon := clock_timestamp();
     PERFORM ledger._seal_wait();
     FOR v_tenant IN
         SELECT DISTINCT a.tenant_id FROM ledger.account AS a
-         WHERE p_tenant IS NULL OR a.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR a.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR a.tenant_id = ANY (v_tenants))
          ORDER BY a.tenant_id
     LOOP
         RETURN QUERY SELECT * FROM ledger._seal_tenant(v_tenant, v_horizon);
@@ -33,4 +35,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger.seal(text) IS
-    'Seal a tenant''s history up to now (NULL: every tenant, one seal each: spans tenants): per-account checkpoints at the horizon and a digest chaining the previous seal''s digest with every entry and posting sealed. Returns the seals made; keep the digests elsewhere (pgbalance seal prints them). Run it periodically: balance_at and verify read at most what came after the last seal.';
+    'Seal a tenant''s history up to now (NULL: every tenant, one seal each: spans tenants; a tenant-bound role: its own): per-account checkpoints at the horizon and a digest chaining the previous seal''s digest with every entry and posting sealed. Returns the seals made; keep the digests elsewhere (pgbalance seal prints them). Run it periodically: balance_at and verify read at most what came after the last seal.';

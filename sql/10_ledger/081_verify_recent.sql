@@ -23,14 +23,15 @@ BEGIN
      LIMIT 1;
     RETURN QUERY
     WITH recent AS MATERIALIZED (
-        SELECT p.entry_id, p.account_id, p.kind, p.amount
+        SELECT p.entry_id, p.account_id, p.kind, p.amount, p.posted_at
           FROM ledger.posting AS p
          WHERE p.tenant_id = p_tenant AND p.posted_at >= v_horizon
     ), per_account AS (
         SELECT r.account_id,
                coalesce(sum(r.amount) FILTER (WHERE r.kind = 'B'), 0) AS b,
                coalesce(sum(r.amount) FILTER (WHERE r.kind = 'O'), 0) AS o,
-               coalesce(sum(r.amount) FILTER (WHERE r.kind = 'I'), 0) AS i
+               coalesce(sum(r.amount) FILTER (WHERE r.kind = 'I'), 0) AS i,
+               min(r.posted_at) AS first_posted_at
           FROM recent AS r
          GROUP BY r.account_id
     ), per_stripe AS (
@@ -46,7 +47,8 @@ BEGIN
                coalesce(c.balance, 0) + coalesce(s.b, 0) AS b,
                coalesce(c.pending_out, 0) + coalesce(s.o, 0) AS o,
                coalesce(c.pending_in, 0) + coalesce(s.i, 0) AS i,
-               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes
+               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes,
+               a.created_at, s.first_posted_at
           FROM ledger.account AS a
           LEFT JOIN per_account AS s ON s.account_id = a.account_id
           LEFT JOIN per_stripe AS x ON x.account_id = a.account_id
@@ -71,7 +73,7 @@ BEGIN
                         AND e.entry_id = ANY (t.ids)) AS ids
           FROM touched AS t
     ), postings AS MATERIALIZED (
-        SELECT p.entry_id, p.account_id, p.kind, p.amount
+        SELECT p.entry_id, p.account_id, p.kind, p.amount, p.posted_at
           FROM ledger.posting AS p
          WHERE p.tenant_id = p_tenant AND p.entry_id = ANY ((SELECT s.ids FROM scope AS s)::bigint[])
     ), per_currency AS (
@@ -89,7 +91,8 @@ BEGIN
            AND r.reverses_entry_id = ANY ((SELECT s.ids FROM scope AS s)::bigint[])
          GROUP BY r.reverses_entry_id
     ), entries AS (
-        SELECT e.entry_id, e.status, e.amount, e.reversed_amount,
+        SELECT e.entry_id, e.status, e.amount, e.reversed_amount, e.created_at,
+               min(p.posted_at) AS first_posted_at,
                count(p.entry_id) AS postings,
                count(p.entry_id) FILTER (WHERE p.kind = 'B') AS b_postings,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B' AND p.amount > 0), 0) AS b_positive,
@@ -146,6 +149,15 @@ BEGIN
            WHEN 'posted'   THEN e.b_postings > 0 AND e.pending_net = 0 AND e.b_positive = e.amount AND e.reversed_amount < e.amount
            WHEN 'reversed' THEN e.b_postings > 0 AND e.pending_net = 0 AND e.b_positive = e.amount AND e.reversed_amount = e.amount
            ELSE false END
+    UNION ALL
+    SELECT 'posting_before_entry', p_tenant, e.entry_id::text,
+           format('created_at=%s first_posted_at=%s', e.created_at, e.first_posted_at)
+      FROM entries AS e WHERE e.first_posted_at < e.created_at
+    UNION ALL
+    -- Postings since the horizon only: an account's earlier ones are sealed.
+    SELECT 'posting_before_account', p_tenant, a.code,
+           format('created_at=%s first_posted_at=%s', a.created_at, a.first_posted_at)
+      FROM accounts AS a WHERE a.first_posted_at < a.created_at
     UNION ALL
     SELECT 'reversal_mismatch', p_tenant, e.entry_id::text,
            format('reversed_amount=%s reversals=%s', e.reversed_amount, e.reversals)

@@ -7,11 +7,18 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_tenant text;
+    -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
+    v_tenants text[];
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    END IF;
     RETURN QUERY SELECT * FROM ledger._verify_all(p_tenant);
     FOR v_tenant IN
         SELECT DISTINCT s.tenant_id FROM ledger.seal AS s
-         WHERE p_tenant IS NULL OR s.tenant_id = p_tenant
+         WHERE (p_tenant IS NULL OR s.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR s.tenant_id = ANY (v_tenants))
          ORDER BY s.tenant_id
     LOOP
         RETURN QUERY SELECT * FROM ledger._verify_links(v_tenant);

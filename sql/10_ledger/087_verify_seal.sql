@@ -6,6 +6,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_digest IS NULL OR p_digest !~ '^[0-9a-f]{64}$' THEN
         PERFORM ledger._raise('22023', 'p_digest must be a seal digest (64 hex digits)',

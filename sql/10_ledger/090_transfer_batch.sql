@@ -81,6 +81,7 @@ DECLARE
     v_now timestamptz;
     v_bad integer;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_transfers IS NULL OR jsonb_typeof(p_transfers) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_transfers must be a JSON array of transfers',
@@ -135,6 +136,8 @@ BEGIN
                  WHEN r.f = r.t THEN 'the same account appears twice in one movement|accounts=' || r.f || ',' || r.t
                  WHEN r.m IS NOT NULL AND jsonb_typeof(r.m) NOT IN ('object', 'null') THEN
                       'metadata must be a JSON object|metadata=' || left(r.m::text, 100)
+                 WHEN octet_length(r.m::text) > 16384 THEN  -- as ledger._check_json
+                      'metadata is larger than 16 KiB|bytes=' || octet_length(r.m::text) || ' limit=16384'
                END AS problem
           FROM raw AS r
     ), valid AS MATERIALIZED (

@@ -9,6 +9,7 @@ DECLARE
     v_existing wallet.wallet;
     v_claimed boolean;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('user', p_user);
     PERFORM ledger._check_currency(p_currency);

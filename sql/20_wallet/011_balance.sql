@@ -6,6 +6,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('user', p_user, false);
     RETURN QUERY SELECT * FROM wallet._wallet_out(p_tenant, p_user);

@@ -5,6 +5,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     RETURN QUERY SELECT * FROM wallet._move(p_tenant, p_user, 'topup', p_amount, p_reference, NULL);
 END
 $$;

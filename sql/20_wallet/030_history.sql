@@ -6,6 +6,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('user', p_user, false);
     IF NOT EXISTS (SELECT FROM wallet.wallet AS w WHERE w.tenant_id = p_tenant AND w.user_id = p_user) THEN

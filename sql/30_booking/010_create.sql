@@ -12,6 +12,7 @@ DECLARE
     v_existing booking.booking;
     v_claimed boolean;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('total', p_total);

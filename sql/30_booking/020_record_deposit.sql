@@ -12,6 +12,7 @@ DECLARE
     v_booking booking.booking;
     v_payment booking.payment;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('booking', p_booking);
     PERFORM ledger._check_amount('amount', p_amount);

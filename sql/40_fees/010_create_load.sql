@@ -12,6 +12,7 @@ DECLARE
     v_existing fees.load;
     v_mismatch text;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     PERFORM ledger._check_reference('shipper', p_shipper);

@@ -9,6 +9,7 @@ AS $$
 DECLARE
     v_load fees.load;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     v_load := fees._lock_load(p_tenant, p_load);

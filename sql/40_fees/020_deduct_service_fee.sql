@@ -13,6 +13,7 @@ DECLARE
     v_amounts bigint[];
     v_entry_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     IF p_shipper_fee IS NULL OR p_carrier_fee IS NULL OR p_shipper_fee < 0 OR p_carrier_fee < 0 THEN

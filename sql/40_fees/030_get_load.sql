@@ -7,6 +7,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
     RETURN QUERY SELECT * FROM fees._load_out(p_tenant, p_load, false);

@@ -15,6 +15,7 @@ DECLARE
     v_existing_currency text;
     v_existing_terms jsonb;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
     PERFORM ledger._check_currency(p_currency);

@@ -10,6 +10,7 @@ AS $$
 DECLARE
     v_assessment_id bigint;
 BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('student', p_student, false);
     SELECT a.assessment_id INTO v_assessment_id FROM tuition.assessment AS a

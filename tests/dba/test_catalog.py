@@ -1,5 +1,5 @@
 """The catalog rules that let pgbalance be distributed by tenant (docs/scaling.md) and keep
-the SQL API uniform (shared/CONTRACT.md):
+the SQL API uniform (docs/contract.md):
 
 - every table of the pgbalance schemas has tenant_id, and tenant_id leads every primary key,
   unique constraint, unique index and foreign key (both sides), so each key and each
@@ -17,9 +17,9 @@ import psycopg
 from pgbalance.migrate import KERNEL_SCHEMAS
 
 # Tables that would be Citus reference tables (replicated, no tenant_id). Adding one here
-# needs a line in docs/scaling.md. ledger.cursor_key: the one key that signs statement_page
-# cursors (no tenant data; the owner's only).
-REFERENCE_TABLES: frozenset[str] = frozenset({"ledger.cursor_key"})
+# needs a line in docs/scaling.md. ledger.release_history: the installed release, one for all.
+# ledger.cursor_key: the one key that signs statement_page cursors (the owner's only).
+REFERENCE_TABLES: frozenset[str] = frozenset({"ledger.release_history", "ledger.cursor_key"})
 PINNED_SEARCH_PATH = "search_path=pg_catalog, pg_temp"
 
 _TABLE_VIOLATIONS = """

@@ -94,6 +94,7 @@ def test_errors_map_to_classes_by_sqlstate(
     assert isinstance(info.value.__cause__, psycopg.Error)
     assert info.value.__cause__.sqlstate == code
     assert info.value.detail is not None
+    assert info.value.details  # DETAIL's key=value fields, parsed
 
 
 def test_insufficient_privilege_maps_to_its_class(book: Ledger, kernel_dsn: str) -> None:

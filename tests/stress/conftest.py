@@ -7,6 +7,7 @@ only on a throwaway cluster started here, never on the shared server the other t
 from __future__ import annotations
 
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -28,7 +29,11 @@ def own_cluster() -> Iterator[pgdb.EmbeddedCluster]:
     # Not tmp_path: pytest's temp root is private to root, and the server runs as `postgres`.
     root = Path(tempfile.mkdtemp(prefix="pgbalance-stress-"))
     root.chmod(0o755)
-    cluster = pgdb.EmbeddedCluster(root=root, bindir=bindir)
+    # A port of its own: modules on parallel xdist workers would both take the default.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cluster = pgdb.EmbeddedCluster(root=root, port=port, bindir=bindir)
     try:
         cluster.start()
         yield cluster

@@ -186,7 +186,7 @@ def arguments(fn: Function, ids: list[int]) -> st.SearchStrategy[tuple[Any, ...]
             parts.append(st.one_of(st.sampled_from([OWN, OWN, OTHER]), names()))
         elif param == "p_currency":
             parts.append(st.one_of(st.sampled_from(CURRENCIES), names()))
-        elif typ == "text":
+        elif typ in ("text", "name"):  # name: the role of grant_tenant / revoke_tenant
             parts.append(names(param))
         elif typ == "bigint":
             parts.append(bigints(ids))

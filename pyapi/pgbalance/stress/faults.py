@@ -9,12 +9,18 @@ ambiguous  a short window in which commits cannot finish: synchronous_standby_na
            in a `finally`, always. Server-wide: only on the harness's own throwaway cluster.
 crash      an immediate shutdown (no checkpoint) and restart of the server mid-load, so crash
            recovery runs under the workers. Only on the harness's own throwaway cluster.
+failover   the harness's cluster gets a synchronous streaming standby before the load
+           (pg_basebackup); mid-load the primary is stopped immediately and the standby
+           promoted, and the workers reconnect through a two-host conninfo with
+           target_session_attrs=read-write. Afterwards the promoted standby becomes the
+           harness's cluster (its directory and port). Alone or with kill only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+import shutil
 import threading
 import time
 from collections import Counter
@@ -23,12 +29,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
-from pgbalance.db import EmbeddedCluster
+from pgbalance.db import DEFAULT_EMBEDDED_PORT, EmbeddedCluster, with_dbname
 
-FAULT_KINDS = ("kill", "crash", "ambiguous")
-SERVER_WIDE = frozenset({"crash", "ambiguous"})
+FAULT_KINDS = ("kill", "crash", "ambiguous", "failover")
+SERVER_WIDE = frozenset({"crash", "ambiguous", "failover"})
+# crash would restart the old primary beside the promoted standby (two read-write servers),
+# and ambiguous resets the synchronous standby setting the failover relies on.
+NOT_WITH_FAILOVER = frozenset({"crash", "ambiguous"})
 NEVER_STANDBY = "pgbalance_never"
+STANDBY_NAME = "pgbalance_standby"  # the failover standby's application_name
 CONTROL_APP = "pgbalance-stress-control"
 WORKER_APP = "pgbalance-stress-w"  # application_name prefix of the workers' connections
 
@@ -45,6 +56,7 @@ class FaultContext:
     seconds: float
     seed: int
     cluster: EmbeddedCluster | None = None
+    replica: Replica | None = None  # --faults failover
     # Serialises the server-wide faults: no crash while the standby setting is altered.
     server_lock: threading.Lock = field(default_factory=threading.Lock)
     counts: Counter[str] = field(default_factory=Counter)
@@ -94,6 +106,18 @@ class Fault(threading.Thread):
 
     def loop(self) -> None:
         raise NotImplementedError
+
+    def server_wide(self, delay: float, action: Callable[[], None]) -> bool:
+        """After delay seconds, run action under the server lock and count it; False when
+        the run ended first."""
+        if self.ctx.stop.wait(max(0.0, delay)):
+            return False
+        with self.ctx.server_lock:
+            if self.ctx.stop.is_set():
+                return False
+            action()
+            self.ctx.count(self.kind)
+        return True
 
     def terminate(self, pids: list[int]) -> int:
         """Terminate those of pids that are still worker backends of this run's database
@@ -201,7 +225,7 @@ def clear_leftover_standby_setting(dsn: str) -> bool:
     """At start on the harness's cluster: undo a window an interrupted run left open."""
     with psycopg.connect(dsn, autocommit=True, application_name=CONTROL_APP) as conn:
         row = conn.execute("SHOW synchronous_standby_names").fetchone()
-        if row and row[0] == NEVER_STANDBY:
+        if row and row[0] in (NEVER_STANDBY, STANDBY_NAME):
             conn.execute("ALTER SYSTEM RESET synchronous_standby_names")
             conn.execute("SELECT pg_reload_conf()")
             return True
@@ -219,24 +243,127 @@ class CrashFault(Fault):
         started = time.monotonic()
         for i in range(1, n + 1):
             at = self.ctx.seconds * i / (n + 1) + self.rng.uniform(-0.1, 0.1)
-            if self.ctx.stop.wait(max(0.0, at - (time.monotonic() - started))):
+            if not self.server_wide(at - (time.monotonic() - started), cluster.crash_restart):
                 return
-            with self.ctx.server_lock:
-                if self.ctx.stop.is_set():
-                    return
-                cluster.crash_restart()
-                self.ctx.count(self.kind)
+
+
+class FailoverFault(Fault):
+    kind = "failover"
+
+    def loop(self) -> None:
+        if self.ctx.replica is None:
+            raise FaultRefused("failover needs the harness's cluster and its standby")
+        # Once, mid-run: enough load before to have commits in flight, and after to go on.
+        at = self.ctx.seconds * self.rng.uniform(0.4, 0.6)
+        self.server_wide(at, self.ctx.replica.fail_over)
+
+
+class Standby(EmbeddedCluster):
+    """A streaming standby of the harness's cluster, in <its root>/standby."""
+
+    def __init__(self, primary: EmbeddedCluster) -> None:
+        # Next to the primary's port rather than the default one other clusters start on
+        # (the start falls back to any free port).
+        port = (primary.port or DEFAULT_EMBEDDED_PORT) + 1
+        super().__init__(root=primary.root / "standby", port=port, bindir=primary.bindir)
+
+    def clone(self, primary_dsn: str) -> None:
+        """pg_basebackup of the running primary (after a fast checkpoint), written as a
+        standby (standby.signal, primary_conninfo naming STANDBY_NAME)."""
+        source = make_conninfo(primary_dsn, application_name=STANDBY_NAME)
+        with self._locked():
+            self._pg("pg_basebackup", "-D", str(self.datadir), "-d", source,
+                     "-X", "stream", "-R", "-c", "fast")  # fmt: skip
+
+    def promote(self) -> None:
+        self._pg("pg_ctl", "promote", "-w", "-t", "60", "-D", str(self.datadir))
+
+    def discard(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Replica:
+    """--faults failover: the harness's cluster as the primary of a synchronous streaming
+    standby, so every acknowledged commit is on the standby too. fail_over() stops the
+    primary immediately and promotes the standby; finish() makes the promoted standby the
+    harness's cluster again (its data directory and port), or removes an unused standby."""
+
+    def __init__(self, primary: EmbeddedCluster) -> None:
+        self.primary = primary
+        self.standby = Standby(primary)
+        self.promoted = False
+        self.took: float | None = None  # seconds from the primary's stop to a new primary
+
+    def prepare(self) -> None:
+        self.standby.discard()  # a leftover of an interrupted run
+        try:
+            self.standby.clone(self.primary.dsn)
+            self.standby.start()
+            with psycopg.connect(
+                self.primary.dsn, autocommit=True, application_name=CONTROL_APP
+            ) as conn:
+                conn.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{STANDBY_NAME}'")
+                conn.execute("SELECT pg_reload_conf()")
+                deadline = time.monotonic() + 60
+                while conn.execute(
+                    "SELECT 1 FROM pg_stat_replication WHERE application_name = %s"
+                    " AND sync_state = 'sync'",
+                    (STANDBY_NAME,),
+                ).fetchone() is None:  # fmt: skip
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the failover standby did not become synchronous")
+                    time.sleep(0.05)
+        except BaseException:
+            self.finish(lambda text: None)
+            raise
+
+    def conninfo(self, dbname: str) -> str:
+        """Both servers, the writable one wins: what the workers (re)connect with."""
+        ports = f"{self.primary.port},{self.standby.port}"
+        return make_conninfo(
+            with_dbname(self.primary.dsn, dbname),
+            host="127.0.0.1,127.0.0.1",
+            port=ports,
+            target_session_attrs="read-write",
+        )
+
+    def fail_over(self) -> None:
+        started = time.monotonic()
+        self.primary.stop("immediate")
+        self.standby.promote()
+        self.promoted = True
+        self.took = time.monotonic() - started
+
+    def finish(self, problem: Callable[[str], None]) -> None:
+        if not self.promoted:
+            if self.primary.is_running():
+                restore_standby_setting(lambda: self.primary.dsn, problem)
+            self.standby.discard()
+            return
+        self.primary.stop("immediate")  # never two primaries
+        self.standby.stop("fast")
+        shutil.rmtree(self.primary.datadir)
+        self.standby.datadir.rename(self.primary.datadir)
+        self.standby.discard()
+        self.promoted = False
+        self.primary.start()
+        with psycopg.connect(self.primary.dsn, autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM RESET primary_conninfo")  # the standby's, now idle
+            conn.execute("SELECT pg_reload_conf()")
 
 
 FAULTS: dict[str, type[Fault]] = {
     "kill": KillFault,
     "ambiguous": AmbiguousFault,
     "crash": CrashFault,
+    "failover": FailoverFault,
 }
 
 
 def parse_faults(text: str | None) -> frozenset[str]:
-    """--faults kill,crash,ambiguous -> the set; ValueError on an unknown kind."""
+    """--faults kill,crash,ambiguous,failover -> the set; ValueError on an unknown kind or
+    on failover with crash or ambiguous."""
     if not text:
         return frozenset()
     kinds = {part.strip() for part in text.split(",") if part.strip()}
@@ -246,4 +373,6 @@ def parse_faults(text: str | None) -> frozenset[str]:
             f"unknown fault kind(s): {', '.join(sorted(unknown))} "
             f"(choose from {', '.join(FAULT_KINDS)})"
         )
+    if "failover" in kinds and kinds & NOT_WITH_FAILOVER:
+        raise ValueError("failover runs alone or with kill, not with crash or ambiguous")
     return frozenset(kinds)

@@ -32,6 +32,7 @@ from pgbalance.stress.faults import (
     SERVER_WIDE,
     WORKER_APP,
     FaultContext,
+    Replica,
     clear_leftover_standby_setting,
 )
 from pgbalance.stress.model import Call, Conn, History, Op, Rejected, is_connection_loss
@@ -223,7 +224,13 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
     seed = config.seed if config.seed is not None else secrets.randbelow(1_000_000)
     dbname = conninfo_params(config.dsn).get("dbname", "postgres")
 
+    # --faults failover: the workers, the faults and the oracle reach whichever of primary
+    # and standby is writable, as an application configured for failover would.
+    replica = Replica(cluster) if "failover" in config.faults and cluster is not None else None
+
     def current_dsn() -> str:
+        if replica is not None:
+            return replica.conninfo(dbname)
         return with_dbname(cluster.dsn, dbname) if cluster is not None else config.dsn
 
     if cluster is not None and clear_leftover_standby_setting(config.dsn):
@@ -247,7 +254,12 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
 
     history = History()
     ctx = RunContext(current_dsn, history, scenarios, seed)
-    fctx = FaultContext(current_dsn, ctx.stop, ctx.worker_pids, config.seconds, seed, cluster)
+    fctx = FaultContext(
+        current_dsn, ctx.stop, ctx.worker_pids, config.seconds, seed, cluster, replica
+    )
+    if replica is not None:
+        replica.prepare()
+        console.print(f"synchronous standby on port {replica.standby.port}")
     workers = [Worker(i, ctx) for i in range(config.workers)]
     faults = [FAULTS[kind](fctx) for kind in sorted(config.faults)]
     label = ("naive " if config.naive else "") + "+".join(s.name for s in scenarios)
@@ -271,7 +283,11 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
             f.join()
         for w in workers:
             w.join(config.resolve_timeout + 30)
+        if replica is not None:
+            replica.finish(fctx.problem)
     elapsed = time.monotonic() - started
+    if replica is not None and replica.took is not None:
+        console.print(f"failover: a new primary {replica.took:.1f}s after the primary stopped")
 
     ops = history.snapshot()
     leftovers = sum(1 for op in ops if op.outcome == "unresolved")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pgbalance.connection import Executor
+from pgbalance.connection import Call, E, Namespace, api, one, rows
 
 
 @dataclass(frozen=True)
@@ -32,43 +32,43 @@ class UnappliedPayment:
 _ROW = "SELECT * FROM booking."
 
 
-class BookingWorkflow:
+class BookingWorkflow(Namespace[E]):
     """Each method calls one ``booking.*`` function; errors arrive as pgbalance.errors classes."""
 
-    def __init__(self, executor: Executor) -> None:
-        self.executor = executor
-
+    @api
     def create(
         self, tenant: str, booking: str, total: int, deposit: int, currency: str
-    ) -> BookingRow:
-        return self.executor.one(
+    ) -> Call[BookingRow]:
+        return one(
             _ROW + "create(%s, %s, %s::bigint, %s::bigint, %s)",
             (tenant, booking, total, deposit, currency),
             BookingRow,
         )
 
+    @api
     def record_deposit(
         self, tenant: str, booking: str, amount: int, payment_ref: str
-    ) -> BookingRow:
-        return self.executor.one(
+    ) -> Call[BookingRow]:
+        return one(
             _ROW + "record_deposit(%s, %s, %s::bigint, %s)",
             (tenant, booking, amount, payment_ref),
             BookingRow,
         )
 
+    @api
     def complete_balance_payment(
         self, tenant: str, booking: str, amount: int, payment_ref: str
-    ) -> BookingRow:
-        return self.executor.one(
+    ) -> Call[BookingRow]:
+        return one(
             _ROW + "complete_balance_payment(%s, %s, %s::bigint, %s)",
             (tenant, booking, amount, payment_ref),
             BookingRow,
         )
 
-    def get(self, tenant: str, booking: str) -> BookingRow:
-        return self.executor.one(_ROW + "get(%s, %s)", (tenant, booking), BookingRow)
+    @api
+    def get(self, tenant: str, booking: str) -> Call[BookingRow]:
+        return one(_ROW + "get(%s, %s)", (tenant, booking), BookingRow)
 
-    def unapplied_payments(self, tenant: str, booking: str) -> list[UnappliedPayment]:
-        return self.executor.rows(
-            _ROW + "unapplied_payments(%s, %s)", (tenant, booking), UnappliedPayment
-        )
+    @api
+    def unapplied_payments(self, tenant: str, booking: str) -> Call[list[UnappliedPayment]]:
+        return rows(_ROW + "unapplied_payments(%s, %s)", (tenant, booking), UnappliedPayment)

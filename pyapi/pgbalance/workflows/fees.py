@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pgbalance.connection import Executor
+from pgbalance.connection import Call, E, Namespace, api, one, scalar
 
 
 @dataclass(frozen=True)
@@ -19,40 +19,43 @@ class Load:
     replayed: bool
 
 
-class FeesWorkflow:
+class FeesWorkflow(Namespace[E]):
     """Each method calls one ``fees.*`` function; errors arrive as pgbalance.errors classes."""
 
-    def __init__(self, executor: Executor) -> None:
-        self.executor = executor
-
+    @api
     def create_load(
         self, tenant: str, load: str, shipper: str, carrier: str, currency: str
-    ) -> Load:
-        return self.executor.one(
+    ) -> Call[Load]:
+        return one(
             "SELECT * FROM fees.create_load(%s, %s, %s, %s, %s)",
             (tenant, load, shipper, carrier, currency),
             Load,
         )
 
-    def complete_load(self, tenant: str, load: str) -> Load:
-        return self.executor.one("SELECT * FROM fees.complete_load(%s, %s)", (tenant, load), Load)
+    @api
+    def complete_load(self, tenant: str, load: str) -> Call[Load]:
+        return one("SELECT * FROM fees.complete_load(%s, %s)", (tenant, load), Load)
 
+    @api
     def deduct_service_fee(
         self, tenant: str, load: str, shipper_fee: int, carrier_fee: int
-    ) -> Load:
-        return self.executor.one(
+    ) -> Call[Load]:
+        return one(
             "SELECT * FROM fees.deduct_service_fee(%s, %s, %s::bigint, %s::bigint)",
             (tenant, load, shipper_fee, carrier_fee),
             Load,
         )
 
-    def refund_service_fee(self, tenant: str, load: str, reason: str | None = None) -> Load:
-        return self.executor.one(
+    @api
+    def refund_service_fee(self, tenant: str, load: str, reason: str | None = None) -> Call[Load]:
+        return one(
             "SELECT * FROM fees.refund_service_fee(%s, %s, %s)", (tenant, load, reason), Load
         )
 
-    def get_load(self, tenant: str, load: str) -> Load:
-        return self.executor.one("SELECT * FROM fees.get_load(%s, %s)", (tenant, load), Load)
+    @api
+    def get_load(self, tenant: str, load: str) -> Call[Load]:
+        return one("SELECT * FROM fees.get_load(%s, %s)", (tenant, load), Load)
 
-    def platform_revenue(self, tenant: str, currency: str) -> int:
-        return self.executor.scalar("SELECT fees.platform_revenue(%s, %s)", (tenant, currency), int)
+    @api
+    def platform_revenue(self, tenant: str, currency: str) -> Call[int]:
+        return scalar("SELECT fees.platform_revenue(%s, %s)", (tenant, currency), int)

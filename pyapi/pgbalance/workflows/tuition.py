@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from pgbalance.connection import Executor
+from pgbalance.connection import Call, E, Namespace, api, one, rows, scalar
 
 
 @dataclass(frozen=True)
@@ -49,50 +49,53 @@ class TermOverview:
     blocked_reason: str | None
 
 
-class TuitionWorkflow:
+class TuitionWorkflow(Namespace[E]):
     """Each method calls one ``tuition.*`` function; errors arrive as pgbalance.errors classes."""
 
-    def __init__(self, executor: Executor) -> None:
-        self.executor = executor
-
+    @api
     def create_assessment(
         self, tenant: str, student: str, currency: str, terms: list[dict[str, Any]]
-    ) -> int:
-        return self.executor.scalar(
+    ) -> Call[int]:
+        return scalar(
             "SELECT tuition.create_assessment(%s, %s, %s, %s)",
             (tenant, student, currency, Jsonb(terms)),
             int,
         )
 
+    @api
     def submit_payment(
         self, tenant: str, student: str, term_no: int, amount: int, reference: str
-    ) -> Payment:
-        return self.executor.one(
+    ) -> Call[Payment]:
+        return one(
             "SELECT * FROM tuition.submit_payment(%s, %s, %s::int, %s::bigint, %s)",
             (tenant, student, term_no, amount, reference),
             Payment,
         )
 
-    def approve_payment(self, tenant: str, payment_id: int, approver: str | None = None) -> Payment:
-        return self.executor.one(
+    @api
+    def approve_payment(
+        self, tenant: str, payment_id: int, approver: str | None = None
+    ) -> Call[Payment]:
+        return one(
             "SELECT * FROM tuition.approve_payment(%s, %s::bigint, %s)",
             (tenant, payment_id, approver),
             Payment,
         )
 
-    def reject_payment(self, tenant: str, payment_id: int, reason: str | None = None) -> Payment:
-        return self.executor.one(
+    @api
+    def reject_payment(
+        self, tenant: str, payment_id: int, reason: str | None = None
+    ) -> Call[Payment]:
+        return one(
             "SELECT * FROM tuition.reject_payment(%s, %s::bigint, %s)",
             (tenant, payment_id, reason),
             Payment,
         )
 
-    def awaiting_approval(self, tenant: str) -> list[QueuedPayment]:
-        return self.executor.rows(
-            "SELECT * FROM tuition.awaiting_approval(%s)", (tenant,), QueuedPayment
-        )
+    @api
+    def awaiting_approval(self, tenant: str) -> Call[list[QueuedPayment]]:
+        return rows("SELECT * FROM tuition.awaiting_approval(%s)", (tenant,), QueuedPayment)
 
-    def overview(self, tenant: str, student: str) -> list[TermOverview]:
-        return self.executor.rows(
-            "SELECT * FROM tuition.overview(%s, %s)", (tenant, student), TermOverview
-        )
+    @api
+    def overview(self, tenant: str, student: str) -> Call[list[TermOverview]]:
+        return rows("SELECT * FROM tuition.overview(%s, %s)", (tenant, student), TermOverview)

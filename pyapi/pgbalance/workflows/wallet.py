@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from pgbalance.connection import Executor
+from pgbalance.connection import Call, E, Namespace, api, one, rows
 
 
 @dataclass(frozen=True)
@@ -28,29 +28,26 @@ class WalletTx:
     replayed: bool
 
 
-class WalletWorkflow:
+class WalletWorkflow(Namespace[E]):
     """Each method calls one ``wallet.*`` function; errors arrive as pgbalance.errors classes."""
 
-    def __init__(self, executor: Executor) -> None:
-        self.executor = executor
+    @api
+    def open(self, tenant: str, user: str, currency: str) -> Call[WalletRow]:
+        return one("SELECT * FROM wallet.open(%s, %s, %s)", (tenant, user, currency), WalletRow)
 
-    def open(self, tenant: str, user: str, currency: str) -> WalletRow:
-        return self.executor.one(
-            "SELECT * FROM wallet.open(%s, %s, %s)", (tenant, user, currency), WalletRow
-        )
+    @api
+    def balance(self, tenant: str, user: str) -> Call[WalletRow]:
+        return one("SELECT * FROM wallet.balance(%s, %s)", (tenant, user), WalletRow)
 
-    def balance(self, tenant: str, user: str) -> WalletRow:
-        return self.executor.one(
-            "SELECT * FROM wallet.balance(%s, %s)", (tenant, user), WalletRow
-        )
-
-    def topup(self, tenant: str, user: str, amount: int, reference: str) -> WalletTx:
-        return self.executor.one(
+    @api
+    def topup(self, tenant: str, user: str, amount: int, reference: str) -> Call[WalletTx]:
+        return one(
             "SELECT * FROM wallet.topup(%s, %s, %s::bigint, %s)",
             (tenant, user, amount, reference),
             WalletTx,
         )
 
+    @api
     def purchase(
         self,
         tenant: str,
@@ -58,19 +55,21 @@ class WalletWorkflow:
         amount: int,
         reference: str,
         items: list[Any] | None = None,
-    ) -> WalletTx:
-        return self.executor.one(
+    ) -> Call[WalletTx]:
+        return one(
             "SELECT * FROM wallet.purchase(%s, %s, %s::bigint, %s, %s)",
             (tenant, user, amount, reference, Jsonb(items if items is not None else [])),
             WalletTx,
         )
 
-    def fail_purchase(self, tenant: str, reference: str, reason: str | None = None) -> WalletTx:
-        return self.executor.one(
+    @api
+    def fail_purchase(
+        self, tenant: str, reference: str, reason: str | None = None
+    ) -> Call[WalletTx]:
+        return one(
             "SELECT * FROM wallet.fail_purchase(%s, %s, %s)", (tenant, reference, reason), WalletTx
         )
 
-    def history(self, tenant: str, user: str) -> list[WalletTx]:
-        return self.executor.rows(
-            "SELECT * FROM wallet.history(%s, %s)", (tenant, user), WalletTx
-        )
+    @api
+    def history(self, tenant: str, user: str) -> Call[list[WalletTx]]:
+        return rows("SELECT * FROM wallet.history(%s, %s)", (tenant, user), WalletTx)

@@ -1,0 +1,23 @@
+CREATE OR REPLACE FUNCTION ledger.grant_tenant(p_tenant text, p_role name)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    IF p_role IS NULL OR NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS r WHERE r.rolname = p_role) THEN
+        PERFORM ledger._raise('22023', 'role does not exist', format('role=%s', coalesce(p_role::text, 'NULL')),
+            'Grant a tenant to an existing login role (CREATE ROLE ... LOGIN IN ROLE pgbalance_app).');
+    END IF;
+    -- Granting again is a no-op; granting a revoked tenant again restores it.
+    INSERT INTO ledger.tenant_grant AS g (tenant_id, role_name)
+    VALUES (p_tenant, p_role::text)
+    ON CONFLICT ON CONSTRAINT tenant_grant_pkey DO UPDATE
+       SET revoked_at = NULL, granted_at = now()
+     WHERE g.revoked_at IS NOT NULL;
+END
+$$;
+COMMENT ON FUNCTION ledger.grant_tenant(text, name) IS
+    'Let p_role act on p_tenant. A role granted any tenant is tenant-bound: as the session_user it reaches only the tenants it holds (42501 elsewhere). Granting again changes nothing. Not executable by pgbalance_app; 22023 for an unknown role.';
