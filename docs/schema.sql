@@ -3138,7 +3138,6 @@ DECLARE
     -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
     v_tenants text[];
 BEGIN
-    -- A write: READ COMMITTED (25000), which the new snapshot after the wait relies on.
     PERFORM ledger._check_access(p_tenant, true);
     IF p_tenant IS NULL THEN
         v_tenants := ledger._granted_tenants();

@@ -1,7 +1,8 @@
 -- Run from cron like expire_holds (pgbalance seal). The horizon is taken first, then the
 -- seal waits for the transactions that might still commit a posting before it
 -- (ledger._seal_wait); each statement after that reads with a new snapshot (READ COMMITTED),
--- which therefore holds every posting before the horizon.
+-- which therefore holds every posting before the horizon: a write, so READ COMMITTED
+-- (ledger._check_access, 25000 otherwise).
 CREATE OR REPLACE FUNCTION ledger.seal(p_tenant text DEFAULT NULL)
 RETURNS TABLE (tenant text, seal_no bigint, horizon timestamptz, entries bigint,
                postings bigint, digest text)
@@ -15,7 +16,6 @@ DECLARE
     -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
     v_tenants text[];
 BEGIN
-    -- A write: READ COMMITTED (25000), which the new snapshot after the wait relies on.
     PERFORM ledger._check_access(p_tenant, true);
     IF p_tenant IS NULL THEN
         v_tenants := ledger._granted_tenants();
