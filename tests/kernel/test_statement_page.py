@@ -4,12 +4,14 @@ client's iterator over pages."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from pgbalance import Client
+from pgbalance.aio import AsyncClient
 from tests.kernel.support import Ledger, new_key, raises
 
 Row = dict[str, Any]
@@ -161,3 +163,14 @@ def test_client_iterates_over_pages(book: Ledger, client: Client) -> None:
     assert rest == lines[5:]
     # An exact multiple of the page size ends with an empty call, not an empty page.
     assert all(p for p in client.statement_pages(book.tenant, "b", len(lines)))
+
+
+def test_async_client_iterates_over_pages(book: Ledger, kernel_dsn: str) -> None:
+    async def main() -> list[list[int]]:
+        async with AsyncClient(kernel_dsn) as c:
+            return [[line.balance_after for line in p]
+                    async for p in c.statement_pages(book.tenant, "b", page_size=4)]  # fmt: skip
+
+    pages = asyncio.run(main())
+    assert [n for p in pages for n in p] == [r["balance_after"] for r in book.statement("b")]
+    assert all(len(p) == 4 for p in pages[:-1])
