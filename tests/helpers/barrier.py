@@ -5,11 +5,16 @@
 
 Connections are opened (and warmed up) before the barrier, so the calls start together
 instead of staggering by connect time. Exceptions are captured per thread, never raised.
+
+While the threads run, a probe on a connection of its own samples which of them wait for a
+lock (pg_stat_activity + pg_blocking_pids + the ungranted pg_locks row), so a race can prove
+it raced: `assert outcomes.waiters` fails when the calls in fact ran one at a time.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +45,50 @@ class Outcome(Generic[T]):
         return type(self.error).__name__
 
 
+@dataclass(frozen=True)
+class Wait:
+    """One call of the run seen waiting for a lock."""
+
+    waiter: int  # the index of the waiting call
+    blockers: frozenset[int]  # the indexes of the calls it waited for (-1: another session)
+    locktype: str | None  # of the lock it waited for: tuple, transactionid, advisory, ...
+    relation: str | None  # the table of a tuple or relation lock
+
+
+class Outcomes(list[Outcome[T]]):
+    """One Outcome per call, in order, and the lock waits seen while they ran."""
+
+    def __init__(self, outcomes: list[Outcome[T]], waits: set[Wait]) -> None:
+        super().__init__(outcomes)
+        self.waits = frozenset(waits)
+
+    @property
+    def waiters(self) -> set[int]:
+        """The indexes of the calls that waited for another call of the run."""
+        return {w.waiter for w in self.waits if w.blockers - {-1}}
+
+
+_PROBE = """
+    SELECT a.pid, pg_blocking_pids(a.pid) AS blockers, l.locktype,
+           l.relation::regclass::text AS relation
+      FROM pg_stat_activity AS a
+      LEFT JOIN pg_locks AS l ON l.pid = a.pid AND NOT l.granted
+     WHERE a.pid = ANY(%s) AND a.wait_event_type = 'Lock'"""
+
+
+def _probe(
+    conn: psycopg.Connection[Any], pids: list[int], done: threading.Event, seen: set[Wait]
+) -> None:
+    """Sample the waits of `pids` until `done` (every millisecond or so: a lock queue on one
+    row lasts as long as the calls in it, well above that)."""
+    index = {pid: i for i, pid in enumerate(pids)}
+    while not done.is_set():
+        for pid, blockers, locktype, relation in conn.execute(_PROBE, (pids,)):
+            by = frozenset(index.get(b, -1) for b in blockers)
+            seen.add(Wait(index[pid], by, locktype, relation))
+        time.sleep(0.001)
+
+
 def run_parallel(
     dsn: str,
     n: int,
@@ -47,10 +96,17 @@ def run_parallel(
     *,
     timeout: float = 60.0,
     autocommit: bool = True,
-) -> list[Outcome[T]]:
+    linger: float = 0.0,
+) -> Outcomes[T]:
     """Run fn(conn, i) for i in 0..n-1, each in its own thread with its own connection,
-    all released together; return one Outcome per i, in order."""
+    all released together; return one Outcome per i, in order, with the waits seen.
+
+    linger: run each fn (one call) in a transaction kept open that many seconds after it,
+    so that calls on one key surely overlap: a replay of an already committed key takes no
+    lock, and the first call may otherwise commit before the others arrive."""
     conns = [psycopg.connect(dsn, autocommit=autocommit) for _ in range(n)]
+    # Connected before the release, so it samples from the first call on.
+    watcher = psycopg.connect(dsn, autocommit=True)
     try:
         for conn in conns:
             conn.execute("SELECT 1")
@@ -62,20 +118,37 @@ def run_parallel(
         def work(i: int) -> None:
             try:
                 barrier.wait(timeout=timeout)
-                results[i] = Outcome(i, value=fn(conns[i], i))
+                if linger > 0:
+                    with conns[i].transaction():
+                        value = fn(conns[i], i)
+                        conns[i].execute("SELECT pg_sleep(%s)", (linger,))
+                else:
+                    value = fn(conns[i], i)
+                results[i] = Outcome(i, value=value)
             except BaseException as exc:  # captured for the test to assert on
                 results[i] = Outcome(i, error=exc)
 
+        waits: set[Wait] = set()
+        done = threading.Event()
+        pids = [conn.info.backend_pid for conn in conns]
+        probe = threading.Thread(target=_probe, args=(watcher, pids, done, waits), daemon=True)
+        probe.start()
         threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(n)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout)
-        return [
-            r if r is not None else Outcome(i, error=TimeoutError(f"thread {i} still running"))
-            for i, r in enumerate(results)
-        ]
+        done.set()
+        probe.join(timeout)
+        return Outcomes(
+            [
+                r if r is not None else Outcome(i, error=TimeoutError(f"thread {i} still running"))
+                for i, r in enumerate(results)
+            ],
+            waits,
+        )
     finally:
+        watcher.close()
         for conn in conns:
             # A thread still stuck in a query is cancelled so close() does not hang.
             if conn.info.transaction_status == psycopg.pq.TransactionStatus.ACTIVE:
@@ -96,3 +169,11 @@ def values(outcomes: Sequence[Outcome[T]]) -> list[T]:
             raise o.error
         out.append(o.value)  # type: ignore[arg-type]
     return out
+
+
+def assert_raced(outcomes: Outcomes[Any]) -> None:
+    """The calls overlapped: at least one waited for a lock another call of the run held."""
+    assert outcomes.waiters, (
+        f"no call waited for another ({len(outcomes)} calls, waits seen: "
+        f"{sorted(outcomes.waits, key=str)[:5]}): they ran one at a time, the race proves nothing"
+    )

@@ -46,6 +46,8 @@ def _check_limits(a: Row, b: Row, amount: int) -> None:
 class NaiveTransfers(NaiveScenario, Transfers):
     """Transfers, holds, captures, voids and reversals as check-then-update in the client."""
 
+    batches = False
+
     def __init__(self, tenant: str, seed: int) -> None:
         super().__init__(tenant, seed)
         self.s = self.store.s
