@@ -400,6 +400,9 @@ RECIPES: dict[str, Callable[[Prober], Args]] = {
             {"key": p.fresh("b"), "from": "acct-a", "to": "acct-b", "amount": 3},
             {"key": p.fresh("b"), "from": "acct-b", "to": "acct-a", "amount": 2}])},
     "ledger.verify": lambda p: {},
+    "ledger.statement_page": lambda p: {"p_code": "acct-a", "p_after": None, "p_limit": 10},
+    # A well-formed digest no seal has: the call succeeds and reports it not reproduced.
+    "ledger.verify_seal": lambda p: {"p_digest": "0" * 64},
     # A tenant-bound role is one that logs in as the session user; the tests never log in
     # as the auditor, so binding it changes nothing else here.
     "ledger.grant_tenant": lambda p: {"p_role": "pgbalance_auditor"},
@@ -438,7 +441,7 @@ RECIPES: dict[str, Callable[[Prober], Args]] = {
 }  # fmt: skip
 # Functions whose only rules are the input checks, besides those that take only p_tenant.
 INPUT_RULES_ONLY = frozenset(
-    {"fees.platform_revenue", "ledger.grant_tenant", "ledger.revoke_tenant"}
+    {"fees.platform_revenue", "ledger.grant_tenant", "ledger.revoke_tenant", "ledger.verify_seal"}
 )
 # A function without a recipe yet: these existing names, NULL for the rest.
 GENERIC = {"p_code": "acct-a", "p_user": "user-1", "p_booking": "bk-1", "p_load": "load-1",
