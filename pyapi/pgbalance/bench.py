@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pgbalance import bench_history
+
 NAME = "bench"
 HELP = "benchmark transfers against pgbench's TPC-B in a scratch database (ratios, latency, space)"
 
@@ -603,6 +605,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the results as JSON")  # fmt: skip
     parser.add_argument("--plot", type=Path, default=None, metavar="PATH.png",
                         help="write a bar chart (needs matplotlib: pgbalance[plot])")  # fmt: skip
+    parser.add_argument("--history", action="store_true",
+                        help="instead: cost of reads and checks as history grows (bench_history)")
+    bench_history.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -610,6 +615,8 @@ def run(args: argparse.Namespace) -> int:
 
     from pgbalance.commands.base import dsn_of
 
+    if args.history:
+        return bench_history.run(args, dsn_of(args))
     if args.clients < 1 or args.rounds < 1 or args.seconds <= 0 or args.space_transfers < 0:
         print("pgbalance bench: --clients and --rounds must be >= 1, --seconds > 0",
               file=sys.stderr)  # fmt: skip
