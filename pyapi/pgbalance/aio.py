@@ -96,6 +96,7 @@ class AsyncClient(Kernel[AsyncExecutor]):
         while page := await self.changes_page(tenant, after, limit):
             for change in page:
                 yield change
+            after = page[-1].cursor
 
     async def statement_pages(
         self, tenant: str, code: str, page_size: int = 100, after: str | None = None

@@ -258,6 +258,7 @@ class Client(Kernel[Executor]):
         resume from it: a lost connection repeats at most the page being read."""
         while page := self.changes_page(tenant, after, limit):
             yield from page
+            after = page[-1].cursor
 
     def statement_pages(
         self, tenant: str, code: str, page_size: int = 100, after: str | None = None
