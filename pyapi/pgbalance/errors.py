@@ -29,6 +29,9 @@ DETAIL_KEYS = frozenset({
     "shipper", "shipper_fee", "snapshot", "status", "still_pending", "stripe_no", "stripe_rows",
     "stripes", "student", "sum", "tenant", "tenants", "term", "term_no", "terms", "total",
     "transaction_isolation", "transfers", "updated", "user", "workflow",
+    # seals and statement pages (ledger.seal, verify_seal, statement_page)
+    "cursor", "digest", "horizon", "last_recomputed", "prev_digest", "previous_horizon",
+    "previous_seal_digest", "previous_seal_no", "recomputed", "seal_no", "seals", "stored",
 })  # fmt: skip
 _KEY = re.compile(r"(?:^|(?<=\s))([a-z_][a-z0-9_]*)=")
 
