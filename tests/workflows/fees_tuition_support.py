@@ -1,13 +1,11 @@
 """Shared by the fees and tuition tests: one migrated database per test module (tests isolate
-themselves by tenant), a thin caller of the workflow SQL bound to one tenant, the snapshot
-that proves a failed call wrote nothing, and the naive SQL files of the incidents."""
+themselves by tenant), a thin caller of the workflow SQL bound to one tenant, and the
+snapshot that proves a failed call wrote nothing."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -18,7 +16,6 @@ from tests.helpers.shared_db import autocommit_connection, cloned_database
 from tests.helpers.tenant_sql import TenantSql
 
 Row = dict[str, Any]
-NAIVE_DIR = Path(__file__).parent / "naive"
 
 
 @pytest.fixture(scope="module")
@@ -153,16 +150,3 @@ class Tuition(Api):
     def snapshot(self) -> tuple[str, ...]:
         return self.state("tuition.assessment", "tuition.term", "tuition.payment",
                           "tuition.allocation")  # fmt: skip
-
-
-def naive_blocks(filename: str) -> dict[str, str]:
-    """The `-- name: <block>` sections of a naive SQL file, comment lines dropped."""
-    blocks: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in (NAIVE_DIR / filename).read_text(encoding="utf-8").splitlines():
-        header = re.match(r"^--\s*name:\s*(\w+)\s*$", line)
-        if header:
-            current = blocks.setdefault(header.group(1), [])
-        elif current is not None and not line.lstrip().startswith("--"):
-            current.append(line)
-    return {name: "\n".join(lines).strip() for name, lines in blocks.items()}

@@ -1,13 +1,11 @@
 """Shared by the wallet and booking tests: one migrated database per test module (tests
-isolate themselves by tenant), a thin caller of the workflow SQL bound to one tenant, the
-snapshot that proves a failed call wrote nothing, and the naive SQL of the two incidents."""
+isolate themselves by tenant), a thin caller of the workflow SQL bound to one tenant, and the
+snapshot that proves a failed call wrote nothing."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -19,7 +17,6 @@ from tests.helpers.sqlstate import raises as raises
 from tests.helpers.tenant_sql import TenantSql
 
 Row = dict[str, Any]
-NAIVE_DIR = Path(__file__).parent / "naive"
 
 
 @pytest.fixture(scope="module")
@@ -67,16 +64,3 @@ class Api(TenantSql):
             "SELECT * FROM ledger.account WHERE tenant_id = %s ORDER BY account_id",
         )
         return tuple(tuple(map(str, self.rows(q, t))) for q in queries)
-
-
-def load_naive(filename: str) -> dict[str, str]:
-    """The `-- name: <block>` blocks of a naive SQL file, comment lines dropped."""
-    blocks: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in (NAIVE_DIR / filename).read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^-- name: (\w+)\s*$", line)
-        if match:
-            current = blocks.setdefault(match.group(1), [])
-        elif current is not None and not line.lstrip().startswith("--"):
-            current.append(line)
-    return {name: "\n".join(lines).strip() for name, lines in blocks.items()}

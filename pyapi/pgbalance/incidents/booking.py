@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 
+from pgbalance.harness import naive
 from pgbalance.incidents.base import IncidentResult
 from pgbalance.incidents.race import raise_unexpected, release_together, scalar, scratch_schema
 
@@ -26,26 +27,8 @@ DEPOSIT = 200_00
 OUTSTANDING = TOTAL - DEPOSIT
 BOOKING = "incident-booking"
 
-# The unprotected pattern, block by block: tests/workflows/naive/ holds the same SQL (the
-# same words; a test compares them).
-NAIVE_SQL: dict[str, str] = {
-    "schema": "CREATE TABLE naive_booking (booking_id text PRIMARY KEY, total bigint NOT NULL,"
-    " deposit_paid bigint NOT NULL, balance_paid bigint NOT NULL DEFAULT 0,"
-    " status text NOT NULL);\n"
-    "CREATE TABLE naive_payment (payment_ref text NOT NULL, booking_id text NOT NULL,"
-    " amount bigint NOT NULL);",
-    "seed": "INSERT INTO naive_booking (booking_id, total, deposit_paid, status)"
-    " VALUES (%(booking)s, %(total)s, %(deposit)s, 'DEPOSIT_PAID');",
-    "check": "SELECT b.status = 'DEPOSIT_PAID' AND b.total - b.deposit_paid - b.balance_paid"
-    " = %(amount)s AND NOT EXISTS (SELECT FROM naive_payment AS p"
-    " WHERE p.payment_ref = %(payment_ref)s) FROM naive_booking AS b"
-    " WHERE b.booking_id = %(booking)s;",
-    "apply": "UPDATE naive_booking SET status = 'PAID', balance_paid = balance_paid"
-    " + %(amount)s WHERE booking_id = %(booking)s;",
-    "record": "INSERT INTO naive_payment (payment_ref, booking_id, amount)"
-    " VALUES (%(payment_ref)s, %(booking)s, %(amount)s);",
-    "paid": "SELECT balance_paid FROM naive_booking WHERE booking_id = %(booking)s;",
-}
+# The unprotected pattern: pgbalance/harness/naive/booking.sql.
+NAIVE_SQL = naive.blocks("booking")
 
 
 def payment_ref(i: int) -> str:
@@ -53,9 +36,10 @@ def payment_ref(i: int) -> str:
     return "pay-1" if i % 2 == 0 else f"pay-dup-{i}"
 
 
-def _params(i: int) -> dict[str, Any]:
+def params(ref: str) -> dict[str, Any]:
+    """The naive blocks' parameters for a webhook paying the balance with `ref`."""
     return {"booking": BOOKING, "total": TOTAL, "deposit": DEPOSIT, "amount": OUTSTANDING,
-            "payment_ref": payment_ref(i)}  # fmt: skip
+            "payment_ref": ref, "kind": "balance", "applied": True}  # fmt: skip
 
 
 class BookingDuplicateWebhooks:
@@ -64,20 +48,20 @@ class BookingDuplicateWebhooks:
     def run_unprotected(self, dsn: str, workers: int) -> IncidentResult:
         with scratch_schema(dsn, "booking") as options:
             with psycopg.connect(dsn, autocommit=True, options=options) as conn:
-                conn.execute(NAIVE_SQL["schema"])
-                conn.execute(NAIVE_SQL["seed"], _params(0))
+                naive.install(conn, NAIVE_SQL, seed=params(payment_ref(0)))
 
             def webhook(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
-                ok = bool(scalar(conn, NAIVE_SQL["check"], _params(i)))
+                p = params(payment_ref(i))
+                ok = bool(scalar(conn, NAIVE_SQL["check"], p))
                 barrier.wait()  # the handler's own work between its check and its writes
                 if ok:
-                    conn.execute(NAIVE_SQL["apply"], _params(i))  # naive: decided before
-                    conn.execute(NAIVE_SQL["record"], _params(i))  # naive payment record
+                    conn.execute(NAIVE_SQL["apply"], p)  # naive: decided before
+                    conn.execute(NAIVE_SQL["record"], p)  # naive payment record
                 return ok
 
             outcomes = release_together(dsn, workers, webhook, options=options)
             with psycopg.connect(dsn, autocommit=True, options=options) as conn:
-                paid = int(scalar(conn, NAIVE_SQL["paid"], _params(0)))
+                paid = int(scalar(conn, NAIVE_SQL["paid"], params(payment_ref(0))))
         raise_unexpected(outcomes)
         return IncidentResult(
             incident=self.name,

@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 
+from pgbalance.harness import naive
 from pgbalance.incidents.base import IncidentResult
 from pgbalance.incidents.race import raise_unexpected, release_together, scalar, scratch_schema
 
@@ -24,34 +25,10 @@ CARRIER_FEE = 30_00
 SHIPPER_BALANCE = 10_000_00
 SHIPPER = "incident-shipper"
 CARRIER = "incident-carrier"
-PLATFORM = "incident-platform"
+CURRENCY = "EUR"
 
-# The unprotected pattern, block by block: tests/workflows/naive/fees_split_writes.sql holds
-# the same SQL (the same words; a test compares them).
-NAIVE_SQL: dict[str, str] = {
-    "schema": "CREATE TABLE naive_wallet (user_id text PRIMARY KEY, balance bigint NOT NULL,"
-    " CONSTRAINT naive_wallet_not_negative CHECK (balance >= 0));\n"
-    "CREATE TABLE naive_fee_journal (load_id text PRIMARY KEY, shipper_fee bigint NOT NULL,"
-    " carrier_fee bigint NOT NULL);",
-    "seed": "INSERT INTO naive_wallet (user_id, balance) VALUES (%(shipper)s,"
-    " %(shipper_balance)s), (%(carrier)s, %(carrier_balance)s), (%(platform)s, 0);",
-    "check": "SELECT bool_and(w.balance >= CASE w.user_id WHEN %(shipper)s THEN"
-    " %(shipper_fee)s ELSE %(carrier_fee)s END) FROM naive_wallet AS w"
-    " WHERE w.user_id IN (%(shipper)s, %(carrier)s);",
-    "journal": "INSERT INTO naive_fee_journal (load_id, shipper_fee, carrier_fee)"
-    " VALUES (%(load)s, %(shipper_fee)s, %(carrier_fee)s);",
-    "debit_shipper": "UPDATE naive_wallet SET balance = balance - %(shipper_fee)s"
-    " WHERE user_id = %(shipper)s;",
-    "debit_carrier": "UPDATE naive_wallet SET balance = balance - %(carrier_fee)s"
-    " WHERE user_id = %(carrier)s;",
-    "credit_platform": "UPDATE naive_wallet SET balance = balance + %(shipper_fee)s"
-    " + %(carrier_fee)s WHERE user_id = %(platform)s;",
-    "drift": "SELECT coalesce((SELECT sum(j.shipper_fee + j.carrier_fee)"
-    " FROM naive_fee_journal AS j), 0) AS journaled, (SELECT w.balance FROM naive_wallet AS w"
-    " WHERE w.user_id = %(platform)s) AS revenue, %(shipper_balance)s + %(carrier_balance)s"
-    " - (SELECT sum(w.balance) FROM naive_wallet AS w WHERE w.user_id <> %(platform)s)"
-    " AS debited;",
-}
+# The unprotected pattern: pgbalance/harness/naive/fees.sql.
+NAIVE_SQL = naive.blocks("fees")
 
 
 def affordable(workers: int) -> int:
@@ -60,7 +37,7 @@ def affordable(workers: int) -> int:
 
 
 def params(workers: int, i: int = 0) -> dict[str, Any]:
-    return {"shipper": SHIPPER, "carrier": CARRIER, "platform": PLATFORM,
+    return {"shipper": SHIPPER, "carrier": CARRIER, "currency": CURRENCY,
             "shipper_balance": SHIPPER_BALANCE,
             "carrier_balance": CARRIER_FEE * affordable(workers),
             "shipper_fee": SHIPPER_FEE, "carrier_fee": CARRIER_FEE,
@@ -78,8 +55,7 @@ class FeesSplitWrites:
     def run_unprotected(self, dsn: str, workers: int) -> IncidentResult:
         with scratch_schema(dsn, "fees") as options:
             with psycopg.connect(dsn, autocommit=True, options=options) as conn:
-                conn.execute(NAIVE_SQL["schema"])
-                conn.execute(NAIVE_SQL["seed"], params(workers))
+                naive.install(conn, NAIVE_SQL, seed=params(workers))
 
             def deduct(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
                 p = params(workers, i)

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from pgbalance.harness import naive
 from pgbalance.incidents.base import IncidentResult
 from pgbalance.incidents.race import raise_unexpected, release_together, scalar, scratch_schema
 
@@ -24,27 +25,12 @@ TERM_AMOUNT = 6544_71
 PAYMENT = 4000_00  # part of the installment: the term stays open, with a payment pending
 STUDENT = "incident-student"
 
-# The unprotected pattern, block by block: tests/workflows/naive/tuition_double_submit.sql
-# holds the same SQL (the same words; a test compares them).
-NAIVE_SQL: dict[str, str] = {
-    "schema": "CREATE TABLE naive_term (term_no int PRIMARY KEY, amount bigint NOT NULL);\n"
-    "CREATE TABLE naive_payment (reference text PRIMARY KEY, term_no int NOT NULL,"
-    " amount bigint NOT NULL, status text NOT NULL);",
-    "seed": "INSERT INTO naive_term (term_no, amount) VALUES (1, %(term_amount)s),"
-    " (2, %(term_amount)s);",
-    "check": "SELECT NOT EXISTS (SELECT FROM naive_payment AS p WHERE p.term_no = %(term_no)s"
-    " AND p.status = 'awaiting_approval');",
-    "submit": "INSERT INTO naive_payment (reference, term_no, amount, status)"
-    " VALUES (%(reference)s, %(term_no)s, %(amount)s, 'awaiting_approval');",
-    "approve_all": "UPDATE naive_payment SET status = 'paid'"
-    " WHERE status = 'awaiting_approval';",
-    "paid": "SELECT count(*) AS payments, coalesce(sum(p.amount), 0) AS amount"
-    " FROM naive_payment AS p WHERE p.term_no = %(term_no)s AND p.status = 'paid';",
-}
+# The unprotected pattern: pgbalance/harness/naive/tuition.sql.
+NAIVE_SQL = naive.blocks("tuition")
 
 
 def params(i: int = 0) -> dict[str, Any]:
-    return {"term_amount": TERM_AMOUNT, "term_no": 1, "amount": PAYMENT,
+    return {"student": STUDENT, "term_amount": TERM_AMOUNT, "term_no": 1, "amount": PAYMENT,
             "reference": f"pay-{i}"}  # fmt: skip
 
 
@@ -54,8 +40,7 @@ class TuitionDoubleSubmit:
     def run_unprotected(self, dsn: str, workers: int) -> IncidentResult:
         with scratch_schema(dsn, "tuition") as options:
             with psycopg.connect(dsn, autocommit=True, options=options) as conn:
-                conn.execute(NAIVE_SQL["schema"])
-                conn.execute(NAIVE_SQL["seed"], params())
+                naive.install(conn, NAIVE_SQL, seed=params())
 
             def submit(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
                 ok = bool(scalar(conn, NAIVE_SQL["check"], params(i)))

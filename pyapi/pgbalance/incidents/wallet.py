@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 
+from pgbalance.harness import naive
 from pgbalance.incidents.base import IncidentResult
 from pgbalance.incidents.race import raise_unexpected, release_together, scalar, scratch_schema
 
@@ -23,29 +24,13 @@ AMOUNT = 60_00
 USER = "incident-user"
 REFERENCE = "order-1"
 
-# The unprotected pattern, block by block: tests/workflows/naive/ holds the same SQL (the
-# same words; a test compares them).
-NAIVE_SQL: dict[str, str] = {
-    "schema": """CREATE TABLE naive_wallet (user_id text PRIMARY KEY, balance bigint NOT NULL);
-CREATE TABLE naive_purchase (reference text NOT NULL, user_id text NOT NULL,
-    amount bigint NOT NULL);
-CREATE FUNCTION naive_deduct() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE naive_wallet SET balance = balance - NEW.amount WHERE user_id = NEW.user_id;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER naive_purchase_deducts AFTER INSERT ON naive_purchase
-    FOR EACH ROW EXECUTE FUNCTION naive_deduct();""",
-    "seed": "INSERT INTO naive_wallet (user_id, balance) VALUES (%(user)s, %(balance)s);",
-    "check": "SELECT w.balance >= %(amount)s AND NOT EXISTS (SELECT FROM naive_purchase AS p"
-    " WHERE p.reference = %(reference)s) FROM naive_wallet AS w WHERE w.user_id = %(user)s;",
-    "record": "INSERT INTO naive_purchase (reference, user_id, amount)"
-    " VALUES (%(reference)s, %(user)s, %(amount)s);",
-    "deduct": "UPDATE naive_wallet SET balance = balance - %(amount)s WHERE user_id = %(user)s;",
-    "balance": "SELECT balance FROM naive_wallet WHERE user_id = %(user)s;",
-}
+# The unprotected pattern: pgbalance/harness/naive/wallet.sql, with its trigger (the second
+# authority) on top of the tables.
+NAIVE_SQL = naive.blocks("wallet")
+NAIVE_DDL = ("schema", "trigger")
 
-PARAMS = {"user": USER, "balance": BALANCE, "amount": AMOUNT, "reference": REFERENCE}
+PARAMS = {"user": USER, "balance": BALANCE, "amount": AMOUNT, "reference": REFERENCE,
+          "kind": "purchase"}  # fmt: skip
 
 
 class WalletDoubleDeduction:
@@ -54,8 +39,7 @@ class WalletDoubleDeduction:
     def run_unprotected(self, dsn: str, workers: int) -> IncidentResult:
         with scratch_schema(dsn, "wallet") as options:
             with psycopg.connect(dsn, autocommit=True, options=options) as conn:
-                conn.execute(NAIVE_SQL["schema"])
-                conn.execute(NAIVE_SQL["seed"], PARAMS)
+                naive.install(conn, NAIVE_SQL, NAIVE_DDL, PARAMS)
 
             def retry(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
                 ok = bool(scalar(conn, NAIVE_SQL["check"], PARAMS))

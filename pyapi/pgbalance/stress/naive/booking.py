@@ -15,19 +15,10 @@ from pgbalance.stress.workload.booking import (
     same_payment,
 )
 
-DDL = """
-    CREATE TABLE {s}.naive_booking (
-        booking_id text NOT NULL, total bigint NOT NULL, deposit bigint NOT NULL,
-        status text NOT NULL DEFAULT 'PENDING', deposit_paid bigint NOT NULL DEFAULT 0,
-        balance_paid bigint NOT NULL DEFAULT 0);
-    CREATE TABLE {s}.naive_booking_payment (
-        payment_ref text NOT NULL, booking_id text NOT NULL, kind text NOT NULL,
-        amount bigint NOT NULL, applied boolean NOT NULL)"""
-
 
 class NaiveBooking(NaiveScenario, BookingScenario):
     def setup(self, conn: Conn) -> None:
-        self.store.create(conn, DDL)
+        self.store.create(conn)
         super().setup(conn)
 
     def _out(self, b: Row, replayed: bool = False, already_paid: bool = False) -> list[Row]:
@@ -49,19 +40,13 @@ class NaiveBooking(NaiveScenario, BookingScenario):
         st = self.store
 
         def body(conn: Conn) -> list[Row]:
-            q = "SELECT * FROM {s}.naive_booking WHERE booking_id = %s LIMIT 1"
-            found = st.one(conn, q, (b.booking,))
+            found = st.one(conn, "booking", booking=b.booking)
             if found is not None:
                 if (found["total"], found["deposit"]) != (b.total, b.deposit):
                     raise Rejected("PB003")
                 return self._out(found, replayed=True)
             think()
-            row = st.write(
-                conn,
-                "INSERT INTO {s}.naive_booking (booking_id, total, deposit)"
-                " VALUES (%s, %s, %s) RETURNING *",
-                (b.booking, b.total, b.deposit),
-            )
+            row = st.rows(conn, "create", booking=b.booking, total=b.total, deposit=b.deposit)
             return self._out(row[0])
 
         args = {"booking": b.booking, "total": b.total, "deposit": b.deposit}
@@ -71,55 +56,36 @@ class NaiveBooking(NaiveScenario, BookingScenario):
         st = self.store
 
         def body(conn: Conn) -> list[Row]:
-            q = "SELECT * FROM {s}.naive_booking WHERE booking_id = %s LIMIT 1"
-            bk = st.one(conn, q, (b.booking,))
+            bk = st.one(conn, "booking", booking=b.booking)
             if bk is None:
                 raise Rejected("PB005")
-            seen = st.one(
-                conn,
-                "SELECT * FROM {s}.naive_booking_payment WHERE payment_ref = %s LIMIT 1",
-                (ref,),
-            )
+            seen = st.one(conn, "payment", payment_ref=ref)
             if seen is not None:
                 if (seen["booking_id"], seen["kind"], seen["amount"]) != (b.booking, kind, amount):
                     raise Rejected("PB003")
                 return self._out(bk, replayed=True, already_paid=not seen["applied"])
-            record = (
-                "INSERT INTO {s}.naive_booking_payment (payment_ref, booking_id, kind,"
-                " amount, applied) VALUES (%s, %s, %s, %s, %s)"
-            )
+            pay = {"payment_ref": ref, "booking": b.booking, "kind": kind, "amount": amount}
             if kind == "deposit":
                 if bk["status"] != "PENDING":
                     raise Rejected("PB004")
                 if amount != bk["deposit"]:
                     raise Rejected("PB002" if amount > bk["deposit"] else "22023")
                 think()
-                st.write(
-                    conn,
-                    "UPDATE {s}.naive_booking SET status = 'DEPOSIT_PAID',"
-                    " deposit_paid = %s WHERE booking_id = %s",
-                    (amount, b.booking),
-                )
-                st.write(conn, record, (ref, b.booking, kind, amount, True))
+                st.rows(conn, "apply_deposit", booking=b.booking, amount=amount)
+                st.rows(conn, "record", **pay, applied=True)
                 return self._out({**bk, "status": "DEPOSIT_PAID", "deposit_paid": amount})
             if bk["status"] == "PENDING":
                 raise Rejected("PB004")
             if bk["status"] == "PAID":
-                st.write(conn, record, (ref, b.booking, kind, amount, False))
+                st.rows(conn, "record", **pay, applied=False)
                 return self._out(bk, already_paid=True)
             due = bk["total"] - bk["deposit_paid"] - bk["balance_paid"]
             if amount != due:
                 raise Rejected("PB002" if amount > due else "22023")
             think()
-            paid = bk["balance_paid"] + amount
-            st.write(
-                conn,
-                "UPDATE {s}.naive_booking SET status = 'PAID', balance_paid = %s"
-                " WHERE booking_id = %s",
-                (paid, b.booking),
-            )
-            st.write(conn, record, (ref, b.booking, kind, amount, True))
-            return self._out({**bk, "status": "PAID", "balance_paid": paid})
+            st.rows(conn, "apply", booking=b.booking, amount=amount)
+            st.rows(conn, "record", **pay, applied=True)
+            return self._out({**bk, "status": "PAID", "balance_paid": bk["balance_paid"] + amount})
 
         args = {"ref": ref, "booking": b.booking, "amount": amount}
         return st.call(kind, ref, args, PAYMENT_REJECTS, body)
@@ -127,10 +93,10 @@ class NaiveBooking(NaiveScenario, BookingScenario):
     def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
         out: list[Anomaly] = []
         bookings: dict[str, list[Row]] = {}
-        for r in self.store.rows(conn, "SELECT * FROM {s}.naive_booking"):
+        for r in self.store.rows(conn, "bookings"):
             bookings.setdefault(r["booking_id"], []).append(r)
         payments: dict[str, list[Row]] = {}
-        for r in self.store.rows(conn, "SELECT * FROM {s}.naive_booking_payment"):
+        for r in self.store.rows(conn, "payments"):
             payments.setdefault(r["payment_ref"], []).append(r)
         for bid, rows in bookings.items():
             if len(rows) > 1:

@@ -26,42 +26,29 @@ from pgbalance.stress.workload.fees import (
     Load,
 )
 
-DDL = """
-    CREATE TABLE {s}.naive_fee_wallet (user_id text PRIMARY KEY, balance bigint NOT NULL);
-    CREATE TABLE {s}.naive_revenue (currency text PRIMARY KEY, amount bigint NOT NULL);
-    CREATE TABLE {s}.naive_fee_topup (
-        reference text NOT NULL, user_id text NOT NULL, amount bigint NOT NULL);
-    CREATE TABLE {s}.naive_load (
-        load_id text NOT NULL, shipper text NOT NULL, carrier text NOT NULL,
-        status text NOT NULL DEFAULT 'CREATED', fee_status text NOT NULL DEFAULT 'NONE',
-        shipper_fee bigint, carrier_fee bigint,
-        deductions int NOT NULL DEFAULT 0, refunds int NOT NULL DEFAULT 0)"""
-
 
 class NaiveFees(NaiveScenario, Fees):
     def setup(self, conn: Conn) -> None:
         st = self.store
-        st.create(conn, DDL)
-        st.write(conn, "INSERT INTO {s}.naive_revenue VALUES (%s, 0)", (CURRENCY,))
+        st.create(conn)
+        st.rows(conn, "open_revenue", currency=CURRENCY)
         for user in self.parties:
-            st.write(conn, "INSERT INTO {s}.naive_fee_wallet VALUES (%s, %s)", (user, self.funding))
+            st.rows(conn, "open_wallet", user=user, balance=self.funding)
         for i in range(2):
             self.setup_load(conn, random.Random(f"{self.seed}:naive-fees:{i}"))
         self.initial = self.balances(conn)
         self.initial_revenue = self.revenue(conn)
 
     def balances(self, conn: Conn) -> dict[str, int]:
-        rows = self.store.rows(conn, "SELECT user_id, balance FROM {s}.naive_fee_wallet")
+        rows = self.store.rows(conn, "balances")
         return {r["user_id"]: int(r["balance"]) for r in rows}
 
     def revenue(self, conn: Conn) -> int:
-        row = self.store.one(conn, "SELECT amount FROM {s}.naive_revenue")
+        row = self.store.one(conn, "revenue", currency=CURRENCY)
         return int(row["amount"]) if row else 0
 
     def _load(self, conn: Conn, load: str) -> Row:
-        row = self.store.one(
-            conn, "SELECT * FROM {s}.naive_load WHERE load_id = %s LIMIT 1", (load,)
-        )
+        row = self.store.one(conn, "load", load=load)
         if row is None:
             raise Rejected("PB005")
         return row
@@ -71,31 +58,23 @@ class NaiveFees(NaiveScenario, Fees):
         return [{"load": row["load_id"], **{k: row[k] for k in keys}, "replayed": replayed}]
 
     def _wallet(self, conn: Conn, user: str) -> int:
-        row = self.store.one(
-            conn, "SELECT balance FROM {s}.naive_fee_wallet WHERE user_id = %s", (user,)
-        )
+        row = self.store.one(conn, "wallet", user=user)
         return int(row["balance"]) if row else 0
 
     def _set_wallet(self, conn: Conn, user: str, balance: int) -> None:
-        self.store.write(
-            conn, "UPDATE {s}.naive_fee_wallet SET balance = %s WHERE user_id = %s", (balance, user)
-        )
+        self.store.rows(conn, "set_wallet", user=user, balance=balance)
 
     def create_call(self, load: Load) -> Call:
         st = self.store
 
         def body(conn: Conn) -> list[Row]:
-            q = "SELECT * FROM {s}.naive_load WHERE load_id = %s LIMIT 1"
-            found = st.one(conn, q, (load.load,))
+            found = st.one(conn, "load", load=load.load)
             if found is not None:
                 if (found["shipper"], found["carrier"]) != (load.shipper, load.carrier):
                     raise Rejected("PB003")
                 return self._out(found, True)
-            row = st.write(
-                conn,
-                "INSERT INTO {s}.naive_load (load_id, shipper, carrier)"
-                " VALUES (%s, %s, %s) RETURNING *",
-                (load.load, load.shipper, load.carrier),
+            row = st.rows(
+                conn, "create_load", load=load.load, shipper=load.shipper, carrier=load.carrier
             )
             return self._out(row[0])
 
@@ -109,11 +88,7 @@ class NaiveFees(NaiveScenario, Fees):
             row = self._load(conn, load.load)
             if row["status"] == "COMPLETED":
                 return self._out(row, True)
-            st.write(
-                conn,
-                "UPDATE {s}.naive_load SET status = 'COMPLETED' WHERE load_id = %s",
-                (load.load,),
-            )
+            st.rows(conn, "complete_load", load=load.load)
             return self._out({**row, "status": "COMPLETED"})
 
         args = {"load": load.load}
@@ -137,16 +112,15 @@ class NaiveFees(NaiveScenario, Fees):
             think()
             self._set_wallet(conn, load.shipper, ws - shipper_fee)
             self._set_wallet(conn, load.carrier, wc - carrier_fee)
-            st.write(
-                conn,
-                "UPDATE {s}.naive_revenue SET amount = %s",
-                (revenue + shipper_fee + carrier_fee,),
+            st.rows(
+                conn, "set_revenue", currency=CURRENCY, amount=revenue + shipper_fee + carrier_fee
             )
-            st.write(
+            st.rows(
                 conn,
-                "UPDATE {s}.naive_load SET fee_status = 'DEDUCTED', shipper_fee = %s,"
-                " carrier_fee = %s, deductions = deductions + 1 WHERE load_id = %s",
-                (shipper_fee, carrier_fee, load.load),
+                "mark_deducted",
+                load=load.load,
+                shipper_fee=shipper_fee,
+                carrier_fee=carrier_fee,
             )
             return self._out(
                 {
@@ -175,13 +149,8 @@ class NaiveFees(NaiveScenario, Fees):
             think()
             self._set_wallet(conn, load.shipper, ws + sf)
             self._set_wallet(conn, load.carrier, wc + cf)
-            st.write(conn, "UPDATE {s}.naive_revenue SET amount = %s", (revenue - sf - cf,))
-            st.write(
-                conn,
-                "UPDATE {s}.naive_load SET fee_status = 'REFUNDED',"
-                " refunds = refunds + 1 WHERE load_id = %s",
-                (load.load,),
-            )
+            st.rows(conn, "set_revenue", currency=CURRENCY, amount=revenue - sf - cf)
+            st.rows(conn, "mark_refunded", load=load.load)
             return self._out({**row, "fee_status": "REFUNDED"})
 
         return st.call("refund", f"refund:{load.load}", {"load": load.load}, REFUND_REJECTS, body)
@@ -190,8 +159,7 @@ class NaiveFees(NaiveScenario, Fees):
         st = self.store
 
         def body(conn: Conn) -> list[Row]:
-            q = "SELECT * FROM {s}.naive_fee_topup WHERE reference = %s LIMIT 1"
-            seen = st.one(conn, q, (ref,))
+            seen = st.one(conn, "topup", reference=ref)
             if seen is not None:
                 if (seen["user_id"], seen["amount"]) != (user, amount):
                     raise Rejected("PB003")
@@ -199,9 +167,7 @@ class NaiveFees(NaiveScenario, Fees):
             balance = self._wallet(conn, user)
             think()
             self._set_wallet(conn, user, balance + amount)
-            st.write(
-                conn, "INSERT INTO {s}.naive_fee_topup VALUES (%s, %s, %s)", (ref, user, amount)
-            )
+            st.rows(conn, "record_topup", reference=ref, user=user, amount=amount)
             return [{"reference": ref, "replayed": False}]
 
         args = {"ref": ref, "user": user, "amount": amount}
@@ -210,7 +176,7 @@ class NaiveFees(NaiveScenario, Fees):
     def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
         out: list[Anomaly] = []
         loads: dict[str, list[Row]] = {}
-        for r in self.store.rows(conn, "SELECT * FROM {s}.naive_load"):
+        for r in self.store.rows(conn, "loads"):
             loads.setdefault(r["load_id"], []).append(r)
         groups = by_subject(ops)
         for lid, rows in loads.items():
@@ -231,9 +197,7 @@ class NaiveFees(NaiveScenario, Fees):
             out += took_effect_once(
                 "refund_once", lid, groups.get(f"refund:{lid}", []), row["fee_status"] == "REFUNDED"
             )
-        topups = {
-            r["reference"]: r for r in self.store.rows(conn, "SELECT * FROM {s}.naive_fee_topup")
-        }
+        topups = {r["reference"]: r for r in self.store.rows(conn, "topups")}
         for subject, group in groups.items():
             if group[0].call.kind != "topup":
                 continue

@@ -1,12 +1,17 @@
-"""What the naive scenarios share: the run's scratch schema and the shape of a naive call."""
+"""What the naive scenarios share: the run's scratch schema, the workflow's unprotected SQL
+(pgbalance/harness/naive/<workflow>.sql) and the shape of a naive call."""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
+import psycopg
+
+from pgbalance.harness import naive
 from pgbalance.stress.model import Call, Conn, Row
 from pgbalance.stress.workload.base import Scenario, fetch
 
@@ -23,31 +28,41 @@ def naive_schema(tenant: str) -> str:
 
 
 class NaiveStore:
-    """The scratch schema shared by the naive scenarios of one run, and helpers to write
-    the unprotected routines: one transaction (READ COMMITTED, no locks taken), reads,
-    then writes of values the client computed."""
+    """The scratch schema shared by the naive scenarios of one run, and the one way to run
+    the workflow's naive blocks: every routine is one transaction (READ COMMITTED, no locks
+    taken) that reads, then writes values the client computed."""
 
     def __init__(self, tenant: str, scenario: str) -> None:
         self.s = naive_schema(tenant)
         self.scenario = scenario
+        self.sql = naive.blocks(scenario)  # a scenario is named after its workflow
 
-    def create(self, conn: Conn, ddl: str) -> None:
+    @contextmanager
+    def _on_path(self, conn: Conn) -> Iterator[None]:
+        """One transaction with the scratch schema first on its search_path (the blocks name
+        their tables unqualified, as in the incidents)."""
+        with conn.transaction():
+            conn.execute("SELECT set_config('search_path', %s, true)", (self.s,))
+            yield
+
+    def create(self, conn: Conn) -> None:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.s}")  # naive scratch schema
-        conn.execute(ddl.replace("{s}", self.s))  # naive, unprotected tables
+        with self._on_path(conn):
+            naive.install(conn, self.sql)
 
     def drop(self, conn: Conn) -> None:
         conn.execute(f"DROP SCHEMA IF EXISTS {self.s} CASCADE")  # naive scratch schema
 
-    def rows(self, conn: Conn, query: str, params: tuple[Any, ...] = ()) -> list[Row]:
-        return fetch(conn, query.replace("{s}", self.s), params)
+    def rows(self, conn: Conn, block: str, **params: Any) -> list[Row]:
+        """The rows of a naive block (inside a routine, in its transaction)."""
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+            return fetch(conn, self.sql[block], params)  # a routine's: already on the path
+        with self._on_path(conn):
+            return fetch(conn, self.sql[block], params)
 
-    def one(self, conn: Conn, query: str, params: tuple[Any, ...] = ()) -> Row | None:
-        found = self.rows(conn, query, params)
+    def one(self, conn: Conn, block: str, **params: Any) -> Row | None:
+        found = self.rows(conn, block, **params)
         return found[0] if found else None
-
-    def write(self, conn: Conn, statement: str, params: tuple[Any, ...] = ()) -> list[Row]:
-        """A naive write (every statement passed here targets the naive scratch schema)."""
-        return fetch(conn, statement.replace("{s}", self.s), params)  # naive write
 
     def call(
         self,
@@ -59,7 +74,7 @@ class NaiveStore:
         **extra: Any,
     ) -> Call:
         def routine(conn: Conn) -> list[Row]:
-            with conn.transaction():
+            with self._on_path(conn):
                 return body(conn)
 
         return Call(self.scenario, kind, subject, args, allowed, routine=routine, **extra)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
 from pgbalance.stress.naive.store import NaiveScenario, think
-from pgbalance.stress.workload.base import EntryView, fetch
+from pgbalance.stress.workload.base import EntryView
 from pgbalance.stress.workload.transfers import (
     CAPTURE_REJECTS,
     HOLD_REJECTS,
@@ -18,17 +18,6 @@ from pgbalance.stress.workload.transfers import (
     Posted,
     Transfers,
 )
-
-DDL = """
-    CREATE TABLE {s}.naive_account (
-        code text PRIMARY KEY, currency text NOT NULL,
-        balance bigint NOT NULL DEFAULT 0, pending_out bigint NOT NULL DEFAULT 0,
-        pending_in bigint NOT NULL DEFAULT 0, min_balance bigint, max_balance bigint);
-    CREATE TABLE {s}.naive_entry (
-        entry_id bigserial PRIMARY KEY, key text NOT NULL, kind text NOT NULL,
-        src text NOT NULL, dst text NOT NULL, held bigint NOT NULL DEFAULT 0,
-        amount bigint NOT NULL, status text NOT NULL, reverses bigint,
-        reversed_amount bigint NOT NULL DEFAULT 0)"""
 
 
 def _check_limits(a: Row, b: Row, amount: int) -> None:
@@ -46,68 +35,55 @@ def _check_limits(a: Row, b: Row, amount: int) -> None:
 class NaiveTransfers(NaiveScenario, Transfers):
     """Transfers, holds, captures, voids and reversals as check-then-update in the client."""
 
-    def __init__(self, tenant: str, seed: int) -> None:
-        super().__init__(tenant, seed)
-        self.s = self.store.s
-
     # -- setup ---------------------------------------------------------------------------
     def setup(self, conn: Conn) -> None:
-        s = self.s
-        self.store.create(conn, DDL)
+        self.store.create(conn)
         accounts = [(self.bank, "EUR", None, None), (self.usd, "USD", None, None)] + [
             (c, "EUR", 0, self.cap if c == self.capped else None) for c in self.hot
         ]
         for code, currency, lo, hi in accounts:
-            conn.execute(
-                f"INSERT INTO {s}.naive_account (code, currency, min_balance, max_balance)"
-                " VALUES (%s, %s, %s, %s)",
-                (code, currency, lo, hi),
-            )  # naive setup
+            self.store.rows(
+                conn, "open_account", code=code, currency=currency, min_balance=lo, max_balance=hi
+            )
         for code in self.hot:
             amount = self.funding // 2 if code == self.capped else self.funding
             self.transfer_call(f"{self.prefix}fund-{code}", self.bank, code, amount).execute(conn)
         self.initial = self.balances(conn)
 
     def balances(self, conn: Conn) -> dict[str, dict[str, int]]:
-        rows = fetch(
-            conn, f"SELECT code, balance, pending_out, pending_in FROM {self.s}.naive_account"
-        )
+        rows = self.store.rows(conn, "balances")
         return {
             r["code"]: {k: int(r[k]) for k in ("balance", "pending_out", "pending_in")}
             for r in rows
         }
 
     def _account(self, conn: Conn, code: str) -> Row:
-        rows = fetch(conn, f"SELECT * FROM {self.s}.naive_account WHERE code = %s", (code,))
-        if not rows:
+        row = self.store.one(conn, "account", code=code)
+        if row is None:
             raise Rejected("PB005", code)
-        return rows[0]
+        return row
 
     def _entry_by_key(self, conn: Conn, key: str) -> Row | None:
-        rows = fetch(conn, f"SELECT * FROM {self.s}.naive_entry WHERE key = %s LIMIT 1", (key,))
-        return rows[0] if rows else None
+        return self.store.one(conn, "entry_by_key", key=key)
 
     def _entry(self, conn: Conn, entry_id: int) -> Row:
-        rows = fetch(conn, f"SELECT * FROM {self.s}.naive_entry WHERE entry_id = %s", (entry_id,))
-        if not rows:
+        row = self.store.one(conn, "entry", entry_id=entry_id)
+        if row is None:
             raise Rejected("PB005", f"entry {entry_id}")
-        return rows[0]
+        return row
 
     def _set(self, conn: Conn, code: str, **cols: int) -> None:
-        sets = ", ".join(f"{c} = %s" for c in cols)
-        conn.execute(
-            f"UPDATE {self.s}.naive_account SET {sets} WHERE code = %s", (*cols.values(), code)
-        )  # naive: values computed in the client
+        """Overwrite the given columns with values computed in the client."""
+        unset = dict.fromkeys(("balance", "pending_out", "pending_in"))
+        self.store.rows(conn, "set_account", **(unset | cols), code=code)
 
     def _insert(self, conn: Conn, **cols: Any) -> int:
-        names = ", ".join(cols)
-        marks = ", ".join(["%s"] * len(cols))
-        rows = fetch(
-            conn,
-            f"INSERT INTO {self.s}.naive_entry ({names}) VALUES ({marks}) RETURNING entry_id",
-            tuple(cols.values()),
-        )  # naive insert
-        return int(rows[0]["entry_id"])
+        entry = {"held": 0, "reverses": None} | cols
+        return int(self.store.rows(conn, "record", **entry)[0]["entry_id"])
+
+    def _set_status(self, conn: Conn, entry_id: int, status: str, **cols: int) -> None:
+        unset = dict.fromkeys(("amount", "reversed_amount"))
+        self.store.rows(conn, "set_status", **(unset | cols), entry_id=entry_id, status=status)
 
     # -- the unprotected routines --------------------------------------------------------
     def transfer_call(
@@ -184,11 +160,7 @@ class NaiveTransfers(NaiveScenario, Transfers):
             self._set(
                 conn, hold.dst, pending_in=b["pending_in"] - e["held"], balance=b["balance"] + take
             )
-            conn.execute(
-                f"UPDATE {self.s}.naive_entry SET status = 'posted', amount = %s"
-                " WHERE entry_id = %s",
-                (take, hold.entry_id),
-            )  # naive status flag
+            self._set_status(conn, hold.entry_id, "posted", amount=take)
             return [{"entry_id": hold.entry_id, "status": "posted", "replayed": False}]
 
         args = {
@@ -211,10 +183,7 @@ class NaiveTransfers(NaiveScenario, Transfers):
             think()
             self._set(conn, hold.src, pending_out=a["pending_out"] - e["held"])
             self._set(conn, hold.dst, pending_in=b["pending_in"] - e["held"])
-            conn.execute(
-                f"UPDATE {self.s}.naive_entry SET status = 'voided' WHERE entry_id = %s",
-                (hold.entry_id,),
-            )  # naive status flag
+            self._set_status(conn, hold.entry_id, "voided")
             return [{"entry_id": hold.entry_id, "status": "voided", "replayed": False}]
 
         args = {"entry_id": hold.entry_id, "held": hold.amount, "src": hold.src, "dst": hold.dst}
@@ -245,11 +214,8 @@ class NaiveTransfers(NaiveScenario, Transfers):
             self._set(conn, target.src, balance=a["balance"] + amount)
             self._set(conn, target.dst, balance=b["balance"] - amount)
             done = e["reversed_amount"] + amount
-            conn.execute(
-                f"UPDATE {self.s}.naive_entry SET reversed_amount = %s, status = %s"
-                " WHERE entry_id = %s",
-                (done, "reversed" if done == e["amount"] else "posted", target.entry_id),
-            )  # naive: computed in the client
+            status = "reversed" if done == e["amount"] else "posted"
+            self._set_status(conn, target.entry_id, status, reversed_amount=done)
             entry_id = self._insert(
                 conn,
                 key=key,
@@ -274,7 +240,7 @@ class NaiveTransfers(NaiveScenario, Transfers):
     # -- the oracle, over the naive store ------------------------------------------------
     def entries(self, conn: Conn) -> list[EntryView]:
         out: list[EntryView] = []
-        for r in fetch(conn, f"SELECT * FROM {self.s}.naive_entry ORDER BY entry_id"):
+        for r in self.store.rows(conn, "entries"):
             view = EntryView(
                 int(r["entry_id"]),
                 r["key"],
@@ -307,7 +273,7 @@ class NaiveTransfers(NaiveScenario, Transfers):
                     cols = want.setdefault(code, {})
                     cols[col] = cols.get(col, 0) + amount
         rows: list[Row] = []
-        accounts = fetch(conn, f"SELECT * FROM {self.s}.naive_account ORDER BY code")
+        accounts = self.store.rows(conn, "accounts")
         for a in accounts:
             for col in ("balance", "pending_out", "pending_in"):
                 expected = want.get(a["code"], {}).get(col, 0)
@@ -343,12 +309,7 @@ class NaiveTransfers(NaiveScenario, Transfers):
     def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
         out = super().check(conn, ops)
         out += [Anomaly(r["check_name"], r["subject"], r["detail"]) for r in self.verify(conn)]
-        for r in fetch(
-            conn,
-            f"SELECT currency, sum(balance)::bigint AS b, sum(pending_out)::bigint"
-            f" AS o, sum(pending_in)::bigint AS i FROM {self.s}.naive_account"
-            " GROUP BY currency",
-        ):
+        for r in self.store.rows(conn, "totals"):
             if r["b"] != 0 or r["o"] != r["i"]:
                 out.append(
                     Anomaly(

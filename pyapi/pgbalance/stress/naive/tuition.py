@@ -17,20 +17,10 @@ from pgbalance.stress.workload.tuition import (
     Tuition,
 )
 
-DDL = """
-    CREATE TABLE {s}.naive_student (assessment_id bigserial, student text NOT NULL);
-    CREATE TABLE {s}.naive_term (
-        student text NOT NULL, term_no int NOT NULL, amount bigint NOT NULL,
-        paid bigint NOT NULL DEFAULT 0);
-    CREATE TABLE {s}.naive_tpayment (
-        payment_id bigserial PRIMARY KEY, reference text NOT NULL, student text NOT NULL,
-        term_no int NOT NULL, amount bigint NOT NULL,
-        status text NOT NULL DEFAULT 'awaiting_approval')"""
-
 
 class NaiveTuition(NaiveScenario, Tuition):
     def setup(self, conn: Conn) -> None:
-        self.store.create(conn, DDL)
+        self.store.create(conn)
         super().setup(conn)
 
     def _out(self, p: Row, replayed: bool = False) -> list[Row]:
@@ -42,22 +32,13 @@ class NaiveTuition(NaiveScenario, Tuition):
         st = self.store
 
         def body(conn: Conn) -> list[Row]:
-            q = "SELECT assessment_id FROM {s}.naive_student WHERE student = %s LIMIT 1"
-            found = st.one(conn, q, (student,))
+            found = st.one(conn, "student", student=student)
             if found is not None:
                 return [found]
             think()
-            row = st.write(
-                conn,
-                "INSERT INTO {s}.naive_student (student) VALUES (%s) RETURNING assessment_id",
-                (student,),
-            )
+            row = st.rows(conn, "create_student", student=student)
             for no, term in enumerate(TERMS, start=1):
-                st.write(
-                    conn,
-                    "INSERT INTO {s}.naive_term (student, term_no, amount) VALUES (%s, %s, %s)",
-                    (student, no, term["amount"]),
-                )
+                st.rows(conn, "create_term", student=student, term_no=no, amount=term["amount"])
             return row
 
         return st.call(
@@ -73,20 +54,12 @@ class NaiveTuition(NaiveScenario, Tuition):
         st = self.store
 
         def body(conn: Conn) -> list[Row]:
-            q = "SELECT * FROM {s}.naive_tpayment WHERE reference = %s LIMIT 1"
-            seen = st.one(conn, q, (ref,))
+            seen = st.one(conn, "payment", reference=ref)
             if seen is not None:
                 if (seen["student"], seen["term_no"], seen["amount"]) != (student, term_no, amount):
                     raise Rejected("PB003")
                 return self._out(seen, True)
-            terms = st.rows(
-                conn,
-                "SELECT t.term_no, t.amount, t.paid, coalesce((SELECT sum(p.amount)"
-                " FROM {s}.naive_tpayment AS p WHERE p.student = t.student AND"
-                " p.term_no = t.term_no AND p.status = 'awaiting_approval'), 0) AS pending"
-                " FROM {s}.naive_term AS t WHERE t.student = %s ORDER BY 1",
-                (student,),
-            )
+            terms = st.rows(conn, "term_state", student=student)
             if not terms:
                 raise Rejected("PB005")
             open_terms = [t for t in terms if t["amount"] - t["paid"] - t["pending"] > 0]
@@ -98,11 +71,8 @@ class NaiveTuition(NaiveScenario, Tuition):
             if amount > term["amount"] - term["paid"]:
                 raise Rejected("PB002")
             think()
-            row = st.write(
-                conn,
-                "INSERT INTO {s}.naive_tpayment (reference, student, term_no, amount)"
-                " VALUES (%s, %s, %s, %s) RETURNING *",
-                (ref, student, term_no, amount),
+            row = st.rows(
+                conn, "submit", reference=ref, student=student, term_no=term_no, amount=amount
             )
             return self._out(row[0])
 
@@ -113,9 +83,7 @@ class NaiveTuition(NaiveScenario, Tuition):
         st = self.store
 
         def body(conn: Conn) -> list[Row]:
-            p = st.one(
-                conn, "SELECT * FROM {s}.naive_tpayment WHERE payment_id = %s", (payment_id,)
-            )
+            p = st.one(conn, "payment_by_id", payment_id=payment_id)
             if p is None:
                 raise Rejected("PB005")
             done, other = ("paid", "rejected") if kind == "approve" else ("rejected", "paid")
@@ -124,25 +92,14 @@ class NaiveTuition(NaiveScenario, Tuition):
             if p["status"] == other:
                 raise Rejected("PB004")
             if kind == "approve":
-                t = st.one(
-                    conn,
-                    "SELECT paid FROM {s}.naive_term WHERE student = %s AND term_no = %s",
-                    (p["student"], p["term_no"]),
-                )
+                term = {"student": p["student"], "term_no": p["term_no"]}
+                t = st.one(conn, "term_paid", **term)
                 assert t is not None
                 think()
-                st.write(
-                    conn,
-                    "UPDATE {s}.naive_term SET paid = %s WHERE student = %s AND term_no = %s",
-                    (t["paid"] + p["amount"], p["student"], p["term_no"]),
-                )
+                st.rows(conn, "set_term_paid", **term, paid=t["paid"] + p["amount"])
             else:
                 think()
-            st.write(
-                conn,
-                "UPDATE {s}.naive_tpayment SET status = %s WHERE payment_id = %s",
-                (done, payment_id),
-            )
+            st.rows(conn, "set_status", status=done, payment_id=payment_id)
             return self._out({**p, "status": done})
 
         return st.call(
@@ -152,10 +109,8 @@ class NaiveTuition(NaiveScenario, Tuition):
     def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
         out: list[Anomaly] = []
         st = self.store
-        payments = {
-            int(p["payment_id"]): p for p in st.rows(conn, "SELECT * FROM {s}.naive_tpayment")
-        }
-        for t in st.rows(conn, "SELECT * FROM {s}.naive_term ORDER BY student, term_no"):
+        payments = {int(p["payment_id"]): p for p in st.rows(conn, "payments")}
+        for t in st.rows(conn, "terms"):
             subject = f"{t['student']} term {t['term_no']}"
             paid = sum(
                 p["amount"]

@@ -11,24 +11,17 @@ from pgbalance.stress.naive.store import NaiveScenario, think
 from pgbalance.stress.workload.base import compare_balances, exactly_once, took_effect_once
 from pgbalance.stress.workload.wallet import FAIL_REJECTS, MOVE_REJECTS, Wallet
 
-DDL = """
-    CREATE TABLE {s}.naive_wallet (user_id text PRIMARY KEY, balance bigint NOT NULL);
-    CREATE TABLE {s}.naive_wallet_tx (
-        reference text NOT NULL, user_id text NOT NULL, kind text NOT NULL,
-        amount bigint NOT NULL, status text NOT NULL DEFAULT 'completed',
-        refunds int NOT NULL DEFAULT 0)"""
-
 
 class NaiveWallet(NaiveScenario, Wallet):
     def setup(self, conn: Conn) -> None:
-        self.store.create(conn, DDL)
+        self.store.create(conn)
         for user in self.users:
-            self.store.write(conn, "INSERT INTO {s}.naive_wallet VALUES (%s, 0)", (user,))
+            self.store.rows(conn, "seed", user=user, balance=0)
             self.move_call("topup", user, self.funding, f"{self.prefix}fund-{user}").execute(conn)
         self.initial = self.balances(conn)
 
     def balances(self, conn: Conn) -> dict[str, int]:
-        rows = self.store.rows(conn, "SELECT user_id, balance FROM {s}.naive_wallet")
+        rows = self.store.rows(conn, "balances")
         return {r["user_id"]: int(r["balance"]) for r in rows}
 
     def _tx_row(self, tx: Row, replayed: bool) -> list[Row]:
@@ -39,27 +32,20 @@ class NaiveWallet(NaiveScenario, Wallet):
         st = self.store
 
         def body(conn: Conn) -> list[Row]:
-            seen = st.one(conn, "SELECT * FROM {s}.naive_wallet_tx WHERE reference = %s", (ref,))
+            seen = st.one(conn, "tx", reference=ref)
             if seen is not None:  # idempotency by "look first"
                 if (seen["user_id"], seen["kind"], seen["amount"]) != (user, kind, amount):
                     raise Rejected("PB003")
                 return self._tx_row(seen, True)
-            w = st.one(conn, "SELECT * FROM {s}.naive_wallet WHERE user_id = %s", (user,))
+            w = st.one(conn, "wallet", user=user)
             if w is None:
                 raise Rejected("PB005")
             if kind == "purchase" and w["balance"] < amount:
                 raise Rejected("PB001")
             think()
             new = w["balance"] + (amount if kind == "topup" else -amount)
-            st.write(
-                conn, "UPDATE {s}.naive_wallet SET balance = %s WHERE user_id = %s", (new, user)
-            )
-            tx = st.write(
-                conn,
-                "INSERT INTO {s}.naive_wallet_tx (reference, user_id, kind, amount)"
-                " VALUES (%s, %s, %s, %s) RETURNING *",
-                (ref, user, kind, amount),
-            )
+            st.rows(conn, "set_balance", user=user, balance=new)
+            tx = st.rows(conn, "record", reference=ref, user=user, kind=kind, amount=amount)
             return self._tx_row(tx[0], False)
 
         args = {"ref": ref, "user": user, "amount": amount}
@@ -69,34 +55,25 @@ class NaiveWallet(NaiveScenario, Wallet):
         st = self.store
 
         def body(conn: Conn) -> list[Row]:
-            tx = st.one(conn, "SELECT * FROM {s}.naive_wallet_tx WHERE reference = %s", (ref,))
+            tx = st.one(conn, "tx", reference=ref)
             if tx is None:
                 raise Rejected("PB005")
             if tx["status"] == "failed":
                 return self._tx_row(tx, True)
             if tx["kind"] != "purchase":
                 raise Rejected("PB004")
-            w = st.one(conn, "SELECT * FROM {s}.naive_wallet WHERE user_id = %s", (tx["user_id"],))
+            w = st.one(conn, "wallet", user=tx["user_id"])
             assert w is not None
             think()
-            st.write(
-                conn,
-                "UPDATE {s}.naive_wallet SET balance = %s WHERE user_id = %s",
-                (w["balance"] + tx["amount"], tx["user_id"]),
-            )
-            st.write(
-                conn,
-                "UPDATE {s}.naive_wallet_tx SET status = 'failed',"
-                " refunds = refunds + 1 WHERE reference = %s",
-                (ref,),
-            )
+            st.rows(conn, "set_balance", user=tx["user_id"], balance=w["balance"] + tx["amount"])
+            st.rows(conn, "mark_failed", reference=ref)
             return self._tx_row({**tx, "status": "failed"}, False)
 
         return st.call("fail_purchase", ref, {"ref": ref}, FAIL_REJECTS, body)
 
     def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
         out: list[Anomaly] = []
-        rows = self.store.rows(conn, "SELECT * FROM {s}.naive_wallet_tx ORDER BY reference")
+        rows = self.store.rows(conn, "txs")
         txs: dict[str, list[Row]] = {}
         for r in rows:
             txs.setdefault(r["reference"], []).append(r)
@@ -147,14 +124,7 @@ class NaiveWallet(NaiveScenario, Wallet):
 
     def verify(self, conn: Conn) -> list[Row]:
         """Each naive wallet balance against its own transactions."""
-        rows = self.store.rows(
-            conn,
-            "SELECT w.user_id, w.balance, coalesce(sum(CASE WHEN t.kind = 'topup' THEN t.amount"
-            " WHEN t.status = 'completed' THEN -t.amount ELSE 0 END), 0) AS txs"
-            " FROM {s}.naive_wallet AS w LEFT JOIN {s}.naive_wallet_tx AS t USING (user_id)"
-            " GROUP BY 1, 2 HAVING w.balance <> coalesce(sum(CASE WHEN t.kind = 'topup'"
-            " THEN t.amount WHEN t.status = 'completed' THEN -t.amount ELSE 0 END), 0)",
-        )
+        rows = self.store.rows(conn, "mismatches")
         return [
             {
                 "check_name": "naive_wallet_mismatch",

@@ -7,7 +7,7 @@ import random
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -18,7 +18,7 @@ from pgbalance.stress.model import Anomaly, Call, Conn, Op, Row
 T = TypeVar("T")
 
 
-def fetch(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+def fetch(conn: Conn, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
     """Rows of a read query as dicts."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(sql, params)
