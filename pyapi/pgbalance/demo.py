@@ -25,6 +25,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from pgbalance import errors
 from pgbalance.migrate import migrate
 
 CURRENCY = "EUR"
@@ -33,11 +34,9 @@ FUNDING = 100_000
 CAPPED_MAX = 120_000  # the last account has a ceiling, so transfers into it often hit PB002
 # SQLSTATEs the kernel may answer with in this race; anything else fails the run.
 EXPECTED_REJECTIONS = {
-    "PB001": "insufficient_funds",
-    "PB002": "limit_exceeded",
-    "PB003": "idempotency_conflict",
+    cls.sqlstate: cls.name
+    for cls in (errors.InsufficientFunds, errors.LimitExceeded, errors.IdempotencyConflict)
 }
-NEVER = {"40P01": "deadlock_detected", "40001": "serialization_failure"}
 
 
 @dataclass
@@ -137,7 +136,8 @@ def _render(tally: Tally, threads: int) -> Table:
     with tally.lock:
         outcomes = dict(tally.outcomes)
         done = tally.done
-    labels = {"ok": "applied", "replayed": "same key, same call", **EXPECTED_REJECTIONS, **NEVER}
+    labels = {"ok": "applied", "replayed": "same key, same call",
+              **EXPECTED_REJECTIONS, **errors.NEVER_SURFACES}  # fmt: skip
     for outcome, count in sorted(outcomes.items(), key=lambda kv: (kv[0] != "ok", kv[0])):
         style = "green" if outcome in ("ok", "replayed") else (
             "yellow" if outcome in EXPECTED_REJECTIONS else "bold red")  # fmt: skip

@@ -18,10 +18,12 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from pgbalance.errors import NEVER_SURFACES
+
 # Connection lost or server going away: the outcome of the call in flight is unknown.
 LOST_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
 # The contract promises these never surface; seeing one is an anomaly on its own.
-NEVER_SQLSTATES = frozenset({"40P01", "40001"})
+NEVER_SQLSTATES = frozenset(NEVER_SURFACES)
 
 Row = dict[str, Any]
 Conn = psycopg.Connection[Any]
