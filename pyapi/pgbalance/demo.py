@@ -1,11 +1,12 @@
 """`pgbalance run`: a live race against the kernel, then proof that nothing was lost.
 
 Opens a few accounts in a fresh tenant, funds them from an unbounded source account, then
-releases N threads (one connection each) together through a barrier; each fires random
-ledger.transfer calls: plain moves, overdrafts (PB001), moves into a capped account (PB002),
-exact retries (replayed), a retry with another amount (PB003) and keys that every thread
-sends at the same instant. The client keeps its own tally of what succeeded; at the end the
-server's balances must equal it, the tenant must sum to zero and ledger.verify must be clean.
+releases N threads (one connection each) together (pgbalance.harness.together); each fires
+random ledger.transfer calls: plain moves, overdrafts (PB001), moves into a capped account
+(PB002), exact retries (replayed), a retry with another amount (PB003) and keys that every
+thread sends at the same instant. The client keeps its own tally of what succeeded; at the
+end the server's balances must equal it, the tenant must sum to zero and ledger.verify must
+be clean.
 All rules live in SQL: this file only calls the contract and counts.
 """
 
@@ -26,6 +27,7 @@ from rich.live import Live
 from rich.table import Table
 
 from pgbalance import errors
+from pgbalance.harness.together import Together
 from pgbalance.migrate import migrate
 
 CURRENCY = "EUR"
@@ -98,34 +100,32 @@ def _transfer(conn: psycopg.Connection[Any], tenant: str, op: Op) -> bool:
 
 
 def _worker(
-    dsn: str, tenant: str, tid: int, ops: int, codes: list[str], seed: int,
-    barrier: threading.Barrier, tally: Tally,
+    conn: psycopg.Connection[Any], tenant: str, tid: int, ops: int, codes: list[str],
+    seed: int, tally: Tally,
 ) -> None:  # fmt: skip
     rng = random.Random(seed * 1000 + tid)
     succeeded: list[Op] = []
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        barrier.wait(timeout=60)
-        for i in range(ops):
-            roll = rng.random()
-            if i % 10 == 0:
-                # Same key, same parameters, from every thread at about the same moment.
-                op = _random_op(random.Random(seed * 7919 + i), codes, f"hot-{i}", "hot")
-            elif succeeded and roll < 0.08:
-                prev = rng.choice(succeeded)
-                op = Op(prev.key, prev.src, prev.dst, prev.amount, "replay")
-            elif succeeded and roll < 0.12:
-                prev = rng.choice(succeeded)
-                op = Op(prev.key, prev.src, prev.dst, prev.amount + 1, "conflict")
-            else:
-                op = _random_op(rng, codes, f"t{tid}-{i}")
-            try:
-                replayed = _transfer(conn, tenant, op)
-            except psycopg.Error as exc:
-                tally.record(op, exc.sqlstate or type(exc).__name__)
-                continue
-            tally.record(op, "ok" if not replayed else "replayed", replayed)
-            if op.kind == "fresh":
-                succeeded.append(op)
+    for i in range(ops):
+        roll = rng.random()
+        if i % 10 == 0:
+            # Same key, same parameters, from every thread at about the same moment.
+            op = _random_op(random.Random(seed * 7919 + i), codes, f"hot-{i}", "hot")
+        elif succeeded and roll < 0.08:
+            prev = rng.choice(succeeded)
+            op = Op(prev.key, prev.src, prev.dst, prev.amount, "replay")
+        elif succeeded and roll < 0.12:
+            prev = rng.choice(succeeded)
+            op = Op(prev.key, prev.src, prev.dst, prev.amount + 1, "conflict")
+        else:
+            op = _random_op(rng, codes, f"t{tid}-{i}")
+        try:
+            replayed = _transfer(conn, tenant, op)
+        except psycopg.Error as exc:
+            tally.record(op, exc.sqlstate or type(exc).__name__)
+            continue
+        tally.record(op, "ok" if not replayed else "replayed", replayed)
+        if op.kind == "fresh":
+            succeeded.append(op)
 
 
 def _render(tally: Tally, threads: int) -> Table:
@@ -186,29 +186,19 @@ def main(
                   f"{FUNDING} from '{SOURCE}' (seed {seed})")  # fmt: skip
 
     tally = Tally(total_ops=threads * ops)
-    barrier = threading.Barrier(threads)
-    errors: list[BaseException] = []
-
-    def guarded(tid: int) -> None:
-        try:
-            _worker(dsn, tenant, tid, ops, codes, seed, barrier, tally)
-        except BaseException as exc:  # reported below, never swallowed
-            errors.append(exc)
-            barrier.abort()
-
-    workers = [threading.Thread(target=guarded, args=(t,), daemon=True) for t in range(threads)]
-    started = time.monotonic()
-    with Live(_render(tally, threads), console=console, refresh_per_second=8) as live:
-        for w in workers:
-            w.start()
-        while any(w.is_alive() for w in workers):
+    with Together[None](dsn, threads) as race:
+        started = time.monotonic()
+        with Live(_render(tally, threads), console=console, refresh_per_second=8) as live:
+            race.start(lambda conn, tid, _: _worker(conn, tenant, tid, ops, codes, seed, tally))
+            while race.alive():
+                live.update(_render(tally, threads))
+                time.sleep(0.1)
             live.update(_render(tally, threads))
-            time.sleep(0.1)
-        live.update(_render(tally, threads))
+        failures = [r for r in race.join() if isinstance(r, BaseException)]
     console.line()  # a non-terminal Live leaves the cursor after its last line
     elapsed = time.monotonic() - started
     console.print(f"{tally.done} calls in {elapsed:.2f}s ({tally.done / elapsed:.0f}/s)")
-    status = _check(dsn, tenant, codes, tally, errors, console)
+    status = _check(dsn, tenant, codes, tally, failures, console)
     if incident_workers > 0:
         # Then every registered incident, unprotected and under pgbalance, in one table.
         from pgbalance.incidents.report import run_incidents
@@ -219,10 +209,10 @@ def main(
 
 
 def _check(
-    dsn: str, tenant: str, codes: list[str], tally: Tally, errors: list[BaseException],
+    dsn: str, tenant: str, codes: list[str], tally: Tally, failures: list[BaseException],
     console: Console,
 ) -> int:  # fmt: skip
-    problems: list[str] = [f"worker died: {exc!r}" for exc in errors]
+    problems: list[str] = [f"worker died: {exc!r}" for exc in failures]
     problems += tally.surprises[:20]
     with psycopg.connect(dsn, autocommit=True) as conn:
         balances: dict[str, int] = {}

@@ -5,17 +5,19 @@
 
 Connections are opened (and warmed up) before the barrier, so the calls start together
 instead of staggering by connect time. Exceptions are captured per thread, never raised.
+The release itself is pgbalance.harness.together, which the incidents and the demo use too.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import psycopg
+
+from pgbalance.harness.together import release_together
 
 T = TypeVar("T")
 
@@ -49,38 +51,14 @@ def run_parallel(
     autocommit: bool = True,
 ) -> list[Outcome[T]]:
     """Run fn(conn, i) for i in 0..n-1, each in its own thread with its own connection,
-    all released together; return one Outcome per i, in order."""
-    conns = [psycopg.connect(dsn, autocommit=autocommit) for _ in range(n)]
-    try:
-        for conn in conns:
-            conn.execute("SELECT 1")
-            if not autocommit:
-                conn.rollback()
-        barrier = threading.Barrier(n)
-        results: list[Outcome[T] | None] = [None] * n
-
-        def work(i: int) -> None:
-            try:
-                barrier.wait(timeout=timeout)
-                results[i] = Outcome(i, value=fn(conns[i], i))
-            except BaseException as exc:  # captured for the test to assert on
-                results[i] = Outcome(i, error=exc)
-
-        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout)
-        return [
-            r if r is not None else Outcome(i, error=TimeoutError(f"thread {i} still running"))
-            for i, r in enumerate(results)
-        ]
-    finally:
-        for conn in conns:
-            # A thread still stuck in a query is cancelled so close() does not hang.
-            if conn.info.transaction_status == psycopg.pq.TransactionStatus.ACTIVE:
-                conn.cancel_safe()
-            conn.close()
+    all released together (pgbalance.harness.together); return one Outcome per i, in order."""
+    results = release_together(
+        dsn, n, lambda conn, i, _: fn(conn, i), autocommit=autocommit, timeout=timeout
+    )
+    return [
+        Outcome(i, error=r) if isinstance(r, BaseException) else Outcome(i, value=r)
+        for i, r in enumerate(results)
+    ]
 
 
 def sqlstates(outcomes: Sequence[Outcome[Any]]) -> Counter[str]:

@@ -12,7 +12,6 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from pgbalance.harness import naive
-from pgbalance.incidents.race import scratch_schema
 
 
 @contextmanager
@@ -22,7 +21,7 @@ def naive_schema(
     """A scratch schema (dropped on exit) holding the naive pattern's `ddl` blocks, seeded by
     its `seed` block with `seed` as parameters, as the incident sets it up; yields a DSN whose
     search_path puts it first."""
-    with scratch_schema(dsn, stem) as options:
+    with naive.scratch_schema(dsn, stem) as options:
         naive_dsn = make_conninfo(dsn, options=options)
         with psycopg.connect(naive_dsn, autocommit=True) as conn:
             naive.install(conn, sql, ddl, seed)

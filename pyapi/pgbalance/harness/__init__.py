@@ -2,4 +2,5 @@
 `pgbalance stress`, `pgbalance bench`). An application never imports it.
 
 naive     the unprotected patterns behind the incidents, one SQL file per workflow
+together  release n connections together (the incidents, the demo and the tests' races)
 """

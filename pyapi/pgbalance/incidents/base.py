@@ -1,10 +1,12 @@
-"""The shape every incident replay shares, so `pgbalance run` and `pgbalance stress --naive`
-can put the unprotected pattern and pgbalance side by side."""
+"""The shape every incident replay shares, so `pgbalance run` can put the unprotected pattern
+and pgbalance side by side, and the two helpers their runs use."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+import psycopg
 
 
 @dataclass(frozen=True)
@@ -37,3 +39,17 @@ class Incident(Protocol):
     def run_protected(self, dsn: str, workers: int) -> IncidentResult:
         """The same load against pgbalance's SQL functions in a fresh tenant."""
         ...
+
+
+def scalar(conn: psycopg.Connection[Any], sql: str, params: Any = None) -> Any:
+    """The first column of the first row (None when there is no row)."""
+    row = conn.execute(sql, params).fetchone()
+    return row[0] if row else None
+
+
+def raise_unexpected(outcomes: list[Any]) -> None:
+    """Re-raise the first worker exception: no variant expects an error beyond the refusals
+    its workers handle (every call acts, is replayed, is kept or is refused in the worker)."""
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome

@@ -19,8 +19,8 @@ from typing import Any
 import psycopg
 
 from pgbalance.harness import naive
-from pgbalance.incidents.base import IncidentResult
-from pgbalance.incidents.race import raise_unexpected, release_together, scalar, scratch_schema
+from pgbalance.harness.together import release_together
+from pgbalance.incidents.base import IncidentResult, raise_unexpected, scalar
 
 TOTAL = 1000_00
 DEPOSIT = 200_00
@@ -46,7 +46,7 @@ class BookingDuplicateWebhooks:
     name = "booking: duplicate webhooks"
 
     def run_unprotected(self, dsn: str, workers: int) -> IncidentResult:
-        with scratch_schema(dsn, "booking") as options:
+        with naive.scratch_schema(dsn, "booking") as options:
             with psycopg.connect(dsn, autocommit=True, options=options) as conn:
                 naive.install(conn, NAIVE_SQL, seed=params(payment_ref(0)))
 

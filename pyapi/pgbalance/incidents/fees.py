@@ -17,8 +17,8 @@ from typing import Any
 import psycopg
 
 from pgbalance.harness import naive
-from pgbalance.incidents.base import IncidentResult
-from pgbalance.incidents.race import raise_unexpected, release_together, scalar, scratch_schema
+from pgbalance.harness.together import release_together
+from pgbalance.incidents.base import IncidentResult, raise_unexpected, scalar
 
 SHIPPER_FEE = 20_00
 CARRIER_FEE = 30_00
@@ -53,7 +53,7 @@ class FeesSplitWrites:
     name = "fees: journal entry and three wallet updates outside one transaction"
 
     def run_unprotected(self, dsn: str, workers: int) -> IncidentResult:
-        with scratch_schema(dsn, "fees") as options:
+        with naive.scratch_schema(dsn, "fees") as options:
             with psycopg.connect(dsn, autocommit=True, options=options) as conn:
                 naive.install(conn, NAIVE_SQL, seed=params(workers))
 

@@ -18,8 +18,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from pgbalance.harness import naive
-from pgbalance.incidents.base import IncidentResult
-from pgbalance.incidents.race import raise_unexpected, release_together, scalar, scratch_schema
+from pgbalance.harness.together import release_together
+from pgbalance.incidents.base import IncidentResult, raise_unexpected, scalar
 
 TERM_AMOUNT = 6544_71
 PAYMENT = 4000_00  # part of the installment: the term stays open, with a payment pending
@@ -38,7 +38,7 @@ class TuitionDoubleSubmit:
     name = "tuition: two payments for one installment both applied"
 
     def run_unprotected(self, dsn: str, workers: int) -> IncidentResult:
-        with scratch_schema(dsn, "tuition") as options:
+        with naive.scratch_schema(dsn, "tuition") as options:
             with psycopg.connect(dsn, autocommit=True, options=options) as conn:
                 naive.install(conn, NAIVE_SQL, seed=params())
 

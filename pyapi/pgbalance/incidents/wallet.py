@@ -16,8 +16,8 @@ from typing import Any
 import psycopg
 
 from pgbalance.harness import naive
-from pgbalance.incidents.base import IncidentResult
-from pgbalance.incidents.race import raise_unexpected, release_together, scalar, scratch_schema
+from pgbalance.harness.together import release_together
+from pgbalance.incidents.base import IncidentResult, raise_unexpected, scalar
 
 BALANCE = 100_00
 AMOUNT = 60_00
@@ -37,7 +37,7 @@ class WalletDoubleDeduction:
     name = "wallet: app and trigger both deduct"
 
     def run_unprotected(self, dsn: str, workers: int) -> IncidentResult:
-        with scratch_schema(dsn, "wallet") as options:
+        with naive.scratch_schema(dsn, "wallet") as options:
             with psycopg.connect(dsn, autocommit=True, options=options) as conn:
                 naive.install(conn, NAIVE_SQL, NAIVE_DDL, PARAMS)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,12 +159,3 @@ class History:
     def of(self, scenario: str) -> list[Op]:
         return [op for op in self.snapshot() if op.call.scenario == scenario]
 
-
-def by_subject(ops: Iterable[Op], kinds: Iterable[str] | None = None) -> dict[str, list[Op]]:
-    """Ops grouped by call.subject (optionally only some kinds), in recording order."""
-    wanted = set(kinds) if kinds is not None else None
-    out: dict[str, list[Op]] = {}
-    for op in ops:
-        if wanted is None or op.call.kind in wanted:
-            out.setdefault(op.call.subject, []).append(op)
-    return out

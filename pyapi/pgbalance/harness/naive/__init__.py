@@ -11,7 +11,9 @@ own, put first on the search_path; nothing here names a pgbalance table.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import secrets
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from importlib.resources import files
 from types import MappingProxyType
@@ -58,3 +60,17 @@ def install(
         conn.execute(sql[name])  # naive scratch schema: several statements, no parameters
     if seed is not None:
         conn.execute(sql["seed"], seed)  # naive seed rows
+
+
+@contextmanager
+def scratch_schema(dsn: str, stem: str) -> Iterator[str]:
+    """A fresh schema named naive_<stem>_<random> for an unprotected pattern, dropped after.
+    Yields the libpq `options` string that puts it first on the search_path."""
+    name = f"naive_{stem}_{secrets.token_hex(4)}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")  # naive scratch schema, never pgbalance's
+    try:
+        yield f"-c search_path={name}"
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")  # the naive scratch schema
