@@ -8,7 +8,7 @@ PYTEST_WORKERS ?= 2
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS='-k migrate -x'`.
 PYTEST_ARGS ?=
 
-.PHONY: install lint test run migrate verify docs bench clean
+.PHONY: install lint test run migrate verify docs bench bundle stop clean
 
 install: $(STAMP)
 
@@ -25,6 +25,7 @@ lint: install
 test: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
+# The demo runs in its own database (pgbalance_demo), recreated each time.
 run: install
 	$(BIN)/pgbalance run
 
@@ -46,5 +47,17 @@ bench: install
 	mkdir -p build
 	$(BIN)/pgbalance bench --json build/bench.json --plot build/bench.png $(BENCH_ARGS)
 
+# This release as one SQL file for psql (docs/operations.md): build/pgbalance-X.Y.Z.sql.
+bundle: install
+	mkdir -p build
+	$(BIN)/pgbalance bundle -o build/pgbalance-$$($(BIN)/pgbalance --version | cut -d' ' -f2).sql
+
+# Stop the throwaway cluster (.pgdata/) that commands start when no server answers.
+stop:
+	@if [ -x $(BIN)/pgbalance ]; then $(BIN)/pgbalance server stop; \
+	else echo "no $(VENV): run \`make install\` first, then \`make stop\`"; fi
+
+# Stops the throwaway cluster and deletes it with .venv and the build outputs.
 clean:
+	@if [ -x $(BIN)/pgbalance ]; then $(BIN)/pgbalance server stop --delete; fi
 	rm -rf $(VENV) build dist

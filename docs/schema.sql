@@ -852,10 +852,7 @@ BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('load', p_load, false);
-    IF length(p_reason) > 1000 THEN
-        PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
-            format('length=%s', length(p_reason)));
-    END IF;
+    PERFORM ledger._check_text('reason', p_reason);
 
     v_load := fees._lock_load(p_tenant, p_load);
     IF v_load.fee_status = 'REFUNDED' THEN
@@ -1129,6 +1126,67 @@ $$;
 COMMENT ON FUNCTION ledger._apply_postings() IS 'Private trigger: applies inserted postings to balance, pending_out and pending_in (the only writer); a striped account gets them in one of its stripe rows per transaction.';
 
 --
+-- Name: _capture(text, bigint, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_entry ledger.entry;
+    v_legs int;
+BEGIN
+    PERFORM ledger._check_amount('amount', p_amount, true);
+    v_entry := ledger._lock_entry(p_tenant, p_entry_id);
+    IF p_user THEN
+        PERFORM ledger._check_user_entry(v_entry.entry_id, v_entry.idempotency_key, 'captured');
+    END IF;
+    SELECT count(*) INTO v_legs FROM ledger.posting AS p
+     WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind <> 'B' AND p.amount > 0;
+    IF v_legs = 0 THEN
+        PERFORM ledger._raise('PB004', 'entry is not a hold', format('entry_id=%s status=%s', p_entry_id, v_entry.status));
+    END IF;
+    IF v_entry.status IN ('posted', 'reversed') THEN
+        IF p_amount IS NULL OR p_amount = v_entry.amount THEN
+            RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
+            RETURN;
+        END IF;
+        PERFORM ledger._raise('PB003', 'hold already captured with a different amount',
+            format('entry_id=%s captured=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
+    END IF;
+    IF v_entry.status = 'voided' THEN
+        PERFORM ledger._raise('PB004', 'a voided hold cannot be captured', format('entry_id=%s', p_entry_id));
+    END IF;
+    IF v_entry.expires_at <= clock_timestamp() THEN
+        PERFORM ledger._raise('PB004', 'the hold has expired',
+            format('entry_id=%s expires_at=%s', p_entry_id, v_entry.expires_at),
+            'An expired hold can only be voided (ledger.void or ledger.expire_holds).');
+    END IF;
+    IF p_amount > v_entry.amount THEN
+        PERFORM ledger._raise('PB002', 'capture exceeds the held amount',
+            format('entry_id=%s held=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
+    END IF;
+    IF p_amount < v_entry.amount AND v_legs <> 2 THEN
+        PERFORM ledger._raise('22023', 'partial capture is only possible for two-leg holds',
+            format('entry_id=%s legs=%s held=%s requested=%s', p_entry_id, v_legs, v_entry.amount, p_amount));
+    END IF;
+
+    PERFORM ledger._release_hold(p_tenant, p_entry_id, coalesce(p_amount, v_entry.amount));
+    UPDATE ledger.entry AS e SET status = 'posted', amount = coalesce(p_amount, v_entry.amount)
+     WHERE e.tenant_id = p_tenant AND e.entry_id = p_entry_id;
+    RETURN QUERY SELECT v_entry.entry_id, 'posted'::text, false;
+END
+$$;
+
+--
+-- Name: FUNCTION _capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean) IS 'Private: ledger.capture; p_user = false lets a workflow capture its own pgb: hold.';
+
+--
 -- Name: _check_access(text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1230,6 +1288,29 @@ $$;
 COMMENT ON FUNCTION ledger._check_definition(p_what text, p_name text, p_existing text[], p_requested text[]) IS 'Private: PB003 unless the existing definition p_existing equals the requested p_requested (the detail shows both).';
 
 --
+-- Name: _check_json(text, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_json(p_what text, p_value jsonb) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF octet_length(p_value::text) > 16384 THEN
+        PERFORM ledger._raise('22023', format('%s is larger than 16 KiB', p_what),
+            format('bytes=%s limit=16384', octet_length(p_value::text)),
+            'Keep free-form JSON small; store large documents elsewhere and reference them.');
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_json(p_what text, p_value jsonb); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_json(p_what text, p_value jsonb) IS 'Private: 22023 when a free-form JSON argument is larger than 16 KiB (16384 bytes as JSON text); NULL passes.';
+
+--
 -- Name: _check_name(text, text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1281,6 +1362,61 @@ $$;
 COMMENT ON FUNCTION ledger._check_reference(p_what text, p_value text) IS 'Private: 22023 unless p_value is a non-empty name of at most 180 characters outside the reserved pgb: prefix (room for a workflow''s derived pgb: name).';
 
 --
+-- Name: _check_text(text, text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_text(p_what text, p_value text, p_empty_ok boolean DEFAULT true) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF length(p_value) > 1000 THEN
+        PERFORM ledger._raise('22023', format('%s is longer than 1000 characters', p_what),
+            format('length=%s limit=1000', length(p_value)));
+    ELSIF p_value = '' AND NOT p_empty_ok THEN
+        PERFORM ledger._raise('22023', format('%s must not be empty', p_what), format('%s=''''', p_what));
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_text(p_what text, p_value text, p_empty_ok boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_text(p_what text, p_value text, p_empty_ok boolean) IS 'Private: 22023 when free text (a reason, an approver) is longer than 1000 characters, or empty where p_empty_ok is false; NULL passes.';
+
+--
+-- Name: _check_user_entry(bigint, text, text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._check_user_entry(p_entry_id bigint, p_key text, p_action text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_workflow text;
+BEGIN
+    IF starts_with(p_key, 'pgb:') THEN
+        v_workflow := split_part(p_key, ':', 2);
+        PERFORM ledger._raise('PB004', format('a %s workflow entry cannot be %s directly', v_workflow, p_action),
+            format('entry_id=%s workflow=%s key=%s', p_entry_id, v_workflow, p_key),
+            CASE v_workflow
+                WHEN 'wallet' THEN 'A purchase is refunded with wallet.fail_purchase.'
+                WHEN 'fees' THEN 'A service fee is refunded with fees.refund_service_fee.'
+                WHEN 'tuition' THEN 'A payment is settled with tuition.approve_payment or tuition.reject_payment.'
+                WHEN 'booking' THEN 'Booking payments are recorded by booking.record_deposit and booking.complete_balance_payment and are not undone through the ledger.'
+                ELSE 'Use the functions of the workflow that made it.' END);
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _check_user_entry(p_entry_id bigint, p_key text, p_action text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._check_user_entry(p_entry_id bigint, p_key text, p_action text) IS 'Private: PB004 (DETAIL workflow=..., HINT the function to use) when the entry''s key starts with pgb:, i.e. a workflow made it; ledger.capture, ledger.void and ledger.reverse call it.';
+
+--
 -- Name: _granted_tenants(); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1325,6 +1461,51 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._guard_account_update() IS 'Private trigger: raises PB009 when a balance column changes outside ledger._apply_postings.';
+
+--
+-- Name: _guard_ddl(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._guard_ddl() RETURNS event_trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_type text;
+    v_object text;
+BEGIN
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = session_user) THEN
+        RETURN;
+    END IF;
+    IF TG_EVENT = 'sql_drop' THEN
+        SELECT o.object_type, o.object_identity INTO v_type, v_object
+          FROM pg_event_trigger_dropped_objects() AS o
+         WHERE o.schema_name IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+            OR (o.object_type = 'schema' AND o.object_identity IN ('ledger', 'wallet', 'booking', 'fees', 'tuition'))
+         LIMIT 1;
+    ELSE
+        SELECT c.object_type, c.object_identity INTO v_type, v_object
+          FROM pg_event_trigger_ddl_commands() AS c
+         WHERE c.schema_name IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+            OR (c.object_type = 'schema' AND c.object_identity IN ('ledger', 'wallet', 'booking', 'fees', 'tuition'))
+         LIMIT 1;
+    END IF;
+    -- RAISE here, not ledger._raise: the command being checked may have just replaced it.
+    IF v_object IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = 'pgbalance objects change only in a migration',
+            DETAIL = format('command=%s object_type=%s object=%s role=%s', replace(TG_TAG, ' ', '_'),
+                            replace(v_type, ' ', '_'), v_object, session_user),
+            HINT = 'Schema changes (guard triggers included) are made by pgbalance migrate, run as a superuser.';
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _guard_ddl(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._guard_ddl() IS 'Private: event trigger function (pgbalance_guard_ddl, pgbalance_guard_drop): 42501 for DDL on pgbalance objects by a session user that is not a superuser, so no owner can switch the guard triggers off or replace them.';
 
 --
 -- Name: _guard_entry_update(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1499,6 +1680,7 @@ BEGIN
         PERFORM ledger._raise('22023', 'metadata must be a JSON object',
             format('metadata=%s', left(p_metadata::text, 100)));
     END IF;
+    PERFORM ledger._check_json('metadata', p_metadata);
 
     INSERT INTO ledger.account AS a (tenant_id, code, currency, min_balance, max_balance, metadata)
     VALUES (p_tenant, p_code, p_currency, p_min_balance, p_max_balance, coalesce(p_metadata, '{}'))
@@ -1670,6 +1852,31 @@ $$;
 COMMENT ON FUNCTION ledger._raise(p_code text, p_message text, p_detail text, p_hint text) IS 'Private: raise a pgbalance error with its SQLSTATE, DETAIL and HINT.';
 
 --
+-- Name: _record_release(text, text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._record_release(p_release text, p_last_migration text) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF EXISTS (SELECT FROM ledger.version(NULL) AS v
+                WHERE v.release = p_release AND v.last_migration = p_last_migration) THEN
+        RETURN false;
+    END IF;
+    INSERT INTO ledger.release_history (release, last_migration)
+    VALUES (p_release, p_last_migration);
+    RETURN true;
+END
+$$;
+
+--
+-- Name: FUNCTION _record_release(p_release text, p_last_migration text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._record_release(p_release text, p_last_migration text) IS 'Private (owner, at install): add a release_history row unless the newest already names this release and migration; true when it did.';
+
+--
 -- Name: _release_hold(text, bigint, bigint); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1768,6 +1975,7 @@ BEGIN
     IF p_metadata IS NOT NULL AND jsonb_typeof(p_metadata) <> 'object' THEN
         PERFORM ledger._raise('22023', 'metadata must be a JSON object');
     END IF;
+    PERFORM ledger._check_json('metadata', p_metadata);
 
     v_fingerprint := md5(jsonb_build_array('reverse', p_entry_id, p_amount)::text)::uuid;
     -- The amount is fixed once the original is locked; 1 holds the CHECK until then.
@@ -1786,6 +1994,9 @@ BEGIN
     END IF;
 
     v_original := ledger._lock_entry(p_tenant, p_entry_id);
+    IF p_user THEN
+        PERFORM ledger._check_user_entry(p_entry_id, v_original.idempotency_key, 'reversed');
+    END IF;
     SELECT array_agg(a.code ORDER BY b.first_no), array_agg(b.amount ORDER BY b.first_no),
            min(a.code) FILTER (WHERE a.closed_at IS NOT NULL)
       INTO v_codes, v_amounts, v_closed
@@ -1836,7 +2047,45 @@ $$;
 -- Name: FUNCTION _reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean) IS 'Private: ledger.reverse with the reserved-prefix check switchable, for workflows.';
+COMMENT ON FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean) IS 'Private: ledger.reverse; p_user = false (workflows) allows pgb: keys and reversing the workflow''s own pgb: entries.';
+
+--
+-- Name: _void(text, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_entry ledger.entry;
+BEGIN
+    v_entry := ledger._lock_entry(p_tenant, p_entry_id);
+    IF p_user THEN
+        PERFORM ledger._check_user_entry(v_entry.entry_id, v_entry.idempotency_key, 'voided');
+    END IF;
+    IF v_entry.status = 'voided' THEN
+        RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
+        RETURN;
+    END IF;
+    IF v_entry.status <> 'pending' THEN
+        PERFORM ledger._raise('PB004', 'only a pending hold can be voided',
+            format('entry_id=%s status=%s', p_entry_id, v_entry.status),
+            'Undo a posted movement with ledger.reverse.');
+    END IF;
+    PERFORM ledger._release_hold(p_tenant, p_entry_id, NULL);
+    UPDATE ledger.entry AS e SET status = 'voided'
+     WHERE e.tenant_id = p_tenant AND e.entry_id = p_entry_id;
+    RETURN QUERY SELECT v_entry.entry_id, 'voided'::text, false;
+END
+$$;
+
+--
+-- Name: FUNCTION _void(p_tenant text, p_entry_id bigint, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean) IS 'Private: ledger.void; p_user = false lets a workflow void its own pgb: hold.';
 
 --
 -- Name: balance_at(text, text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1874,48 +2123,9 @@ CREATE FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-#variable_conflict use_column
-DECLARE
-    v_entry ledger.entry;
-    v_legs int;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    PERFORM ledger._check_amount('amount', p_amount, true);
-    v_entry := ledger._lock_entry(p_tenant, p_entry_id);
-    SELECT count(*) INTO v_legs FROM ledger.posting AS p
-     WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind <> 'B' AND p.amount > 0;
-    IF v_legs = 0 THEN
-        PERFORM ledger._raise('PB004', 'entry is not a hold', format('entry_id=%s status=%s', p_entry_id, v_entry.status));
-    END IF;
-    IF v_entry.status IN ('posted', 'reversed') THEN
-        IF p_amount IS NULL OR p_amount = v_entry.amount THEN
-            RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
-            RETURN;
-        END IF;
-        PERFORM ledger._raise('PB003', 'hold already captured with a different amount',
-            format('entry_id=%s captured=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
-    END IF;
-    IF v_entry.status = 'voided' THEN
-        PERFORM ledger._raise('PB004', 'a voided hold cannot be captured', format('entry_id=%s', p_entry_id));
-    END IF;
-    IF v_entry.expires_at <= clock_timestamp() THEN
-        PERFORM ledger._raise('PB004', 'the hold has expired',
-            format('entry_id=%s expires_at=%s', p_entry_id, v_entry.expires_at),
-            'An expired hold can only be voided (ledger.void or ledger.expire_holds).');
-    END IF;
-    IF p_amount > v_entry.amount THEN
-        PERFORM ledger._raise('PB002', 'capture exceeds the held amount',
-            format('entry_id=%s held=%s requested=%s', p_entry_id, v_entry.amount, p_amount));
-    END IF;
-    IF p_amount < v_entry.amount AND v_legs <> 2 THEN
-        PERFORM ledger._raise('22023', 'partial capture is only possible for two-leg holds',
-            format('entry_id=%s legs=%s held=%s requested=%s', p_entry_id, v_legs, v_entry.amount, p_amount));
-    END IF;
-
-    PERFORM ledger._release_hold(p_tenant, p_entry_id, coalesce(p_amount, v_entry.amount));
-    UPDATE ledger.entry AS e SET status = 'posted', amount = coalesce(p_amount, v_entry.amount)
-     WHERE e.tenant_id = p_tenant AND e.entry_id = p_entry_id;
-    RETURN QUERY SELECT v_entry.entry_id, 'posted'::text, false;
+    RETURN QUERY SELECT * FROM ledger._capture(p_tenant, p_entry_id, p_amount, true);
 END
 $$;
 
@@ -1923,7 +2133,7 @@ $$;
 -- Name: FUNCTION capture(p_tenant text, p_entry_id bigint, p_amount bigint); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint) IS 'Post a pending hold: all of it, or p_amount of a two-leg hold (the rest is released). Again with NULL or the same amount -> replayed; another amount -> PB003; voided or expired -> PB004; above the hold -> PB002.';
+COMMENT ON FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint) IS 'Post a pending hold: all of it, or p_amount of a two-leg hold (the rest is released). Again with NULL or the same amount -> replayed; another amount -> PB003; voided or expired -> PB004; above the hold -> PB002. A workflow''s hold (key pgb:...) -> PB004: its workflow settles it.';
 
 --
 -- Name: close_account(text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2107,6 +2317,35 @@ $$;
 COMMENT ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) IS 'An entry with its key, status, legs [{"account", "amount"}] and metadata; PB005 if unknown in this tenant.';
 
 --
+-- Name: get_tenant(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.get_tenant(p_tenant text) RETURNS TABLE(tenant text, accounts bigint, open_accounts bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    RETURN QUERY
+        SELECT p_tenant, count(*), count(*) FILTER (WHERE a.closed_at IS NULL)
+          FROM ledger.account AS a
+         WHERE a.tenant_id = p_tenant
+        HAVING count(*) > 0;
+    IF NOT FOUND THEN
+        PERFORM ledger._raise('PB005', 'tenant not found', format('tenant=%s', p_tenant),
+            'A tenant exists once it has an account (ledger.open_account).');
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION get_tenant(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.get_tenant(p_tenant text) IS 'The tenant with its number of accounts (all, and not closed); PB005 if it has no account. For the app and pgbalance_auditor.';
+
+--
 -- Name: grant_tenant(text, name); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2146,6 +2385,7 @@ CREATE FUNCTION ledger.hold(p_tenant text, p_key text, p_from text, p_to text, p
     AS $$
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_json('metadata', p_metadata);
     PERFORM ledger._check_amount('amount', p_amount);
     RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, ARRAY[p_from, p_to],
         ARRAY[-p_amount, p_amount], p_metadata, true, p_expires_at, true, true);
@@ -2195,6 +2435,7 @@ DECLARE
     v_bad jsonb;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_json('metadata', p_metadata);
     IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_legs must be a JSON array of {"account", "amount"} objects',
             format('legs=%s', left(coalesce(p_legs::text, 'NULL'), 100)));
@@ -2240,7 +2481,7 @@ $$;
 -- Name: FUNCTION reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) IS 'Post a new entry negating a posted one: what remains (p_amount NULL) or p_amount of a two-leg entry. Above what remains -> PB002; pending, voided or fully reversed -> PB004. The original becomes reversed once fully reversed. Idempotent by p_key.';
+COMMENT ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb) IS 'Post a new entry negating a posted one: what remains (p_amount NULL) or p_amount of a two-leg entry. Above what remains -> PB002; pending, voided or fully reversed -> PB004. The original becomes reversed once fully reversed. Idempotent by p_key. A workflow''s entry (key pgb:...) -> PB004: its workflow refunds it.';
 
 --
 -- Name: revoke_tenant(text, name); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2363,6 +2604,7 @@ CREATE FUNCTION ledger.transfer(p_tenant text, p_key text, p_from text, p_to tex
     AS $$
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_json('metadata', p_metadata);
     IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
         PERFORM ledger._check_amount('amount', p_amount);
     END IF;
@@ -2496,6 +2738,8 @@ BEGIN
                  WHEN r.f = r.t THEN 'the same account appears twice in one movement|accounts=' || r.f || ',' || r.t
                  WHEN r.m IS NOT NULL AND jsonb_typeof(r.m) NOT IN ('object', 'null') THEN
                       'metadata must be a JSON object|metadata=' || left(r.m::text, 100)
+                 WHEN octet_length(r.m::text) > 16384 THEN  -- as ledger._check_json
+                      'metadata is larger than 16 KiB|bytes=' || octet_length(r.m::text) || ' limit=16384'
                END AS problem
           FROM raw AS r
     ), valid AS MATERIALIZED (
@@ -2765,7 +3009,8 @@ BEGIN
         SELECT p.tenant_id, p.account_id,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i,
+               min(p.posted_at) AS first_posted_at
           FROM ledger.posting AS p
          WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
            AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
@@ -2783,7 +3028,8 @@ BEGIN
                a.pending_out + coalesce(x.o, 0) AS pending_out,
                a.pending_in + coalesce(x.i, 0) AS pending_in, a.min_balance,
                a.max_balance, coalesce(s.b, 0) AS b, coalesce(s.o, 0) AS o, coalesce(s.i, 0) AS i,
-               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes
+               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes,
+               a.created_at, s.first_posted_at
           FROM ledger.account AS a
           LEFT JOIN per_account AS s ON s.tenant_id = a.tenant_id AND s.account_id = a.account_id
           LEFT JOIN per_stripe AS x ON x.tenant_id = a.tenant_id AND x.account_id = a.account_id
@@ -2807,7 +3053,8 @@ BEGIN
            AND (v_tenants IS NULL OR r.tenant_id = ANY(v_tenants))
          GROUP BY r.tenant_id, r.reverses_entry_id
     ), entries AS (
-        SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount,
+        SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount, e.created_at,
+               min(p.posted_at) AS first_posted_at,
                count(p.entry_id) AS postings,
                count(p.entry_id) FILTER (WHERE p.kind = 'B') AS b_postings,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B' AND p.amount > 0), 0) AS b_positive,
@@ -2865,6 +3112,16 @@ BEGIN
            WHEN 'reversed' THEN b_postings > 0 AND pending_net = 0 AND b_positive = amount AND reversed_amount = amount
            ELSE false END
     UNION ALL
+    -- The kernel posts under its locks, after the entry and its accounts exist (posted_at is
+    -- taken then): a posting dated earlier was written around the kernel (backdated).
+    SELECT 'posting_before_entry', tenant_id, entry_id::text,
+           format('created_at=%s first_posted_at=%s', created_at, first_posted_at)
+      FROM entries WHERE first_posted_at < created_at
+    UNION ALL
+    SELECT 'posting_before_account', tenant_id, code,
+           format('created_at=%s first_posted_at=%s', created_at, first_posted_at)
+      FROM accounts WHERE first_posted_at < created_at
+    UNION ALL
     SELECT 'reversal_mismatch', tenant_id, entry_id::text,
            format('reversed_amount=%s reversals=%s', reversed_amount, reversals)
       FROM entries WHERE reversed_amount <> reversals;
@@ -2875,7 +3132,31 @@ $$;
 -- Name: FUNCTION verify(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor; NULL = every tenant (a tenant-bound role: its own tenants).';
+COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals, postings dated before their entry or account existed (written around the kernel). No rows = consistent. For the owner and pgbalance_auditor; NULL = every tenant (a tenant-bound role: its own tenants).';
+
+--
+-- Name: version(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.version(p_tenant text DEFAULT NULL::text) RETURNS TABLE(release text, last_migration text, installed_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    RETURN QUERY
+        SELECT r.release, r.last_migration, r.installed_at
+          FROM ledger.release_history AS r
+         ORDER BY r.release_id DESC
+         LIMIT 1;
+END
+$$;
+
+--
+-- Name: FUNCTION version(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.version(p_tenant text) IS 'The installed pgbalance release, its newest migration and when it was installed (no row before the first install that records one); the same for every tenant, p_tenant (optional) is only access-checked. For the app and pgbalance_auditor.';
 
 --
 -- Name: void(text, bigint); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2885,25 +3166,9 @@ CREATE FUNCTION ledger.void(p_tenant text, p_entry_id bigint) RETURNS TABLE(entr
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-#variable_conflict use_column
-DECLARE
-    v_entry ledger.entry;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    v_entry := ledger._lock_entry(p_tenant, p_entry_id);
-    IF v_entry.status = 'voided' THEN
-        RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
-        RETURN;
-    END IF;
-    IF v_entry.status <> 'pending' THEN
-        PERFORM ledger._raise('PB004', 'only a pending hold can be voided',
-            format('entry_id=%s status=%s', p_entry_id, v_entry.status),
-            'Undo a posted movement with ledger.reverse.');
-    END IF;
-    PERFORM ledger._release_hold(p_tenant, p_entry_id, NULL);
-    UPDATE ledger.entry AS e SET status = 'voided'
-     WHERE e.tenant_id = p_tenant AND e.entry_id = p_entry_id;
-    RETURN QUERY SELECT v_entry.entry_id, 'voided'::text, false;
+    RETURN QUERY SELECT * FROM ledger._void(p_tenant, p_entry_id, true);
 END
 $$;
 
@@ -2911,7 +3176,7 @@ $$;
 -- Name: FUNCTION void(p_tenant text, p_entry_id bigint); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.void(p_tenant text, p_entry_id bigint) IS 'Release a pending hold (status voided); again -> replayed; a posted one -> PB004.';
+COMMENT ON FUNCTION ledger.void(p_tenant text, p_entry_id bigint) IS 'Release a pending hold (status voided); again -> replayed; a posted one -> PB004. A workflow''s hold (key pgb:...) -> PB004: its workflow settles it.';
 
 --
 -- Name: _clearing_account(text); Type: FUNCTION; Schema: tuition; Owner: -
@@ -3129,9 +3394,7 @@ BEGIN
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
-    IF p_approver IS NOT NULL THEN
-        PERFORM ledger._check_name('approver', p_approver, false);
-    END IF;
+    PERFORM ledger._check_text('approver', p_approver, false);
 
     v_payment := tuition._lock_payment(p_tenant, p_payment_id);
     IF v_payment.status = 'paid' THEN
@@ -3144,7 +3407,7 @@ BEGIN
             'Submit a new payment instead.');
     END IF;
 
-    PERFORM ledger.capture(p_tenant, v_payment.hold_entry_id, NULL);
+    PERFORM ledger._capture(p_tenant, v_payment.hold_entry_id, NULL, false);
     UPDATE tuition.payment AS p
        SET status = 'paid', approver = p_approver, decided_at = clock_timestamp()
      WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
@@ -3325,10 +3588,7 @@ BEGIN
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
-    IF length(p_reason) > 1000 THEN
-        PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
-            format('length=%s', length(p_reason)));
-    END IF;
+    PERFORM ledger._check_text('reason', p_reason);
 
     v_payment := tuition._lock_payment(p_tenant, p_payment_id);
     IF v_payment.status = 'rejected' THEN
@@ -3340,7 +3600,7 @@ BEGIN
             format('payment_id=%s status=%s', p_payment_id, v_payment.status));
     END IF;
 
-    PERFORM ledger.void(p_tenant, v_payment.hold_entry_id);
+    PERFORM ledger._void(p_tenant, v_payment.hold_entry_id, false);
     UPDATE tuition.payment AS p
        SET status = 'rejected', reason = p_reason, decided_at = clock_timestamp()
      WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
@@ -3367,11 +3627,15 @@ DECLARE
     v_assessment tuition.assessment;
     v_term_known boolean;
     v_first int;
-    v_first_pending bigint;
     v_available bigint;
     v_pending bigint;
     v_term_nos int[];
     v_open bigint[];
+    v_pendings bigint[];
+    v_alloc_terms int[];
+    v_alloc_amounts bigint[];
+    v_blocked int;
+    v_blocked_pending bigint;
     v_payment_id bigint;
     v_hold_id bigint;
 BEGIN
@@ -3404,12 +3668,12 @@ BEGIN
 
     SELECT bool_or(t.term_no = p_term_no),
            min(t.term_no) FILTER (WHERE t.effective_remaining > 0),
-           (array_agg(t.pending ORDER BY t.term_no) FILTER (WHERE t.effective_remaining > 0))[1],
            sum(t.effective_remaining) FILTER (WHERE t.term_no >= p_term_no),
            sum(t.pending) FILTER (WHERE t.term_no >= p_term_no),
            array_agg(t.term_no ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no),
-           array_agg(t.effective_remaining ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no)
-      INTO v_term_known, v_first, v_first_pending, v_available, v_pending, v_term_nos, v_open
+           array_agg(t.effective_remaining ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no),
+           array_agg(t.pending ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no)
+      INTO v_term_known, v_first, v_available, v_pending, v_term_nos, v_open, v_pendings
       FROM tuition._terms(p_tenant, v_assessment.assessment_id) AS t;
     IF NOT v_term_known THEN
         PERFORM ledger._raise('PB005', 'term not found',
@@ -3421,10 +3685,25 @@ BEGIN
                  ELSE format('terms are paid in order: term %s is the next one to pay', v_first) END,
             format('term_no=%s first_payable=%s', p_term_no, coalesce(v_first::text, 'none')));
     END IF;
-    IF v_first_pending > 0 THEN
-        PERFORM ledger._raise('PB008', 'this term already has a payment awaiting approval',
-            format('term_no=%s pending=%s', p_term_no, v_first_pending),
-            'Wait until that payment is approved or rejected.');
+    -- What the payment allocates: the chosen term first, what exceeds it carried over to the
+    -- following terms in order. No term it reaches may already have an allocation awaiting
+    -- approval, so a term never has two payments awaiting approval (whose approvals could then
+    -- pay a later term while an earlier one is unpaid).
+    SELECT array_agg(s.term_no ORDER BY s.term_no), array_agg(s.amount ORDER BY s.term_no),
+           min(s.term_no) FILTER (WHERE s.pending > 0),
+           (array_agg(s.pending ORDER BY s.term_no) FILTER (WHERE s.pending > 0))[1]
+      INTO v_alloc_terms, v_alloc_amounts, v_blocked, v_blocked_pending
+      FROM (SELECT u.term_no, u.pending,
+                   least(u.open, p_amount - coalesce(sum(u.open) OVER (
+                       ORDER BY u.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS amount
+              FROM unnest(v_term_nos, v_open, v_pendings) WITH ORDINALITY AS u(term_no, open, pending, ord)) AS s
+     WHERE s.amount > 0;
+    IF v_blocked IS NOT NULL THEN
+        PERFORM ledger._raise('PB008',
+            CASE WHEN v_blocked = p_term_no THEN 'this term already has a payment awaiting approval'
+                 ELSE format('the payment would carry over into term %s, which has a payment awaiting approval', v_blocked) END,
+            format('term_no=%s pending_term_no=%s pending=%s', p_term_no, v_blocked, v_blocked_pending),
+            'Wait until that payment is approved or rejected, or pay no more than what is open before that term.');
     END IF;
     IF p_amount > v_available THEN
         PERFORM ledger._raise('PB002', 'the payment exceeds what is left to pay from this term on',
@@ -3443,14 +3722,9 @@ BEGIN
         RETURN;
     END IF;
 
-    -- The chosen term first, what exceeds it carried over to the following terms in order.
     INSERT INTO tuition.allocation (tenant_id, payment_id, assessment_id, term_no, amount)
-    SELECT p_tenant, v_payment_id, v_assessment.assessment_id, s.term_no, s.amount
-      FROM (SELECT u.term_no,
-                   least(u.open, p_amount - coalesce(sum(u.open) OVER (
-                       ORDER BY u.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS amount
-              FROM unnest(v_term_nos, v_open) WITH ORDINALITY AS u(term_no, open, ord)) AS s
-     WHERE s.amount > 0;
+    SELECT p_tenant, v_payment_id, v_assessment.assessment_id, u.term_no, u.amount
+      FROM unnest(v_alloc_terms, v_alloc_amounts) AS u(term_no, amount);
 
     SELECT h.entry_id INTO v_hold_id
       FROM ledger._post(p_tenant, 'pgb:tuition:payment:' || v_payment_id,
@@ -3470,7 +3744,7 @@ $$;
 -- Name: FUNCTION submit_payment(p_tenant text, p_student text, p_term_no integer, p_amount bigint, p_reference text); Type: COMMENT; Schema: tuition; Owner: -
 --
 
-COMMENT ON FUNCTION tuition.submit_payment(p_tenant text, p_student text, p_term_no integer, p_amount bigint, p_reference text) IS 'Submit a payment for p_term_no, which must be the first term with effective_remaining > 0 (PB004) and have nothing pending (PB008); at most what is left from that term on (PB002). Held in the ledger until approved; the excess carries over to later terms. Same reference and parameters -> replayed; different -> PB003.';
+COMMENT ON FUNCTION tuition.submit_payment(p_tenant text, p_student text, p_term_no integer, p_amount bigint, p_reference text) IS 'Submit a payment for p_term_no, which must be the first term with effective_remaining > 0 (PB004) and no term the payment reaches (the chosen one or one it carries over into) may have anything pending (PB008); at most what is left from that term on (PB002). Held in the ledger until approved; the excess carries over to later terms. Same reference and parameters -> replayed; different -> PB003.';
 
 --
 -- Name: _account(text, text); Type: FUNCTION; Schema: wallet; Owner: -
@@ -3540,6 +3814,7 @@ BEGIN
         PERFORM ledger._raise('22023', 'items must be a JSON array',
             format('items=%s', left(p_items::text, 100)));
     END IF;
+    PERFORM ledger._check_json('items', p_items);
 
     SELECT * INTO v_wallet FROM wallet.wallet AS w
      WHERE w.tenant_id = p_tenant AND w.user_id = p_user;
@@ -3687,10 +3962,7 @@ BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('reference', p_reference);
-    IF length(p_reason) > 1000 THEN
-        PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
-            format('length=%s', length(p_reason)));
-    END IF;
+    PERFORM ledger._check_text('reason', p_reason);
 
     -- The purchase row first: concurrent failures of one purchase queue here.
     SELECT * INTO v_tx FROM wallet.tx AS t
@@ -3990,6 +4262,63 @@ CREATE TABLE ledger.posting (
 COMMENT ON TABLE ledger.posting IS 'Append-only history; inserting rows here is the only way a balance changes.';
 
 --
+-- Name: release_history; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.release_history (
+    release_id bigint NOT NULL,
+    release text NOT NULL,
+    last_migration text NOT NULL,
+    installed_at timestamp with time zone DEFAULT now() NOT NULL,
+    installed_by text DEFAULT CURRENT_USER NOT NULL,
+    CONSTRAINT release_history_last_migration_not_empty CHECK ((last_migration <> ''::text)),
+    CONSTRAINT release_history_release_format CHECK ((release ~ '^[0-9]+\.[0-9]+\.[0-9]+'::text))
+);
+
+--
+-- Name: TABLE release_history; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.release_history IS 'Every pgbalance release installed in this database, oldest first (ledger.version() reads the newest). Written only by ledger._record_release.';
+
+--
+-- Name: COLUMN release_history.release; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.release IS 'The release (PEP 440 version of the pgbalance package or bundle).';
+
+--
+-- Name: COLUMN release_history.last_migration; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.last_migration IS 'The newest migration that release applies.';
+
+--
+-- Name: COLUMN release_history.installed_at; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.installed_at IS 'When it was installed (transaction time).';
+
+--
+-- Name: COLUMN release_history.installed_by; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.release_history.installed_by IS 'The role that installed it.';
+
+--
+-- Name: release_history_release_id_seq; Type: SEQUENCE; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ledger.release_history ALTER COLUMN release_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.release_history_release_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: tenant_grant; Type: TABLE; Schema: ledger; Owner: -
 --
 
@@ -4237,6 +4566,13 @@ ALTER TABLE ONLY ledger.entry
 
 ALTER TABLE ONLY ledger.posting
     ADD CONSTRAINT posting_pkey PRIMARY KEY (tenant_id, entry_id, posting_no) WITH (fillfactor='100');
+
+--
+-- Name: release_history release_history_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.release_history
+    ADD CONSTRAINT release_history_pkey PRIMARY KEY (release_id);
 
 --
 -- Name: tenant_grant tenant_grant_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
@@ -4643,6 +4979,7 @@ ALTER TABLE ONLY wallet.wallet
 
 GRANT USAGE ON SCHEMA booking TO pgbalance_app;
 GRANT USAGE ON SCHEMA booking TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA booking TO pgbalance_owner;
 
 --
 -- Name: SCHEMA fees; Type: ACL; Schema: -; Owner: -
@@ -4650,6 +4987,7 @@ GRANT USAGE ON SCHEMA booking TO pgbalance_auditor;
 
 GRANT USAGE ON SCHEMA fees TO pgbalance_app;
 GRANT USAGE ON SCHEMA fees TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA fees TO pgbalance_owner;
 
 --
 -- Name: SCHEMA ledger; Type: ACL; Schema: -; Owner: -
@@ -4657,6 +4995,7 @@ GRANT USAGE ON SCHEMA fees TO pgbalance_auditor;
 
 GRANT USAGE ON SCHEMA ledger TO pgbalance_app;
 GRANT USAGE ON SCHEMA ledger TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA ledger TO pgbalance_owner;
 
 --
 -- Name: SCHEMA tuition; Type: ACL; Schema: -; Owner: -
@@ -4664,6 +5003,7 @@ GRANT USAGE ON SCHEMA ledger TO pgbalance_auditor;
 
 GRANT USAGE ON SCHEMA tuition TO pgbalance_app;
 GRANT USAGE ON SCHEMA tuition TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA tuition TO pgbalance_owner;
 
 --
 -- Name: SCHEMA wallet; Type: ACL; Schema: -; Owner: -
@@ -4671,6 +5011,7 @@ GRANT USAGE ON SCHEMA tuition TO pgbalance_auditor;
 
 GRANT USAGE ON SCHEMA wallet TO pgbalance_app;
 GRANT USAGE ON SCHEMA wallet TO pgbalance_auditor;
+GRANT USAGE ON SCHEMA wallet TO pgbalance_owner;
 
 --
 -- Name: FUNCTION _booking_account(p_booking text); Type: ACL; Schema: booking; Owner: -
@@ -4840,6 +5181,12 @@ REVOKE ALL ON FUNCTION ledger._apply_legs(p_tenant text, p_entry_id bigint, p_co
 REVOKE ALL ON FUNCTION ledger._apply_postings() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _check_access(p_tenant text, p_write boolean); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -4864,6 +5211,12 @@ REVOKE ALL ON FUNCTION ledger._check_currency(p_currency text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger._check_definition(p_what text, p_name text, p_existing text[], p_requested text[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _check_json(p_what text, p_value jsonb); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_json(p_what text, p_value jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _check_name(p_what text, p_value text, p_user boolean); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -4876,6 +5229,18 @@ REVOKE ALL ON FUNCTION ledger._check_name(p_what text, p_value text, p_user bool
 REVOKE ALL ON FUNCTION ledger._check_reference(p_what text, p_value text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _check_text(p_what text, p_value text, p_empty_ok boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_text(p_what text, p_value text, p_empty_ok boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _check_user_entry(p_entry_id bigint, p_key text, p_action text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._check_user_entry(p_entry_id bigint, p_key text, p_action text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _granted_tenants(); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -4886,6 +5251,12 @@ REVOKE ALL ON FUNCTION ledger._granted_tenants() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger._guard_account_update() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _guard_ddl(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._guard_ddl() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _guard_entry_update(); Type: ACL; Schema: ledger; Owner: -
@@ -4936,6 +5307,12 @@ REVOKE ALL ON FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p
 REVOKE ALL ON FUNCTION ledger._raise(p_code text, p_message text, p_detail text, p_hint text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _record_release(p_release text, p_last_migration text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._record_release(p_release text, p_last_migration text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _release_hold(p_tenant text, p_entry_id bigint, p_capture bigint); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -4952,6 +5329,12 @@ REVOKE ALL ON FUNCTION ledger._replay(p_tenant text, p_key text, p_fingerprint u
 --
 
 REVOKE ALL ON FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _void(p_tenant text, p_entry_id bigint, p_user boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION balance_at(p_tenant text, p_code text, p_at timestamp with time zone); Type: ACL; Schema: ledger; Owner: -
@@ -4997,6 +5380,14 @@ GRANT ALL ON FUNCTION ledger.get_account(p_tenant text, p_code text) TO pgbalanc
 REVOKE ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) TO pgbalance_app;
 GRANT ALL ON FUNCTION ledger.get_entry(p_tenant text, p_entry_id bigint) TO pgbalance_auditor;
+
+--
+-- Name: FUNCTION get_tenant(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.get_tenant(p_tenant text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.get_tenant(p_tenant text) TO pgbalance_app;
+GRANT ALL ON FUNCTION ledger.get_tenant(p_tenant text) TO pgbalance_auditor;
 
 --
 -- Name: FUNCTION grant_tenant(p_tenant text, p_role name); Type: ACL; Schema: ledger; Owner: -
@@ -5073,6 +5464,14 @@ GRANT ALL ON FUNCTION ledger.transfer_batch(p_tenant text, p_transfers jsonb, p_
 
 REVOKE ALL ON FUNCTION ledger.verify(p_tenant text) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.verify(p_tenant text) TO pgbalance_auditor;
+
+--
+-- Name: FUNCTION version(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.version(p_tenant text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.version(p_tenant text) TO pgbalance_app;
+GRANT ALL ON FUNCTION ledger.version(p_tenant text) TO pgbalance_auditor;
 
 --
 -- Name: FUNCTION void(p_tenant text, p_entry_id bigint); Type: ACL; Schema: ledger; Owner: -
@@ -5260,6 +5659,12 @@ GRANT SELECT ON TABLE ledger.account_stripe TO pgbalance_auditor;
 --
 
 GRANT SELECT ON TABLE ledger.posting TO pgbalance_auditor;
+
+--
+-- Name: TABLE release_history; Type: ACL; Schema: ledger; Owner: -
+--
+
+GRANT SELECT ON TABLE ledger.release_history TO pgbalance_auditor;
 
 --
 -- Name: TABLE tenant_grant; Type: ACL; Schema: ledger; Owner: -

@@ -11,6 +11,7 @@ connection a test opens must be closed by then.
 from __future__ import annotations
 
 import fcntl
+import os
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from pytest_postgresql import factories
 
 from pgbalance import db as pgdb
 from pgbalance.migrate import migrate
+from tests.helpers.psql import install_bundle
 from tests.helpers.server import (
     HOST,
     PASSWORD,
@@ -39,7 +41,9 @@ drop_orphans()  # databases left by killed runs of earlier sessions
 
 
 def load_kernel(**kwargs: Any) -> None:
-    """pytest-postgresql loader: migrate the template database.
+    """pytest-postgresql loader: migrate the template database (or, with
+    PGBALANCE_TEST_INSTALL=bundle, install it with psql and the SQL bundle: tests/test_bundle.py
+    runs kernel tests that way).
 
     Serialised across xdist workers: migrations create cluster-wide roles, and two workers
     creating the same role at once can fail in the catalog.
@@ -47,7 +51,11 @@ def load_kernel(**kwargs: Any) -> None:
     lock_path = Path(tempfile.gettempdir()) / f"pgbalance-test-migrate-{PORT}.lock"
     with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        migrate(server_dsn(kwargs["dbname"]))
+        if os.environ.get("PGBALANCE_TEST_INSTALL") == "bundle":
+            done = install_bundle(server_dsn(kwargs["dbname"]))
+            assert done.returncode == 0, done.stderr
+        else:
+            migrate(server_dsn(kwargs["dbname"]))
 
 
 postgresql_noproc = factories.postgresql_noproc(

@@ -5,6 +5,8 @@ resolve_dsn() picks, in order:
   2. the local server at 127.0.0.1:5432 (user postgres), unless $PGBALANCE_DB=embedded;
   3. a throwaway cluster under <repo>/.pgdata/ started on demand (EmbeddedCluster).
 For 2 and 3 the returned DSN points at database `pgbalance`, created when missing.
+resolve_server() is the same choice without that database (try-outs make their own next to
+it); `pgbalance server start|stop|status` manages the cluster of 3.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import contextlib
 import fcntl
 import glob
 import hashlib
+import importlib.util
 import os
 import pwd
+import re
 import shlex
 import shutil
 import socket
@@ -31,6 +35,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pgbalance import paths
 
 APP_DATABASE = "pgbalance"
+# Scratch databases of `pgbalance run` and `pgbalance stress`, recreated per run.
+DEMO_DATABASE = "pgbalance_demo"
+STRESS_DATABASE = "pgbalance_stress"
+_DRIVER_SUFFIX = re.compile(r"^(postgres(?:ql)?)\+\w+://")
 LOCAL_SERVER = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 DEFAULT_EMBEDDED_PORT = 54329
 PG_OS_USER = "postgres"
@@ -46,12 +54,45 @@ def resolve_dsn() -> str:
     """The DSN every command uses when --dsn is not given (see module docstring)."""
     url = os.environ.get("DATABASE_URL")
     if url:
-        return url
+        return normalize_dsn(url)
+    return ensure_database(resolve_server(), APP_DATABASE)
+
+
+def resolve_server() -> str:
+    """A DSN on the server resolve_dsn() picks, without creating the application database:
+    $DATABASE_URL as given, else database `postgres` of the local server or of the throwaway
+    cluster (started when needed). Scratch databases (demo, stress) are made next to it."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return normalize_dsn(url)
     if os.environ.get("PGBALANCE_DB", "").lower() != "embedded" and server_answers(LOCAL_SERVER):
-        return ensure_database(LOCAL_SERVER, APP_DATABASE)
+        return LOCAL_SERVER
     cluster = EmbeddedCluster()
     cluster.start()
-    return ensure_database(cluster.dsn, APP_DATABASE)
+    return cluster.dsn
+
+
+def normalize_dsn(dsn: str) -> str:
+    """libpq's form of a SQLAlchemy/yoyo URL: `postgresql+psycopg://...` -> `postgresql://...`."""
+    return _DRIVER_SUFFIX.sub(r"\1://", dsn, count=1)
+
+
+def describe(dsn: str) -> str:
+    """`database NAME on HOST:PORT as USER`, plus the throwaway cluster's directory when it is
+    the one: what every command prints about where it worked."""
+    host, port, user, _ = parse_server(dsn)
+    dbname = conninfo_params(dsn).get("dbname") or user
+    where = f"database {dbname} on {host}:{port} as {user}"
+    cluster = EmbeddedCluster()
+    if host in ("127.0.0.1", "localhost") and cluster.last_port() == port:
+        where += f" (throwaway cluster in {cluster.root})"
+    return where
+
+
+def fresh_database(dsn: str, name: str) -> str:
+    """Drop database `name` on dsn's server and create it again, empty; return its DSN."""
+    drop_database(dsn, name)
+    return ensure_database(dsn, name)
 
 
 def server_answers(dsn: str, timeout_s: int = 2) -> bool:
@@ -91,8 +132,9 @@ def drop_database(dsn: str, name: str) -> None:
 
 
 def find_bindir() -> Path:
-    """Directory holding initdb and pg_ctl: $PGBALANCE_PG_BINDIR, `pg_config --bindir`,
-    or the highest /usr/lib/postgresql/<version>/bin."""
+    """Directory holding initdb and pg_ctl: $PGBALANCE_PG_BINDIR, `pg_config --bindir`, the
+    highest /usr/lib/postgresql/<version>/bin, else the binaries of the `pgserver` wheel when
+    it is installed (`pip install pgserver`: the no-apt fallback, docs/operations.md)."""
     candidates: list[Path] = []
     override = os.environ.get("PGBALANCE_PG_BINDIR")
     if override:
@@ -109,13 +151,19 @@ def find_bindir() -> Path:
 
     versioned = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version_of, reverse=True)
     candidates.extend(Path(p) for p in versioned)
+    # Found without importing pgserver (its import starts nothing, but needs its own deps).
+    spec = importlib.util.find_spec("pgserver")
+    if spec is not None and spec.origin:
+        candidates.append(Path(spec.origin).parent / "pginstall" / "bin")
     for bindir in candidates:
         if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
             return bindir
     raise DatabaseSetupError(
         "No PostgreSQL server binaries (initdb, pg_ctl) found and no server answers at "
         "127.0.0.1:5432. Install them with `apt-get install postgresql` "
-        "(or `apt-get install postgresql-15`), or set DATABASE_URL to a server you have."
+        "(or `apt-get install postgresql-15`), or `pip install pgserver` (a PostgreSQL 16 "
+        "build in a wheel; CPython 3.9-3.12 on x86_64), or set DATABASE_URL to a server you "
+        "have."
     )
 
 
@@ -167,7 +215,7 @@ class EmbeddedCluster:
     @property
     def dsn(self) -> str:
         """Keyword DSN of the maintenance database `postgres` (TCP on 127.0.0.1)."""
-        port = self.port if self.port is not None else self._running_port()
+        port = self.port if self.port is not None else self.running_port()
         if port is None:
             raise DatabaseSetupError(f"embedded cluster at {self.root} is not running")
         return f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
@@ -177,12 +225,12 @@ class EmbeddedCluster:
         with self._locked():
             if not (self.datadir / "PG_VERSION").is_file():
                 self._initdb()
-            running = self._running_port()
+            running = self.running_port()
             if running is not None:
                 self.port = running
                 return
             # Same port as last time when possible: DSNs handed out survive a crash_restart().
-            port = _free_port(self.preferred_port or self._last_port() or DEFAULT_EMBEDDED_PORT)
+            port = _free_port(self.preferred_port or self.last_port() or DEFAULT_EMBEDDED_PORT)
             options = (
                 # pg_ctl hands -o to a shell: quote the one path in it.
                 f"-p {port} -k {shlex.quote(str(self.socketdir))} -c listen_addresses=127.0.0.1 "
@@ -220,7 +268,8 @@ class EmbeddedCluster:
             self._bindir = find_bindir()
         return self._bindir
 
-    def _running_port(self) -> int | None:
+    def running_port(self) -> int | None:
+        """The port of the running server, None when it is not running."""
         if not self.is_running():
             return None
         # postmaster.pid line 4 is the port the running server listens on.
@@ -230,7 +279,8 @@ class EmbeddedCluster:
         except (OSError, IndexError, ValueError):
             return None
 
-    def _last_port(self) -> int | None:
+    def last_port(self) -> int | None:
+        """The port it was last started on (kept in `root`/port)."""
         try:
             return int(self.portfile.read_text().strip())
         except (OSError, ValueError):

@@ -292,6 +292,14 @@ first, is `SECURITY DEFINER` with a pinned `search_path`, and is executable by t
 listed under it; `pgbalance_app` has no privilege on any table. Money is `bigint` in minor
 units. The binding contract (idempotency, check order, replays) is [contract.md](contract.md);
 the errors every function raises are listed in [Errors](#errors).
+
+Rules that hold for every function below: a function that writes raises 25000 inside a
+REPEATABLE READ or SERIALIZABLE transaction (reads work at any level; the no-deadlock promise
+covers one call per transaction, so move several amounts with one `post_entry` or
+`transfer_batch`); a session user granted tenants with `ledger.grant_tenant` gets 42501 for
+any other tenant; free-form JSON arguments are at most 16 KiB and reasons and approvers at
+most 1,000 characters (22023); `capture`, `void` and `reverse` of a workflow's entry (key
+`pgb:...`) raise PB004.
 """
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pgbalance import paths
 
@@ -106,14 +106,17 @@ def pending_migrations(dsn: str) -> list[str]:
         return [m.id for m in backend.to_apply(_read_migrations())]
 
 
-def apply_migrations(dsn: str) -> list[str]:
-    """Apply pending yoyo migrations under yoyo's lock; return their ids in order."""
+def apply_migrations(dsn: str, only: frozenset[str] | None = None) -> list[str]:
+    """Apply pending yoyo migrations (those in `only`, when given: an earlier release's) under
+    yoyo's lock; return their ids in order."""
     applied: list[str] = []
     migrations = _read_migrations()
     with _backend(dsn) as backend, backend.lock():
         # One by one (not backend.apply_migrations) so a failure names its file and a
         # BadMigration is raised instead of skipped, as yoyo's bulk path would do.
         for migration in backend.to_apply(migrations):
+            if only is not None and migration.id not in only:
+                continue
             try:
                 backend.apply_one(migration)
             except Exception as exc:
@@ -129,10 +132,20 @@ def apply_migrations(dsn: str) -> list[str]:
 
 def rollback_all(dsn: str) -> list[str]:
     """Roll back every applied migration, newest first; return their ids."""
+    return rollback_migrations(dsn)
+
+
+def rollback_migrations(dsn: str, keep: frozenset[str] = frozenset()) -> list[str]:
+    """Roll back every applied migration not in `keep`, newest first; return their ids."""
     migrations = _read_migrations()
     rolled_back: list[str] = []
-    with _backend(dsn) as backend, backend.lock():
+    # pgbalance.rollback lets 0010_release_history's rollback through (it refuses plain
+    # partial rollbacks); a connection option, since yoyo runs each migration on a new one.
+    options = f"{conninfo_to_dict(dsn).get('options') or ''} -c pgbalance.rollback=on"
+    with _backend(make_conninfo(dsn, options=options.strip())) as backend, backend.lock():
         for migration in backend.to_rollback(migrations):
+            if migration.id in keep:
+                continue
             try:
                 backend.rollback_one(migration)
             except Exception as exc:
@@ -146,9 +159,9 @@ def rollback_all(dsn: str) -> list[str]:
 # --------------------------------------------------------------------------- sql/ objects
 
 
-def sql_files() -> list[Path]:
-    """sql/**/*.sql in sorted relative-path order."""
-    root = paths.sql_dir()
+def sql_files(root: Path | None = None) -> list[Path]:
+    """sql/**/*.sql (or root/**/*.sql) in sorted relative-path order."""
+    root = root or paths.sql_dir()
     if not root.is_dir():
         return []
     return sorted(root.rglob("*.sql"), key=lambda p: p.relative_to(root).as_posix())
@@ -197,7 +210,10 @@ def catalog_fingerprint(conn: psycopg.Connection[Any]) -> str:
 
 
 def apply_sql_objects(dsn: str) -> tuple[list[str], str, str]:
-    """Re-apply every sql/ file in one transaction; (files, fingerprint before, after)."""
+    """Re-apply every sql/ file and record the release in one transaction; (files,
+    fingerprint before, after)."""
+    from pgbalance import release
+
     files = sql_files()
     root = paths.sql_dir()
     names = [f.relative_to(root).as_posix() for f in files]
@@ -215,12 +231,17 @@ def apply_sql_objects(dsn: str) -> tuple[list[str], str, str]:
                         raise MigrationError(
                             f"sql/{name} failed; no sql/ file was applied:\n  " + _describe(exc)
                         ) from exc
+                release.record(conn)
         after = catalog_fingerprint(conn)
     return names, before, after
 
 
 def migrate(dsn: str) -> MigrateReport:
-    """Apply pending migrations, then re-apply sql/. Idempotent."""
+    """Check the database (release.check_install), apply pending migrations, then re-apply
+    sql/ and record the release. Idempotent."""
+    from pgbalance import release
+
+    release.check_install(dsn)
     applied = apply_migrations(dsn)
     files, before, after = apply_sql_objects(dsn)
     return MigrateReport(applied=applied, sql_files=files, catalog_before=before,

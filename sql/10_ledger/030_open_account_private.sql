@@ -28,6 +28,7 @@ BEGIN
         PERFORM ledger._raise('22023', 'metadata must be a JSON object',
             format('metadata=%s', left(p_metadata::text, 100)));
     END IF;
+    PERFORM ledger._check_json('metadata', p_metadata);
 
     INSERT INTO ledger.account AS a (tenant_id, code, currency, min_balance, max_balance, metadata)
     VALUES (p_tenant, p_code, p_currency, p_min_balance, p_max_balance, coalesce(p_metadata, '{}'))

@@ -8,6 +8,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_json('metadata', p_metadata);
     PERFORM ledger._check_amount('amount', p_amount);
     RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, ARRAY[p_from, p_to],
         ARRAY[-p_amount, p_amount], p_metadata, true, p_expires_at, true, true);

@@ -25,6 +25,7 @@ BEGIN
     IF p_metadata IS NOT NULL AND jsonb_typeof(p_metadata) <> 'object' THEN
         PERFORM ledger._raise('22023', 'metadata must be a JSON object');
     END IF;
+    PERFORM ledger._check_json('metadata', p_metadata);
 
     v_fingerprint := md5(jsonb_build_array('reverse', p_entry_id, p_amount)::text)::uuid;
     -- The amount is fixed once the original is locked; 1 holds the CHECK until then.
@@ -43,6 +44,9 @@ BEGIN
     END IF;
 
     v_original := ledger._lock_entry(p_tenant, p_entry_id);
+    IF p_user THEN
+        PERFORM ledger._check_user_entry(p_entry_id, v_original.idempotency_key, 'reversed');
+    END IF;
     SELECT array_agg(a.code ORDER BY b.first_no), array_agg(b.amount ORDER BY b.first_no),
            min(a.code) FILTER (WHERE a.closed_at IS NOT NULL)
       INTO v_codes, v_amounts, v_closed
@@ -89,4 +93,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._reverse(text, text, bigint, bigint, jsonb, boolean) IS
-    'Private: ledger.reverse with the reserved-prefix check switchable, for workflows.';
+    'Private: ledger.reverse; p_user = false (workflows) allows pgb: keys and reversing the workflow''s own pgb: entries.';

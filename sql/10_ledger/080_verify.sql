@@ -19,7 +19,8 @@ BEGIN
         SELECT p.tenant_id, p.account_id,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i,
+               min(p.posted_at) AS first_posted_at
           FROM ledger.posting AS p
          WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
            AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
@@ -37,7 +38,8 @@ BEGIN
                a.pending_out + coalesce(x.o, 0) AS pending_out,
                a.pending_in + coalesce(x.i, 0) AS pending_in, a.min_balance,
                a.max_balance, coalesce(s.b, 0) AS b, coalesce(s.o, 0) AS o, coalesce(s.i, 0) AS i,
-               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes
+               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes,
+               a.created_at, s.first_posted_at
           FROM ledger.account AS a
           LEFT JOIN per_account AS s ON s.tenant_id = a.tenant_id AND s.account_id = a.account_id
           LEFT JOIN per_stripe AS x ON x.tenant_id = a.tenant_id AND x.account_id = a.account_id
@@ -61,7 +63,8 @@ BEGIN
            AND (v_tenants IS NULL OR r.tenant_id = ANY(v_tenants))
          GROUP BY r.tenant_id, r.reverses_entry_id
     ), entries AS (
-        SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount,
+        SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount, e.created_at,
+               min(p.posted_at) AS first_posted_at,
                count(p.entry_id) AS postings,
                count(p.entry_id) FILTER (WHERE p.kind = 'B') AS b_postings,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B' AND p.amount > 0), 0) AS b_positive,
@@ -119,10 +122,20 @@ BEGIN
            WHEN 'reversed' THEN b_postings > 0 AND pending_net = 0 AND b_positive = amount AND reversed_amount = amount
            ELSE false END
     UNION ALL
+    -- The kernel posts under its locks, after the entry and its accounts exist (posted_at is
+    -- taken then): a posting dated earlier was written around the kernel (backdated).
+    SELECT 'posting_before_entry', tenant_id, entry_id::text,
+           format('created_at=%s first_posted_at=%s', created_at, first_posted_at)
+      FROM entries WHERE first_posted_at < created_at
+    UNION ALL
+    SELECT 'posting_before_account', tenant_id, code,
+           format('created_at=%s first_posted_at=%s', created_at, first_posted_at)
+      FROM accounts WHERE first_posted_at < created_at
+    UNION ALL
     SELECT 'reversal_mismatch', tenant_id, entry_id::text,
            format('reversed_amount=%s reversals=%s', reversed_amount, reversals)
       FROM entries WHERE reversed_amount <> reversals;
 END
 $$;
 COMMENT ON FUNCTION ledger.verify(text) IS
-    'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals. No rows = consistent. For the owner and pgbalance_auditor; NULL = every tenant (a tenant-bound role: its own tenants).';
+    'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals, postings dated before their entry or account existed (written around the kernel). No rows = consistent. For the owner and pgbalance_auditor; NULL = every tenant (a tenant-bound role: its own tenants).';

@@ -23,6 +23,7 @@ BEGIN
         PERFORM ledger._raise('22023', 'items must be a JSON array',
             format('items=%s', left(p_items::text, 100)));
     END IF;
+    PERFORM ledger._check_json('items', p_items);
 
     SELECT * INTO v_wallet FROM wallet.wallet AS w
      WHERE w.tenant_id = p_tenant AND w.user_id = p_user;

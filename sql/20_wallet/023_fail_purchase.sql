@@ -12,10 +12,7 @@ BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_reference('reference', p_reference);
-    IF length(p_reason) > 1000 THEN
-        PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
-            format('length=%s', length(p_reason)));
-    END IF;
+    PERFORM ledger._check_text('reason', p_reason);
 
     -- The purchase row first: concurrent failures of one purchase queue here.
     SELECT * INTO v_tx FROM wallet.tx AS t

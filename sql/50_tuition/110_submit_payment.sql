@@ -11,11 +11,15 @@ DECLARE
     v_assessment tuition.assessment;
     v_term_known boolean;
     v_first int;
-    v_first_pending bigint;
     v_available bigint;
     v_pending bigint;
     v_term_nos int[];
     v_open bigint[];
+    v_pendings bigint[];
+    v_alloc_terms int[];
+    v_alloc_amounts bigint[];
+    v_blocked int;
+    v_blocked_pending bigint;
     v_payment_id bigint;
     v_hold_id bigint;
 BEGIN
@@ -48,12 +52,12 @@ BEGIN
 
     SELECT bool_or(t.term_no = p_term_no),
            min(t.term_no) FILTER (WHERE t.effective_remaining > 0),
-           (array_agg(t.pending ORDER BY t.term_no) FILTER (WHERE t.effective_remaining > 0))[1],
            sum(t.effective_remaining) FILTER (WHERE t.term_no >= p_term_no),
            sum(t.pending) FILTER (WHERE t.term_no >= p_term_no),
            array_agg(t.term_no ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no),
-           array_agg(t.effective_remaining ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no)
-      INTO v_term_known, v_first, v_first_pending, v_available, v_pending, v_term_nos, v_open
+           array_agg(t.effective_remaining ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no),
+           array_agg(t.pending ORDER BY t.term_no) FILTER (WHERE t.term_no >= p_term_no)
+      INTO v_term_known, v_first, v_available, v_pending, v_term_nos, v_open, v_pendings
       FROM tuition._terms(p_tenant, v_assessment.assessment_id) AS t;
     IF NOT v_term_known THEN
         PERFORM ledger._raise('PB005', 'term not found',
@@ -65,10 +69,25 @@ BEGIN
                  ELSE format('terms are paid in order: term %s is the next one to pay', v_first) END,
             format('term_no=%s first_payable=%s', p_term_no, coalesce(v_first::text, 'none')));
     END IF;
-    IF v_first_pending > 0 THEN
-        PERFORM ledger._raise('PB008', 'this term already has a payment awaiting approval',
-            format('term_no=%s pending=%s', p_term_no, v_first_pending),
-            'Wait until that payment is approved or rejected.');
+    -- What the payment allocates: the chosen term first, what exceeds it carried over to the
+    -- following terms in order. No term it reaches may already have an allocation awaiting
+    -- approval, so a term never has two payments awaiting approval (whose approvals could then
+    -- pay a later term while an earlier one is unpaid).
+    SELECT array_agg(s.term_no ORDER BY s.term_no), array_agg(s.amount ORDER BY s.term_no),
+           min(s.term_no) FILTER (WHERE s.pending > 0),
+           (array_agg(s.pending ORDER BY s.term_no) FILTER (WHERE s.pending > 0))[1]
+      INTO v_alloc_terms, v_alloc_amounts, v_blocked, v_blocked_pending
+      FROM (SELECT u.term_no, u.pending,
+                   least(u.open, p_amount - coalesce(sum(u.open) OVER (
+                       ORDER BY u.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS amount
+              FROM unnest(v_term_nos, v_open, v_pendings) WITH ORDINALITY AS u(term_no, open, pending, ord)) AS s
+     WHERE s.amount > 0;
+    IF v_blocked IS NOT NULL THEN
+        PERFORM ledger._raise('PB008',
+            CASE WHEN v_blocked = p_term_no THEN 'this term already has a payment awaiting approval'
+                 ELSE format('the payment would carry over into term %s, which has a payment awaiting approval', v_blocked) END,
+            format('term_no=%s pending_term_no=%s pending=%s', p_term_no, v_blocked, v_blocked_pending),
+            'Wait until that payment is approved or rejected, or pay no more than what is open before that term.');
     END IF;
     IF p_amount > v_available THEN
         PERFORM ledger._raise('PB002', 'the payment exceeds what is left to pay from this term on',
@@ -87,14 +106,9 @@ BEGIN
         RETURN;
     END IF;
 
-    -- The chosen term first, what exceeds it carried over to the following terms in order.
     INSERT INTO tuition.allocation (tenant_id, payment_id, assessment_id, term_no, amount)
-    SELECT p_tenant, v_payment_id, v_assessment.assessment_id, s.term_no, s.amount
-      FROM (SELECT u.term_no,
-                   least(u.open, p_amount - coalesce(sum(u.open) OVER (
-                       ORDER BY u.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS amount
-              FROM unnest(v_term_nos, v_open) WITH ORDINALITY AS u(term_no, open, ord)) AS s
-     WHERE s.amount > 0;
+    SELECT p_tenant, v_payment_id, v_assessment.assessment_id, u.term_no, u.amount
+      FROM unnest(v_alloc_terms, v_alloc_amounts) AS u(term_no, amount);
 
     SELECT h.entry_id INTO v_hold_id
       FROM ledger._post(p_tenant, 'pgb:tuition:payment:' || v_payment_id,
@@ -110,4 +124,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION tuition.submit_payment(text, text, int, bigint, text) IS
-    'Submit a payment for p_term_no, which must be the first term with effective_remaining > 0 (PB004) and have nothing pending (PB008); at most what is left from that term on (PB002). Held in the ledger until approved; the excess carries over to later terms. Same reference and parameters -> replayed; different -> PB003.';
+    'Submit a payment for p_term_no, which must be the first term with effective_remaining > 0 (PB004) and no term the payment reaches (the chosen one or one it carries over into) may have anything pending (PB008); at most what is left from that term on (PB002). Held in the ledger until approved; the excess carries over to later terms. Same reference and parameters -> replayed; different -> PB003.';

@@ -14,9 +14,7 @@ BEGIN
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
-    IF p_approver IS NOT NULL THEN
-        PERFORM ledger._check_name('approver', p_approver, false);
-    END IF;
+    PERFORM ledger._check_text('approver', p_approver, false);
 
     v_payment := tuition._lock_payment(p_tenant, p_payment_id);
     IF v_payment.status = 'paid' THEN
@@ -29,7 +27,7 @@ BEGIN
             'Submit a new payment instead.');
     END IF;
 
-    PERFORM ledger.capture(p_tenant, v_payment.hold_entry_id, NULL);
+    PERFORM ledger._capture(p_tenant, v_payment.hold_entry_id, NULL, false);
     UPDATE tuition.payment AS p
        SET status = 'paid', approver = p_approver, decided_at = clock_timestamp()
      WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;

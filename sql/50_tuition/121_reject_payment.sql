@@ -14,10 +14,7 @@ BEGIN
     IF p_payment_id IS NULL THEN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
-    IF length(p_reason) > 1000 THEN
-        PERFORM ledger._raise('22023', 'reason is longer than 1000 characters',
-            format('length=%s', length(p_reason)));
-    END IF;
+    PERFORM ledger._check_text('reason', p_reason);
 
     v_payment := tuition._lock_payment(p_tenant, p_payment_id);
     IF v_payment.status = 'rejected' THEN
@@ -29,7 +26,7 @@ BEGIN
             format('payment_id=%s status=%s', p_payment_id, v_payment.status));
     END IF;
 
-    PERFORM ledger.void(p_tenant, v_payment.hold_entry_id);
+    PERFORM ledger._void(p_tenant, v_payment.hold_entry_id, false);
     UPDATE tuition.payment AS p
        SET status = 'rejected', reason = p_reason, decided_at = clock_timestamp()
      WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;

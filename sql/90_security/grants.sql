@@ -15,6 +15,10 @@ BEGIN
         EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM PUBLIC, pgbalance_app', v_schema);
         EXECUTE format('REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA %I FROM PUBLIC, pgbalance_app, pgbalance_auditor', v_schema);
         EXECUTE format('GRANT USAGE ON SCHEMA %I TO pgbalance_app, pgbalance_auditor', v_schema);
+        -- The owner of the objects (sql/90_security/owner.sql) is not the schemas' owner.
+        IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgbalance_owner') THEN
+            EXECUTE format('GRANT USAGE ON SCHEMA %I TO pgbalance_owner', v_schema);
+        END IF;
         EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO pgbalance_auditor', v_schema);
         FOR v_fn IN
             SELECT p.oid::regprocedure FROM pg_catalog.pg_proc AS p
@@ -29,10 +33,13 @@ BEGIN
             END IF;
         END LOOP;
     END LOOP;
-    -- Auditors read statements, balances and entries as well as verify.
+    -- Auditors read statements, balances and entries as well as verify, and which tenants
+    -- and which release exist (so `pgbalance verify --tenant` can tell a typo from a tenant).
     GRANT EXECUTE ON FUNCTION ledger.statement(text, text, timestamptz, timestamptz),
                               ledger.balance_at(text, text, timestamptz),
                               ledger.get_account(text, text),
-                              ledger.get_entry(text, bigint) TO pgbalance_auditor;
+                              ledger.get_entry(text, bigint),
+                              ledger.get_tenant(text),
+                              ledger.version(text) TO pgbalance_auditor;
 END
 $$;

@@ -16,9 +16,9 @@ import psycopg
 
 from pgbalance.migrate import KERNEL_SCHEMAS
 
-# Tables that would be Citus reference tables (replicated, no tenant_id). None today: the
-# design keeps everything per tenant. Adding one here needs a line in docs/scaling.md.
-REFERENCE_TABLES: frozenset[str] = frozenset()
+# Tables that would be Citus reference tables (replicated, no tenant_id). Adding one here
+# needs a line in docs/scaling.md. ledger.release_history: the installed release, one for all.
+REFERENCE_TABLES: frozenset[str] = frozenset({"ledger.release_history"})
 PINNED_SEARCH_PATH = "search_path=pg_catalog, pg_temp"
 
 _TABLE_VIOLATIONS = """

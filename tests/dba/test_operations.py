@@ -29,7 +29,7 @@ def owner_install() -> Iterator[tuple[str, str]]:
     admin = server_dsn("postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(owner)))
-        for role in ("pgbalance_app", "pgbalance_auditor"):  # normally made by the first migrate
+        for role in ("pgbalance_app", "pgbalance_auditor", "pgbalance_owner"):  # made by migrate
             # Another session's migrate may create them at the same moment: that is fine.
             with contextlib.suppress(psycopg.errors.DuplicateObject,
                                      psycopg.errors.UniqueViolation):  # fmt: skip

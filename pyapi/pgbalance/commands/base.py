@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Protocol
+import sys
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class Command(Protocol):
@@ -17,9 +21,58 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
+def announce(args: argparse.Namespace, dsn: str) -> None:
+    """Say on stderr which server and database the command works on (stdout stays data)."""
+    from pgbalance.db import describe
+
+    print(f"pgbalance {args.command}: {describe(dsn)}", file=sys.stderr)
+
+
 def dsn_of(args: argparse.Namespace) -> str:
-    """--dsn, or db.resolve_dsn() (resolved only now: it may start a throwaway cluster)."""
-    from pgbalance.db import resolve_dsn
+    """--dsn, or db.resolve_dsn() (resolved only now: it may start a throwaway cluster);
+    announced on stderr."""
+    from pgbalance.db import normalize_dsn, resolve_dsn
 
     dsn: str | None = getattr(args, "dsn", None)
-    return dsn or resolve_dsn()
+    resolved = normalize_dsn(dsn) if dsn else resolve_dsn()
+    announce(args, resolved)
+    return resolved
+
+
+def scratch_dsn(args: argparse.Namespace, name: str) -> str:
+    """--dsn as given (the caller asked for that database), else database `name` recreated
+    empty on the server resolve_dsn() would use: try-outs never write into the application's
+    database unless told to."""
+    from pgbalance import db
+
+    dsn: str | None = getattr(args, "dsn", None)
+    resolved = db.normalize_dsn(dsn) if dsn else db.fresh_database(db.resolve_server(), name)
+    announce(args, resolved)
+    return resolved
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def table_console() -> Console:
+    """A console for tables: the terminal's width, or wide enough when piped that rows stay
+    on one line (rich assumes 80 columns without a terminal and folds every cell)."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=240)
+    return console

@@ -13,9 +13,11 @@ HELP = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from pgbalance.commands.base import positive_int
     from pgbalance.stress.workload import SCENARIO_NAMES
 
-    parser.add_argument("--workers", type=int, default=16, help="concurrent connections")
+    parser.add_argument("--workers", type=positive_int, default=16,
+                        help="concurrent connections")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=30.0, help="duration of the load")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     parser.add_argument(
@@ -64,10 +66,13 @@ def run(args: argparse.Namespace) -> int:
         # The harness's own throwaway cluster: never the shared server at 127.0.0.1:5432.
         cluster = db.EmbeddedCluster()
         cluster.start()
-        dsn = db.ensure_database(cluster.dsn, db.APP_DATABASE)
-        console.print(f"throwaway cluster at {cluster.root} (port {cluster.port})")
+        dsn = db.fresh_database(cluster.dsn, db.STRESS_DATABASE)
+    elif args.dsn:
+        dsn = db.normalize_dsn(args.dsn)
     else:
-        dsn = given or db.resolve_dsn()
+        # Its own database, recreated per run: never the application's unless --dsn says so.
+        dsn = db.fresh_database(db.resolve_server(), db.STRESS_DATABASE)
+    print(f"pgbalance stress: {db.describe(dsn)}", file=sys.stderr)
     config = StressConfig(
         dsn=dsn,
         workers=args.workers,

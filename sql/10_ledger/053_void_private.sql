@@ -1,15 +1,17 @@
-CREATE OR REPLACE FUNCTION ledger.void(p_tenant text, p_entry_id bigint)
+-- ledger.void's body; p_user = false is the path of the workflow that made the hold.
+CREATE OR REPLACE FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean)
 RETURNS TABLE (entry_id bigint, status text, replayed boolean)
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
     v_entry ledger.entry;
 BEGIN
-    PERFORM ledger._check_access(p_tenant, true);
     v_entry := ledger._lock_entry(p_tenant, p_entry_id);
+    IF p_user THEN
+        PERFORM ledger._check_user_entry(v_entry.entry_id, v_entry.idempotency_key, 'voided');
+    END IF;
     IF v_entry.status = 'voided' THEN
         RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
         RETURN;
@@ -25,5 +27,5 @@ BEGIN
     RETURN QUERY SELECT v_entry.entry_id, 'voided'::text, false;
 END
 $$;
-COMMENT ON FUNCTION ledger.void(text, bigint) IS
-    'Release a pending hold (status voided); again -> replayed; a posted one -> PB004.';
+COMMENT ON FUNCTION ledger._void(text, bigint, boolean) IS
+    'Private: ledger.void; p_user = false lets a workflow void its own pgb: hold.';

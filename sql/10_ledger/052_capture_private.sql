@@ -1,7 +1,7 @@
-CREATE OR REPLACE FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint DEFAULT NULL)
+-- ledger.capture's body; p_user = false is the path of the workflow that made the hold.
+CREATE OR REPLACE FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean)
 RETURNS TABLE (entry_id bigint, status text, replayed boolean)
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -9,9 +9,11 @@ DECLARE
     v_entry ledger.entry;
     v_legs int;
 BEGIN
-    PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_amount('amount', p_amount, true);
     v_entry := ledger._lock_entry(p_tenant, p_entry_id);
+    IF p_user THEN
+        PERFORM ledger._check_user_entry(v_entry.entry_id, v_entry.idempotency_key, 'captured');
+    END IF;
     SELECT count(*) INTO v_legs FROM ledger.posting AS p
      WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind <> 'B' AND p.amount > 0;
     IF v_legs = 0 THEN
@@ -48,5 +50,5 @@ BEGIN
     RETURN QUERY SELECT v_entry.entry_id, 'posted'::text, false;
 END
 $$;
-COMMENT ON FUNCTION ledger.capture(text, bigint, bigint) IS
-    'Post a pending hold: all of it, or p_amount of a two-leg hold (the rest is released). Again with NULL or the same amount -> replayed; another amount -> PB003; voided or expired -> PB004; above the hold -> PB002.';
+COMMENT ON FUNCTION ledger._capture(text, bigint, bigint, boolean) IS
+    'Private: ledger.capture; p_user = false lets a workflow capture its own pgb: hold.';
