@@ -15,10 +15,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from pgbalance.harness import naive
 from pgbalance.incidents import INCIDENTS
 from pgbalance.incidents import booking as incident
 from tests.helpers.scheduler import Scheduler
-from tests.workflows.incident_support import blocked_by, naive_schema
+from tests.workflows.incident_support import blocked_by
 from tests.workflows.wallet_booking_support import Api, wb_conn, wb_dsn
 
 __all__ = ["wb_conn", "wb_dsn"]  # module fixtures
@@ -30,7 +31,7 @@ BOOKING = incident.BOOKING
 
 @pytest.fixture
 def naive_dsn(wb_dsn: str) -> Iterator[str]:
-    with naive_schema(wb_dsn, "booking", NAIVE, incident.params("-")) as dsn:
+    with naive.installed(wb_dsn, "booking", NAIVE, incident.params("-"), ("schema",)) as dsn:
         yield dsn
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from pgbalance.harness import naive
 from pgbalance.incidents import INCIDENTS
 from pgbalance.incidents.fees import (
     CARRIER,
@@ -23,7 +24,6 @@ from pgbalance.incidents.fees import (
 )
 from tests.helpers.scheduler import Scheduler
 from tests.workflows.fees_tuition_support import Fees, wf_conn, wf_dsn
-from tests.workflows.incident_support import naive_schema
 
 __all__ = ["wf_conn", "wf_dsn"]  # module-scoped database fixtures
 
@@ -35,7 +35,7 @@ assert P["A"]["carrier_balance"] == CARRIER_FEE
 
 
 def test_unprotected_timeline_drifts(wf_dsn: str) -> None:
-    with naive_schema(wf_dsn, "fees", NAIVE, P["A"]) as naive_dsn:
+    with naive.installed(wf_dsn, "fees", NAIVE, P["A"], ("schema",)) as naive_dsn:
         with Scheduler(naive_dsn) as sched:
             a, b = sched.session("A"), sched.session("B")
             # Both apps check the balances before either writes: both loads look payable.

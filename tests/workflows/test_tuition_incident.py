@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from pgbalance.harness import naive
 from pgbalance.incidents import INCIDENTS
 from pgbalance.incidents.tuition import (
     NAIVE_SQL,
@@ -22,7 +23,6 @@ from pgbalance.incidents.tuition import (
 )
 from tests.helpers.scheduler import Scheduler
 from tests.workflows.fees_tuition_support import Tuition, wf_conn, wf_dsn
-from tests.workflows.incident_support import naive_schema
 
 __all__ = ["wf_conn", "wf_dsn"]  # module-scoped database fixtures
 
@@ -32,7 +32,7 @@ assert PAYMENT < TERM_AMOUNT < 2 * PAYMENT
 
 
 def test_unprotected_timeline_applies_both(wf_dsn: str) -> None:
-    with naive_schema(wf_dsn, "tuition", NAIVE, P["A"]) as naive_dsn:
+    with naive.installed(wf_dsn, "tuition", NAIVE, P["A"], ("schema",)) as naive_dsn:
         with Scheduler(naive_dsn) as sched:
             a, b = sched.session("A"), sched.session("B")
             # Both submissions check before either inserts: no payment pending for term 1.

@@ -15,10 +15,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from pgbalance.harness import naive
 from pgbalance.incidents import INCIDENTS
 from pgbalance.incidents import wallet as incident
 from tests.helpers.scheduler import Scheduler
-from tests.workflows.incident_support import blocked_by, naive_schema
+from tests.workflows.incident_support import blocked_by
 from tests.workflows.wallet_booking_support import Api, raises, wb_conn, wb_dsn
 
 __all__ = ["wb_conn", "wb_dsn"]  # module fixtures
@@ -29,7 +30,7 @@ P = incident.PARAMS  # user, balance 100_00, amount 60_00, reference
 
 @pytest.fixture
 def naive_dsn(wb_dsn: str) -> Iterator[str]:
-    with naive_schema(wb_dsn, "wallet", NAIVE, P, incident.NAIVE_DDL) as dsn:
+    with naive.installed(wb_dsn, "wallet", NAIVE, P, incident.NAIVE_DDL) as dsn:
         yield dsn
 
 

@@ -10,15 +10,13 @@ load update, or nothing (PB001); the kernel's floor on the wallet account decide
 
 from __future__ import annotations
 
-import secrets
-import threading
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
 
 from pgbalance.harness import naive
-from pgbalance.harness.together import release_together
-from pgbalance.incidents.base import IncidentResult, raise_unexpected, scalar
+from pgbalance.incidents.base import Conn, Replay, scalar
 
 SHIPPER_FEE = 20_00
 CARRIER_FEE = 30_00
@@ -49,86 +47,54 @@ def _drift(journaled: int, revenue: int, debited: int) -> int:
     return abs(journaled - revenue) + abs(debited - revenue)
 
 
-class FeesSplitWrites:
+class FeesSplitWrites(Replay):
     name = "fees: journal entry and three wallet updates outside one transaction"
+    workflow = "fees"
+    # Each its own autocommit statement: a debit the wallet's floor refuses stops the rest.
+    WRITES = ("journal", "debit_shipper", "debit_carrier", "credit_platform")
 
-    def run_unprotected(self, dsn: str, workers: int) -> IncidentResult:
-        with naive.scratch_schema(dsn, "fees") as options:
-            with psycopg.connect(dsn, autocommit=True, options=options) as conn:
-                naive.install(conn, NAIVE_SQL, seed=params(workers))
+    def expected_effects(self, workers: int) -> int:
+        return affordable(workers)
 
-            def deduct(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
-                p = params(workers, i)
-                ok = bool(scalar(conn, NAIVE_SQL["check"], p))
-                barrier.wait()  # the app's own work between its check and its writes
-                if not ok:
-                    return False
-                conn.execute(NAIVE_SQL["journal"], p)  # naive: each write commits on its own
-                try:
-                    for step in ("debit_shipper", "debit_carrier", "credit_platform"):
-                        conn.execute(NAIVE_SQL[step], p)  # naive: no transaction around them
-                except psycopg.errors.CheckViolation:
-                    pass  # failed midway: what committed before stays
-                return True
+    def params(self, workers: int, i: int) -> Mapping[str, Any]:
+        return params(workers, i)
 
-            outcomes = release_together(dsn, workers, deduct, options=options)
-            raise_unexpected(outcomes)
-            with psycopg.connect(dsn, autocommit=True, options=options) as conn:
-                row = conn.execute(NAIVE_SQL["drift"], params(workers)).fetchone()
+    def naive_outcome(self, conn: Conn, workers: int) -> tuple[int, int]:
+        row = conn.execute(NAIVE_SQL["drift"], params(workers)).fetchone()
         assert row is not None
         journaled, revenue, debited = (int(v) for v in row)
-        return IncidentResult(
-            incident=self.name,
-            variant="unprotected",
-            attempts=workers,
-            effects_applied=journaled // (SHIPPER_FEE + CARRIER_FEE),
-            expected_effects=affordable(workers),
-            money_wrongly_moved=_drift(journaled, revenue, debited),
-            verify_clean=True,
-        )
+        return journaled // (SHIPPER_FEE + CARRIER_FEE), _drift(journaled, revenue, debited)
 
-    def run_protected(self, dsn: str, workers: int) -> IncidentResult:
-        tenant = f"incident-fees-{secrets.token_hex(4)}"
+    def prepare(self, conn: Conn, tenant: str, workers: int) -> None:
         p = params(workers)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for user, amount in ((SHIPPER, p["shipper_balance"]), (CARRIER, p["carrier_balance"])):
-                conn.execute("SELECT * FROM wallet.open(%s, %s, 'EUR')", (tenant, user))
-                conn.execute("SELECT * FROM wallet.topup(%s, %s, %s, %s)",
-                             (tenant, user, amount, f"topup-{user}"))  # fmt: skip
-            for i in range(workers):
-                conn.execute("SELECT * FROM fees.create_load(%s, %s, %s, %s, 'EUR')",
-                             (tenant, f"load-{i}", SHIPPER, CARRIER))  # fmt: skip
-                conn.execute("SELECT * FROM fees.complete_load(%s, %s)", (tenant, f"load-{i}"))
+        for user, amount in ((SHIPPER, p["shipper_balance"]), (CARRIER, p["carrier_balance"])):
+            conn.execute("SELECT * FROM wallet.open(%s, %s, %s)", (tenant, user, CURRENCY))
+            conn.execute("SELECT * FROM wallet.topup(%s, %s, %s, %s)",
+                         (tenant, user, amount, f"topup-{user}"))  # fmt: skip
+        for i in range(workers):
+            conn.execute("SELECT * FROM fees.create_load(%s, %s, %s, %s, %s)",
+                         (tenant, f"load-{i}", SHIPPER, CARRIER, CURRENCY))  # fmt: skip
+            conn.execute("SELECT * FROM fees.complete_load(%s, %s)", (tenant, f"load-{i}"))
 
-        def deduct(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
-            try:
-                conn.execute("SELECT * FROM fees.deduct_service_fee(%s, %s, %s, %s)",
-                             (tenant, f"load-{i}", SHIPPER_FEE, CARRIER_FEE))  # fmt: skip
-            except psycopg.Error as error:
-                if error.sqlstate == "PB001":  # a wallet cannot pay: nothing happened
-                    return False
-                raise
-            return True
+    def call(self, conn: Conn, tenant: str, i: int) -> bool:
+        try:
+            conn.execute("SELECT * FROM fees.deduct_service_fee(%s, %s, %s, %s)",
+                         (tenant, f"load-{i}", SHIPPER_FEE, CARRIER_FEE))  # fmt: skip
+        except psycopg.Error as error:
+            if error.sqlstate == "PB001":  # a wallet cannot pay: nothing happened
+                return False
+            raise
+        return True
 
-        outcomes = release_together(dsn, workers, deduct)
-        raise_unexpected(outcomes)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            journaled = int(scalar(
-                conn, "SELECT coalesce(sum(l.shipper_fee + l.carrier_fee), 0)"
-                " FROM generate_series(0, %s - 1) AS i,"
-                " fees.get_load(%s, 'load-' || i) AS l", (workers, tenant)))  # fmt: skip
-            revenue = int(scalar(conn, "SELECT fees.platform_revenue(%s, 'EUR')", (tenant,)))
-            left = int(scalar(
-                conn, "SELECT sum(w.balance) FROM unnest(%s::text[]) AS u,"
-                " wallet.balance(%s, u) AS w", ([SHIPPER, CARRIER], tenant)))  # fmt: skip
-            violations = conn.execute("SELECT * FROM ledger.verify(%s)", (tenant,)).fetchall()
+    def outcome(self, conn: Conn, tenant: str, workers: int, took: list[bool]) -> tuple[int, int]:
+        journaled = int(scalar(
+            conn, "SELECT coalesce(sum(l.shipper_fee + l.carrier_fee), 0)"
+            " FROM generate_series(0, %s - 1) AS i,"
+            " fees.get_load(%s, 'load-' || i) AS l", (workers, tenant)))  # fmt: skip
+        revenue = int(scalar(conn, "SELECT fees.platform_revenue(%s, %s)", (tenant, CURRENCY)))
+        left = int(scalar(
+            conn, "SELECT sum(w.balance) FROM unnest(%s::text[]) AS u,"
+            " wallet.balance(%s, u) AS w", ([SHIPPER, CARRIER], tenant)))  # fmt: skip
+        p = params(workers)
         debited = p["shipper_balance"] + p["carrier_balance"] - left
-        return IncidentResult(
-            incident=self.name,
-            variant="pgbalance",
-            attempts=workers,
-            effects_applied=sum(1 for o in outcomes if o is True),
-            expected_effects=affordable(workers),
-            money_wrongly_moved=_drift(journaled, revenue, debited),
-            verify_clean=not violations,
-        )
+        return sum(took), _drift(journaled, revenue, debited)

@@ -9,15 +9,11 @@ posting trigger changes a balance, the reference is claimed before any money mov
 
 from __future__ import annotations
 
-import secrets
-import threading
+from collections.abc import Mapping
 from typing import Any
 
-import psycopg
-
 from pgbalance.harness import naive
-from pgbalance.harness.together import release_together
-from pgbalance.incidents.base import IncidentResult, raise_unexpected, scalar
+from pgbalance.incidents.base import Conn, Replay, scalar
 
 BALANCE = 100_00
 AMOUNT = 60_00
@@ -33,64 +29,28 @@ PARAMS = {"user": USER, "balance": BALANCE, "amount": AMOUNT, "reference": REFER
           "kind": "purchase"}  # fmt: skip
 
 
-class WalletDoubleDeduction:
+class WalletDoubleDeduction(Replay):
     name = "wallet: app and trigger both deduct"
+    workflow = "wallet"
+    DDL = NAIVE_DDL
+    WRITES = ("record", "deduct")  # the naive trigger deducts, and the naive app deducts too
 
-    def run_unprotected(self, dsn: str, workers: int) -> IncidentResult:
-        with naive.scratch_schema(dsn, "wallet") as options:
-            with psycopg.connect(dsn, autocommit=True, options=options) as conn:
-                naive.install(conn, NAIVE_SQL, NAIVE_DDL, PARAMS)
+    def params(self, workers: int, i: int) -> Mapping[str, Any]:
+        return PARAMS  # every worker is a retry of the same purchase
 
-            def retry(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
-                ok = bool(scalar(conn, NAIVE_SQL["check"], PARAMS))
-                barrier.wait()  # the app's own work between its check and its writes
-                if ok:
-                    conn.execute(NAIVE_SQL["record"], PARAMS)  # the naive trigger deducts
-                    conn.execute(NAIVE_SQL["deduct"], PARAMS)  # and the naive app deducts too
-                return ok
+    def naive_outcome(self, conn: Conn, workers: int) -> tuple[int, int]:
+        deducted = BALANCE - int(scalar(conn, NAIVE_SQL["balance"], PARAMS))
+        return deducted // AMOUNT, deducted - AMOUNT
 
-            outcomes = release_together(dsn, workers, retry, options=options)
-            with psycopg.connect(dsn, autocommit=True, options=options) as conn:
-                final = int(scalar(conn, NAIVE_SQL["balance"], PARAMS))
-        raise_unexpected(outcomes)
-        deducted = BALANCE - final
-        return IncidentResult(
-            incident=self.name,
-            variant="unprotected",
-            attempts=workers,
-            effects_applied=deducted // AMOUNT,
-            expected_effects=1,
-            money_wrongly_moved=deducted - AMOUNT,
-            verify_clean=True,
-        )
+    def prepare(self, conn: Conn, tenant: str, workers: int) -> None:
+        conn.execute("SELECT * FROM wallet.open(%s, %s, 'EUR')", (tenant, USER))
+        conn.execute("SELECT * FROM wallet.topup(%s, %s, %s, 'topup-1')", (tenant, USER, BALANCE))
 
-    def run_protected(self, dsn: str, workers: int) -> IncidentResult:
-        tenant = f"incident-wallet-{secrets.token_hex(4)}"
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("SELECT * FROM wallet.open(%s, %s, 'EUR')", (tenant, USER))
-            conn.execute("SELECT * FROM wallet.topup(%s, %s, %s, 'topup-1')",
-                         (tenant, USER, BALANCE))  # fmt: skip
+    def call(self, conn: Conn, tenant: str, i: int) -> bool:
+        replayed = scalar(conn, "SELECT replayed FROM wallet.purchase(%s, %s, %s, %s)",
+                          (tenant, USER, AMOUNT, REFERENCE))  # fmt: skip
+        return not replayed
 
-        def retry(conn: psycopg.Connection[Any], i: int, barrier: threading.Barrier) -> bool:
-            replayed = scalar(
-                conn,
-                "SELECT replayed FROM wallet.purchase(%s, %s, %s, %s)",
-                (tenant, USER, AMOUNT, REFERENCE),
-            )
-            return not replayed
-
-        outcomes = release_together(dsn, workers, retry)
-        raise_unexpected(outcomes)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            final = int(scalar(conn, "SELECT balance FROM wallet.balance(%s, %s)", (tenant, USER)))
-            violations = conn.execute("SELECT * FROM ledger.verify(%s)", (tenant,)).fetchall()
-        deducted = BALANCE - final
-        return IncidentResult(
-            incident=self.name,
-            variant="pgbalance",
-            attempts=workers,
-            effects_applied=sum(1 for o in outcomes if o is True),
-            expected_effects=1,
-            money_wrongly_moved=abs(deducted - AMOUNT),
-            verify_clean=not violations,
-        )
+    def outcome(self, conn: Conn, tenant: str, workers: int, took: list[bool]) -> tuple[int, int]:
+        final = int(scalar(conn, "SELECT balance FROM wallet.balance(%s, %s)", (tenant, USER)))
+        return sum(took), abs(BALANCE - final - AMOUNT)

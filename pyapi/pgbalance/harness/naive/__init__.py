@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 WORKFLOWS = ("wallet", "booking", "fees", "tuition", "transfers")
 
@@ -63,14 +64,19 @@ def install(
 
 
 @contextmanager
-def scratch_schema(dsn: str, stem: str) -> Iterator[str]:
-    """A fresh schema named naive_<stem>_<random> for an unprotected pattern, dropped after.
-    Yields the libpq `options` string that puts it first on the search_path."""
+def installed(
+    dsn: str, stem: str, sql: Mapping[str, str], seed: Mapping[str, Any], ddl: Iterable[str]
+) -> Iterator[str]:
+    """A fresh schema naive_<stem>_<random> holding the pattern (its `ddl` blocks, seeded by
+    `seed`), dropped on exit; yields a DSN whose search_path puts it first."""
     name = f"naive_{stem}_{secrets.token_hex(4)}"
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {name}")  # naive scratch schema, never pgbalance's
     try:
-        yield f"-c search_path={name}"
+        naive_dsn = make_conninfo(dsn, options=f"-c search_path={name}")
+        with psycopg.connect(naive_dsn, autocommit=True) as conn:
+            install(conn, sql, ddl, seed)
+        yield naive_dsn
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")  # the naive scratch schema
