@@ -4,32 +4,18 @@ snapshot that proves a failed call wrote nothing."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import psycopg
-import pytest
 from psycopg.types.json import Jsonb
 
-from tests.helpers.shared_db import autocommit_connection, cloned_database
+from tests.helpers.shared_db import shared_database
 from tests.helpers.tenant_sql import TenantSql
 
 Row = dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-def wf_dsn(postgresql_noproc: Any) -> Iterator[str]:
-    """A migrated database shared by one test module (a clone of the session template)."""
-    name = f"pgbalance_wf_{uuid.uuid4().hex[:12]}"
-    with cloned_database(postgresql_noproc, name) as dsn:
-        yield dsn
-
-
-@pytest.fixture(scope="module")
-def wf_conn(wf_dsn: str) -> Iterator[psycopg.Connection[Any]]:
-    with autocommit_connection(wf_dsn) as conn:
-        yield conn
+wf_dsn, wf_conn = shared_database("wf", "module")
 
 
 class Api(TenantSql):

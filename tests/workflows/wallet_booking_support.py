@@ -4,14 +4,10 @@ snapshot that proves a failed call wrote nothing."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import psycopg
-import pytest
-
-from tests.helpers.shared_db import autocommit_connection, cloned_database
+from tests.helpers.shared_db import shared_database
 from tests.helpers.sqlstate import detail as detail
 from tests.helpers.sqlstate import raises as raises
 from tests.helpers.tenant_sql import TenantSql
@@ -19,18 +15,7 @@ from tests.helpers.tenant_sql import TenantSql
 Row = dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-def wb_dsn(postgresql_noproc: Any) -> Iterator[str]:
-    """A migrated database shared by one test module (a clone of the session template)."""
-    name = f"pgbalance_wb_{uuid.uuid4().hex[:12]}"
-    with cloned_database(postgresql_noproc, name) as dsn:
-        yield dsn
-
-
-@pytest.fixture(scope="module")
-def wb_conn(wb_dsn: str) -> Iterator[psycopg.Connection[Any]]:
-    with autocommit_connection(wb_dsn) as conn:
-        yield conn
+wb_dsn, wb_conn = shared_database("wb", "module")
 
 
 class Api(TenantSql):
