@@ -28,7 +28,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "pgbalance.commands.run",
     "pgbalance.commands.docs",
     "pgbalance.commands.expire_holds",
-    "pgbalance.stress.cli",
+    "pgbalance.commands.stress",
     "pgbalance.bench",
 )
 
