@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.json import Jsonb
 
 from pgbalance import Client, errors
 from pgbalance.models import Account, EntryResult
@@ -63,6 +64,31 @@ def _raise_pb009(book: Ledger, client: Client) -> None:
         raise errors.translate(e) from e
 
 
+def _raise_pb008(book: Ledger, client: Client) -> None:
+    """A second payment for a term with one awaiting approval (tuition has no client
+    methods: the SQL error goes through the same translation)."""
+    terms = Jsonb([{"name": "T1", "amount": 3000}])
+    book.conn.execute("SELECT * FROM tuition.create_assessment(%s, 'stu', 'EUR', %s)",
+                      (book.tenant, terms))  # fmt: skip
+    submit = "SELECT * FROM tuition.submit_payment(%s, 'stu', 1, 1000, %s)"
+    book.conn.execute(submit, (book.tenant, "p1"))
+    try:
+        book.conn.execute(submit, (book.tenant, "p2"))
+    except psycopg.Error as e:
+        raise errors.translate(e) from e
+
+
+def _raise_25000(book: Ledger, client: Client) -> None:
+    """A write above READ COMMITTED (the client's own connections never are: set by hand)."""
+    try:
+        with book.conn.transaction():
+            book.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            book.conn.execute("SELECT * FROM ledger.transfer(%s, %s, 'a', 'b', 1)",
+                              (book.tenant, new_key()))  # fmt: skip
+    except psycopg.Error as e:
+        raise errors.translate(e) from e
+
+
 Case = tuple[str, type[errors.PgBalanceError], Callable[[Ledger, Client], Any]]
 CASES: list[Case] = [
     ("PB001", errors.InsufficientFunds,
@@ -77,7 +103,9 @@ CASES: list[Case] = [
     ("PB007", errors.AccountClosed,
      lambda x, c: (c.open_account(x.tenant, "z", "EUR"), c.close_account(x.tenant, "z"),
                    c.hold(x.tenant, new_key(), "a", "z", 1))),
+    ("PB008", errors.DuplicatePending, _raise_pb008),
     ("PB009", errors.LedgerImmutable, _raise_pb009),
+    ("25000", errors.InvalidTransactionState, _raise_25000),
     ("22023", errors.InvalidInput, lambda x, c: c.transfer(x.tenant, new_key(), "a", "b", 0)),
 ]  # fmt: skip
 
@@ -95,6 +123,10 @@ def test_errors_map_to_classes_by_sqlstate(
     assert info.value.__cause__.sqlstate == code
     assert info.value.detail is not None
     assert info.value.details  # DETAIL's key=value fields, parsed
+
+
+def test_every_documented_sqlstate_has_a_mapping_case() -> None:
+    assert {code for code, _, _ in CASES} == set(errors.BY_SQLSTATE) - {"42501"}  # below
 
 
 def test_insufficient_privilege_maps_to_its_class(book: Ledger, kernel_dsn: str) -> None:

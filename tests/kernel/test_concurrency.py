@@ -13,13 +13,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.helpers.barrier import run_parallel, sqlstates
+from tests.helpers.barrier import assert_raced, run_parallel, sqlstates
 from tests.kernel.support import Ledger, legs_json, new_key
 
 pytestmark = pytest.mark.concurrency
 
 Conn = psycopg.Connection[Any]
 ENTRY = "SELECT entry_id, status, replayed FROM ledger."
+# One key from many connections: the first call stays uncommitted this long (run_parallel).
+LINGER = 0.02
 
 
 def test_overdraft_race_gives_exactly_the_affordable_number(
@@ -34,6 +36,7 @@ def test_overdraft_race_gives_exactly_the_affordable_number(
         return conn.execute(sql, (ledger.tenant, f"spend-{i}")).fetchone()
 
     outcomes = run_parallel(kernel_dsn, 40, spend)
+    assert_raced(outcomes)
     assert sqlstates(outcomes) == Counter({"ok": 10, "PB001": 30})
     assert ledger.account("a")["balance"] == 0
     assert ledger.balance("b") == 1000
@@ -48,7 +51,8 @@ def test_one_key_from_forty_connections_makes_one_entry(ledger: Ledger, kernel_d
         sql = ENTRY + "transfer(%s, 'same-key', 'a', 'b', 100, %s)"
         return conn.execute(sql, (ledger.tenant, f'{{"try": {i}}}')).fetchone()
 
-    outcomes = run_parallel(kernel_dsn, 40, pay)
+    outcomes = run_parallel(kernel_dsn, 40, pay, linger=LINGER)
+    assert_raced(outcomes)
     assert sqlstates(outcomes) == Counter({"ok": 40})
     rows = [o.value for o in outcomes]
     assert len({r[0] for r in rows}) == 1  # type: ignore[index]
@@ -80,6 +84,7 @@ def test_opposite_directions_never_deadlock(ledger: Ledger, kernel_dsn: str) -> 
         return rounds
 
     outcomes = run_parallel(kernel_dsn, 8, churn)
+    assert_raced(outcomes)
     assert sqlstates(outcomes) == Counter({"ok": 8})  # no 40P01, no 40001
     total = sum(ledger.balance(code) for code in ("a", "b", "c"))
     assert total == 300_000
@@ -94,6 +99,7 @@ def test_capture_versus_void_has_one_winner(ledger: Ledger, kernel_dsn: str) -> 
     ledger.open("a")
     ledger.open("b")
     ledger.fund("a", 10_000)
+    waited: set[int] = set()
     for _ in range(5):
         hold = ledger.hold(new_key(), "a", "b", 100)["entry_id"]
 
@@ -104,6 +110,7 @@ def test_capture_versus_void_has_one_winner(ledger: Ledger, kernel_dsn: str) -> 
             return conn.execute(sql, (ledger.tenant, hold, 60 if i == 0 else None)).fetchone()
 
         outcomes = run_parallel(kernel_dsn, 4, race)
+        waited |= outcomes.waiters
         fresh = [o for o in outcomes if o.ok and o.value[2] is False]  # type: ignore[index]
         assert len(fresh) == 1, outcomes
         winner = fresh[0].value[1]  # type: ignore[index]
@@ -119,6 +126,7 @@ def test_capture_versus_void_has_one_winner(ledger: Ledger, kernel_dsn: str) -> 
                 assert o.sqlstate in ("ok", "PB003"), o
                 assert not o.ok or o.value[2] is True  # type: ignore[index]
         assert ledger.account("a")["pending_out"] == 0
+    assert waited, "in five rounds no capture or void waited for another"
     assert ledger.verify() == []
 
 
@@ -132,6 +140,7 @@ def test_concurrent_holds_never_overdraw(ledger: Ledger, kernel_dsn: str) -> Non
         return conn.execute(sql, (ledger.tenant, f"hold-{i}")).fetchone()
 
     outcomes = run_parallel(kernel_dsn, 24, reserve)
+    assert_raced(outcomes)
     assert sqlstates(outcomes) == Counter({"ok": 10, "PB001": 14})
     a = ledger.account("a")
     assert (a["balance"], a["pending_out"], a["available"]) == (1000, 1000, 0)
@@ -151,6 +160,7 @@ def test_concurrent_partial_reversals_never_exceed_the_original(
         return conn.execute(sql, (ledger.tenant, f"undo-{i}", original)).fetchone()
 
     outcomes = run_parallel(kernel_dsn, 20, undo)
+    assert_raced(outcomes)
     counts = sqlstates(outcomes)
     assert counts["ok"] == 10 and counts["ok"] + counts["PB004"] + counts["PB002"] == 20, counts
     assert ledger.entry(original)["status"] == "reversed"
@@ -182,6 +192,7 @@ def test_statement_under_contention_only_shows_real_balances(
         return failed
 
     outcomes = run_parallel(kernel_dsn, 8, churn)
+    assert_raced(outcomes)
     assert sqlstates(outcomes) == Counter({"ok": 8})
     lines = ledger.statement("a")
     running = 0
@@ -209,6 +220,7 @@ def test_expiry_and_void_release_each_hold_once(ledger: Ledger, kernel_dsn: str)
         return conn.execute(ENTRY + "void(%s, %s)", (ledger.tenant, hold)).fetchone()
 
     outcomes = run_parallel(kernel_dsn, 8, release)
+    assert_raced(outcomes)
     assert sqlstates(outcomes) == Counter({"ok": 8})
     expired = sum(o.value[0] for o in outcomes[:4])  # type: ignore[index]
     voided = sum(1 for o in outcomes[4:] if o.value[2] is False)  # type: ignore[index]

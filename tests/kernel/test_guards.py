@@ -82,13 +82,21 @@ def test_status_columns_are_not_guarded(book: Ledger) -> None:
     """The kernel changes status, amount and reversed_amount; setting them to themselves is
     allowed (a real change is caught by verify, see test_verify)."""
     with book.conn.transaction(force_rollback=True):
-        book.conn.execute(
+        entries = book.conn.execute(
             "UPDATE ledger.entry SET status = status, amount = amount,"
             " reversed_amount = reversed_amount WHERE tenant_id = %s",
             (book.tenant,),
         )
-        book.conn.execute(
+        assert entries.rowcount == 3  # the funding, the transfer and the hold: none refused
+        accounts = book.conn.execute(
             "UPDATE ledger.account SET balance = balance, metadata = '{\"n\": 1}'"
             " WHERE tenant_id = %s",
             (book.tenant,),
         )
+        assert accounts.rowcount == 3  # a, b and the funding account
+        assert book.scalar(METADATA, (book.tenant,)) == {"n": 1}
+        assert book.balance("a") == 60
+    assert book.scalar(METADATA, (book.tenant,)) != {"n": 1}  # rolled back
+
+
+METADATA = "SELECT metadata FROM ledger.account WHERE tenant_id = %s AND code = 'a'"

@@ -1,8 +1,8 @@
 """Striped hot accounts (ledger.set_account_stripes, docs/performance.md): an account with no
 floor and no ceiling may spread its amounts over stripe rows, summed on read; balance,
 pending, statement, balance_at and verify stay exact; concurrent movements into one hot
-account are all applied; an account with a limit is never striped; stripes are guarded like
-balances."""
+account are all applied without queueing on its row; an account with a limit is never
+striped; stripes are guarded like balances."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.helpers.barrier import run_parallel
+from tests.helpers.barrier import Outcomes, run_parallel
 from tests.kernel.support import Ledger, detail, new_key, raises
 
 
@@ -111,32 +111,60 @@ def test_expired_holds_on_striped_accounts_are_released(hot: Ledger) -> None:
     assert hot.verify() == []
 
 
-@pytest.mark.concurrency
-def test_concurrent_transfers_into_a_hot_account_are_all_applied(
-    hot: Ledger, kernel_dsn: str
-) -> None:
-    """20 connections released together, 10 transfers each into the striped account (and some
-    out of it): every one applied exactly once, none waited on a single row, verify clean."""
+# What a queue on one account row looks like to run_parallel's probe: waiters for its tuple.
+ROW_QUEUE = ("tuple", "ledger.account")
+
+
+def into_one_account(book: Ledger, dsn: str, code: str) -> Outcomes[int]:
+    """20 connections released together, each moving 10 times between its own account and
+    `code` (9 in, 1 out): `code` is the only account row they share."""
+    for i in range(20):
+        book.open(f"own{i}")
+        book.fund(f"own{i}", 1000)
 
     def work(conn: psycopg.Connection[Any], i: int) -> int:
         total = 0
         for n in range(10):
-            src, dst, amount = ("rev", "b", 1) if n == 9 else ("a" if i % 2 else "b", "rev", 1 + n)
+            own = f"own{i}"
+            src, dst, amount = (code, own, 1) if n == 9 else (own, code, 1 + n)
             conn.execute("SELECT * FROM ledger.transfer(%s, %s, %s, %s, %s)",
-                         (hot.tenant, f"c{i}-{n}", src, dst, amount))  # fmt: skip
-            total += amount if dst == "rev" else -amount
+                         (book.tenant, f"c{i}-{n}", src, dst, amount))  # fmt: skip
+            total += amount if dst == code else -amount
         return total
 
-    outcomes = run_parallel(kernel_dsn, 20, work, timeout=120)
+    return run_parallel(dsn, 20, work, timeout=120)
+
+
+@pytest.mark.concurrency
+def test_concurrent_transfers_into_a_hot_account_are_all_applied(
+    hot: Ledger, kernel_dsn: str
+) -> None:
+    """Every one applied exactly once, verify clean, and none waited on the account's row
+    (waits on a stripe row two transactions happened to share are allowed)."""
+    outcomes = into_one_account(hot, kernel_dsn, "rev")
     assert Counter(o.sqlstate for o in outcomes) == Counter({"ok": 20})
     expected = sum(o.value or 0 for o in outcomes)
     assert expected == 20 * (45 - 1)
     assert hot.balance("rev") == expected
-    assert hot.balance("a") + hot.balance("b") + expected == 20_000
+    assert sum(hot.balance(f"own{i}") for i in range(20)) + expected == 20_000
     assert hot.scalar("SELECT count(*) AS n FROM ledger.entry WHERE tenant_id = %s"
                       " AND idempotency_key LIKE 'c%%-%%'", (hot.tenant,)) == 200  # fmt: skip
     assert len(stripes(hot, "rev")) > 1
+    queued = [w for w in outcomes.waits if (w.locktype, w.relation) == ROW_QUEUE]
+    assert queued == [], f"movements into the striped account queued on one row: {queued[:3]}"
     assert hot.verify() == []
+
+
+@pytest.mark.concurrency
+def test_the_same_movements_into_an_unstriped_account_queue_on_its_row(
+    ledger: Ledger, kernel_dsn: str
+) -> None:
+    """The control of the test above: without stripes the probe sees the queue on the row."""
+    ledger.open("flat", "EUR", None, None)
+    outcomes = into_one_account(ledger, kernel_dsn, "flat")
+    assert Counter(o.sqlstate for o in outcomes) == Counter({"ok": 20})
+    assert any((w.locktype, w.relation) == ROW_QUEUE for w in outcomes.waits), outcomes.waits
+    assert ledger.verify() == []
 
 
 @pytest.mark.concurrency

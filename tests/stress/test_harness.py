@@ -1,5 +1,7 @@
 """`pgbalance stress`, briefly: 8 workers x 5 s, clean and under each fault kind; --naive must
-see anomalies; the oracle must go red on damaged state and on a falsified history."""
+trip, per scenario, the checks its unprotected pattern breaks; a scenario whose functions
+are missing does not run; the oracle must go red on damaged state and on a falsified
+history (and each check on its own damage: test_damage.py)."""
 
 from __future__ import annotations
 
@@ -81,17 +83,44 @@ def test_crash_fault_is_clean(own_cluster: pgdb.EmbeddedCluster, own_dsn: str) -
     assert own_cluster.is_running()
 
 
-def test_naive_reports_anomalies(dsn: str, tmp_path: Path) -> None:
+# What each scenario's unprotected pattern must trip (seen in every run of 8 workers x 3 s):
+# duplicates by "SELECT, and INSERT if absent", lost updates by check-then-write, status
+# flags apart from the money they guard.
+NAIVE_TRIPS = {
+    "transfers": {"one_entry_per_key", "exactly_once_transfer", "balances_match_history"},
+    "wallet": {"one_tx_per_reference", "exactly_once_wallet", "fail_purchase_once",
+               "one_refund_per_failed_purchase", "wallet_balances_match_history"},
+    "booking": {"one_payment_per_ref", "exactly_once_payment", "applied_once", "booking_state"},
+    "fees": {"one_load_per_id", "deduct_once", "refund_once", "fees_balances_match_history"},
+    "tuition": {"exactly_once_payment", "approve_once", "reject_once", "one_pending_per_term",
+                "term_never_overpaid"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario", sorted(NAIVE_TRIPS))
+def test_naive_trips_what_its_pattern_must(dsn: str, tmp_path: Path, scenario: str) -> None:
     path = tmp_path / "naive.json"
-    argv = ["stress", "--dsn", dsn, "--naive", "--workers", str(WORKERS),
-            "--seconds", str(SECONDS), "--seed", "3", "--json", str(path)]  # fmt: skip
+    argv = ["stress", "--dsn", dsn, "--naive", "--scenario", scenario, "--workers", str(WORKERS),
+            "--seconds", "3", "--seed", "3", "--json", str(path)]  # fmt: skip
     assert main(argv) == 1
     report = json.loads(path.read_text())
-    assert report["naive"] is True
-    assert len(report["anomalies"]) > 0
+    assert report["naive"] is True and report["scenarios"] == [scenario]
+    assert {a["scenario"] for a in report["anomalies"]} == {scenario}  # no "harness" among them
+    tripped = {a["check"] for a in report["anomalies"]}
+    assert NAIVE_TRIPS[scenario] <= tripped, sorted(tripped)
     with psycopg.connect(dsn) as conn:
         left = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'naive%'")
         assert left.fetchone() == (0,)  # the scratch schema is gone
+
+
+def test_a_scenario_with_a_function_missing_does_not_run(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP FUNCTION booking.unapplied_payments(text, text)")
+    for scenario in ("mixed", "booking"):
+        with pytest.raises(StressError, match="booking.unapplied_payments missing"):
+            run_stress(config(dsn, scenario=scenario), quiet())
+    with psycopg.connect(dsn) as conn:  # refused before anything ran: no tenant set up
+        assert conn.execute("SELECT count(*) FROM ledger.account").fetchone() == (0,)
 
 
 def test_server_wide_faults_refuse_a_given_server(dsn: str) -> None:

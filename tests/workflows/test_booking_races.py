@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.helpers.barrier import run_parallel, sqlstates
+from tests.helpers.barrier import assert_raced, run_parallel, sqlstates
 from tests.workflows.wallet_booking_support import Api, wb_conn, wb_dsn
 
 __all__ = ["wb_conn", "wb_dsn"]  # module fixtures
@@ -43,6 +43,7 @@ def test_20_distinct_and_duplicate_balance_webhooks_apply_once_and_lose_nothing(
         return conn.execute(PAY, (api.tenant, BALANCE, ref(i))).fetchone()
 
     outcomes = run_parallel(wb_dsn, n, webhook)
+    assert_raced(outcomes)
     assert sqlstates(outcomes) == {"ok": n}
     calls: dict[str, Counter[tuple[bool, bool]]] = {}
     for o in outcomes:
@@ -68,6 +69,7 @@ def test_20_deposit_webhooks_with_distinct_refs_record_one_deposit(api: Api, wb_
                             (api.tenant, DEPOSIT, f"d{i}")).fetchone()  # fmt: skip
 
     outcomes = run_parallel(wb_dsn, 20, deposit)
+    assert_raced(outcomes)
     assert sqlstates(outcomes) == {"ok": 1, "PB004": 19}
     assert api.account_balance("pgb:booking:b1") == DEPOSIT
 
@@ -81,6 +83,7 @@ def test_balance_webhooks_racing_the_deposit_apply_at_most_once(api: Api, wb_dsn
                             "(%s, 'b1', %s, 'x1')", (api.tenant, BALANCE)).fetchone()
 
     outcomes = run_parallel(wb_dsn, 20, act)
+    assert_raced(outcomes)
     got = Counter(tuple(o.value) if o.ok else o.sqlstate for o in outcomes)
     assert got[("deposit", False)] == 1 and got[("deposit", False)] + got[("deposit", True)] == 10
     # A balance webhook before the deposit is PB004 (nothing recorded); after it, applied once.

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.helpers.barrier import run_parallel, sqlstates, values
+from tests.helpers.barrier import assert_raced, run_parallel, sqlstates, values
 from tests.workflows.fees_tuition_support import Fees, wf_conn, wf_dsn
 
 __all__ = ["wf_conn", "wf_dsn"]  # module-scoped database fixtures
@@ -52,6 +52,7 @@ def test_deductions_and_purchases_race_for_one_wallet(fees: Fees, wf_dsn: str) -
         return "purchase"
 
     outcomes = run_parallel(wf_dsn, N, call)
+    assert_raced(outcomes)
     assert sqlstates(outcomes) == Counter({"ok": 10, "PB001": 10})
     fees_taken = sum(1 for o in outcomes if o.value == "fee")
     assert fees.wallet("s") == 0
@@ -71,6 +72,7 @@ def test_loads_with_opposite_roles_never_deadlock(fees: Fees, wf_dsn: str) -> No
         fees.create(f"L{i}", *(("a", "b") if i % 2 else ("b", "a")))
         fees.complete(f"L{i}")
     outcomes = run_parallel(wf_dsn, N, lambda conn, i: deduct(fees.tenant, f"L{i}", 7, 3)(conn, i))
+    assert_raced(outcomes)
     assert sqlstates(outcomes) == Counter({"ok": N})
     assert (fees.wallet("a"), fees.wallet("b"), fees.revenue()) == (900, 900, 200)
 
@@ -82,6 +84,7 @@ def test_repeated_deductions_take_effect_once(fees: Fees, wf_dsn: str) -> None:
     fees.complete("L1")
     entries = fees.entry_count()
     outcomes = run_parallel(wf_dsn, N, deduct(fees.tenant, "L1", 100, 50))
+    assert_raced(outcomes)
     assert Counter(values(outcomes)) == Counter({(False,): 1, (True,): N - 1})
     assert fees.entry_count() == entries + 1
     assert (fees.wallet("s"), fees.wallet("c"), fees.revenue()) == (900, 950, 150)
@@ -100,6 +103,7 @@ def test_repeated_refunds_refund_once(fees: Fees, wf_dsn: str) -> None:
                             (fees.tenant, f"retry {i}")).fetchone()  # fmt: skip
 
     outcomes = run_parallel(wf_dsn, N, refund)
+    assert_raced(outcomes)
     assert Counter(values(outcomes)) == Counter({(False,): 1, (True,): N - 1})
     assert fees.entry_count() == entries + 1
     assert (fees.wallet("s"), fees.wallet("c"), fees.revenue()) == (1000, 1000, 0)

@@ -9,13 +9,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.helpers.barrier import run_parallel, sqlstates, values
+from tests.helpers.barrier import assert_raced, run_parallel, sqlstates, values
 from tests.workflows.fees_tuition_support import Tuition, wf_conn, wf_dsn
 
 __all__ = ["wf_conn", "wf_dsn"]  # module-scoped database fixtures
 
 pytestmark = pytest.mark.concurrency
 N = 20
+# One reference from N connections: the first call stays uncommitted this long (run_parallel).
+LINGER = 0.02
 TERMS = [{"name": "Upon Registration", "amount": 1000}, {"name": "Prelim", "amount": 500},
          {"name": "Final", "amount": 500}]  # fmt: skip
 
@@ -45,6 +47,7 @@ def test_twenty_submissions_for_one_term_one_accepted(tu: Tuition, wf_dsn: str) 
     it is covered (term 2 is next)."""
     amount = lambda i: 1000 if i % 2 else 400  # noqa: E731
     outcomes = run_parallel(wf_dsn, N, submit(tu.tenant, 1, amount, lambda i: f"r{i}"))
+    assert_raced(outcomes)
     winners = [o for o in outcomes if o.ok]
     assert len(winners) == 1
     refusal = "PB004" if amount(winners[0].index) == 1000 else "PB008"
@@ -55,7 +58,8 @@ def test_twenty_submissions_for_one_term_one_accepted(tu: Tuition, wf_dsn: str) 
 
 
 def test_one_reference_submitted_twenty_times_is_one_payment(tu: Tuition, wf_dsn: str) -> None:
-    outcomes = run_parallel(wf_dsn, N, submit(tu.tenant, 1, 1200, "r1"))
+    outcomes = run_parallel(wf_dsn, N, submit(tu.tenant, 1, 1200, "r1"), linger=LINGER)
+    assert_raced(outcomes)
     assert Counter(values(outcomes)) == Counter({(False,): 1, (True,): N - 1})
     assert [p["reference"] for p in tu.queue()] == ["r1"]
     assert tu.account(tu.student_code("alice"))["pending_in"] == 1200
@@ -71,6 +75,7 @@ def test_approve_against_reject_has_one_winner(tu: Tuition, wf_dsn: str) -> None
         return fn, row
 
     outcomes = run_parallel(wf_dsn, N, decide)
+    assert_raced(outcomes)
     fresh = [o.value for o in outcomes if o.ok and o.value[1][1] is False]  # type: ignore[index]
     assert len(fresh) == 1
     won, (status, _) = fresh[0]  # type: ignore[misc]
@@ -97,6 +102,7 @@ def test_concurrent_approvals_of_different_payments(tu: Tuition, wf_dsn: str) ->
                             (tu.tenant, payment_ids[-1 - i])).fetchone()  # fmt: skip
 
     outcomes = run_parallel(wf_dsn, N, approve)
+    assert_raced(outcomes)
     assert Counter(values(outcomes)) == Counter({("paid", False): N})
     for s in students:
         paid = [(t["paid"], t["pending"]) for t in tu.overview(s)]

@@ -10,13 +10,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.helpers.barrier import Outcome, run_parallel, sqlstates
+from tests.helpers.barrier import Outcome, assert_raced, run_parallel, sqlstates
 from tests.workflows.wallet_booking_support import Api, wb_conn, wb_dsn
 
 __all__ = ["wb_conn", "wb_dsn"]  # module fixtures
 pytestmark = pytest.mark.concurrency
 
 N = 20
+# One reference from N connections: the first call stays uncommitted this long (run_parallel).
+LINGER = 0.02
 
 
 @pytest.fixture
@@ -38,7 +40,8 @@ def test_one_purchase_reference_from_20_connections_is_deducted_once(api: Api, w
         return conn.execute("SELECT replayed FROM wallet.purchase(%s, 'alice', 600, 'p1')",
                             (api.tenant,)).fetchone()  # fmt: skip
 
-    outcomes = run_parallel(wb_dsn, N, buy)
+    outcomes = run_parallel(wb_dsn, N, buy, linger=LINGER)
+    assert_raced(outcomes)
     assert _replayed(outcomes) == {False: 1, True: N - 1}
     assert api.call("wallet.balance", "alice")["balance"] == 400
 
@@ -48,7 +51,8 @@ def test_one_topup_reference_from_20_connections_is_credited_once(api: Api, wb_d
         return conn.execute("SELECT replayed FROM wallet.topup(%s, 'alice', 250, 't1')",
                             (api.tenant,)).fetchone()  # fmt: skip
 
-    outcomes = run_parallel(wb_dsn, N, top)
+    outcomes = run_parallel(wb_dsn, N, top, linger=LINGER)
+    assert_raced(outcomes)
     assert _replayed(outcomes) == {False: 1, True: N - 1}
     assert api.call("wallet.balance", "alice")["balance"] == 250
 
@@ -61,6 +65,7 @@ def test_overdraft_purchases_from_20_connections_stop_at_zero(api: Api, wb_dsn: 
                             (api.tenant, f"p{i}")).fetchone()  # fmt: skip
 
     outcomes = run_parallel(wb_dsn, N, buy)
+    assert_raced(outcomes)
     assert sqlstates(outcomes) == {"ok": 3, "PB001": N - 3}
     assert api.call("wallet.balance", "alice")["balance"] == 10
     # The refused ones left no row behind.
@@ -78,6 +83,7 @@ def test_purchase_racing_its_own_failure_refunds_at_most_once(api: Api, wb_dsn: 
                             (api.tenant,)).fetchone()  # fmt: skip
 
     outcomes = run_parallel(wb_dsn, N, act)
+    assert_raced(outcomes)
     got = Counter(o.value if o.ok else o.sqlstate for o in outcomes)
     # Failing before the purchase exists is PB005; the purchase is made exactly once.
     assert got[("buy", False)] == 1
@@ -100,6 +106,7 @@ def test_20_concurrent_failures_of_one_purchase_refund_once(api: Api, wb_dsn: st
                             (api.tenant, f"reason {i}")).fetchone()  # fmt: skip
 
     outcomes = run_parallel(wb_dsn, N, fail)
+    assert_raced(outcomes)
     assert _replayed(outcomes) == {False: 1, True: N - 1}
     assert api.entries() == entries + 1
     assert api.call("wallet.balance", "alice")["balance"] == 1000
@@ -122,6 +129,7 @@ def test_mixed_traffic_on_two_wallets_never_deadlocks(api: Api, wb_dsn: str) -> 
         return None
 
     outcomes = run_parallel(wb_dsn, N, act)
+    assert_raced(outcomes)
     # Funds may run out (PB001); a deadlock or serialization failure never surfaces.
     assert set(sqlstates(outcomes)) <= {"ok", "PB001"}
     total = sum(api.call("wallet.balance", u)["balance"] for u in ("alice", "bob"))

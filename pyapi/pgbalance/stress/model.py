@@ -123,9 +123,18 @@ class Anomaly:
     check: str
     subject: str
     detail: str
+    # The scenario whose oracle or calls it came from; "tenant" for the checks over the whole
+    # tenant (ledger.verify, conservation), "harness" for the harness itself. Set by the
+    # oracle (oracle.check), so the scenarios' own rules need not repeat it.
+    scenario: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"check": self.check, "subject": self.subject, "detail": self.detail}
+        return {
+            "scenario": self.scenario,
+            "check": self.check,
+            "subject": self.subject,
+            "detail": self.detail,
+        }
 
 
 class History:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 from pgbalance.stress.model import NEVER_SQLSTATES, Anomaly, Conn, Op, Row
 from pgbalance.stress.workload.base import Scenario, fetch
@@ -31,10 +32,15 @@ def check(
 ) -> tuple[list[Anomaly], list[Row]]:
     """All anomalies of the run, and the consistency rows (ledger.verify, or the naive
     store's own recomputation)."""
-    anomalies = [Anomaly("harness", "run", p) for p in problems]
+    anomalies = [Anomaly("harness", "run", p, "harness") for p in problems]
     anomalies += rejections(ops)
     anomalies += [
-        Anomaly("unresolved", op.call.subject, f"outcome still unknown: {op.describe()}")
+        Anomaly(
+            "unresolved",
+            op.call.subject,
+            f"outcome still unknown: {op.describe()}",
+            op.call.scenario,
+        )
         for op in ops
         if op.outcome == "unresolved"
     ]
@@ -42,13 +48,14 @@ def check(
     if not naive:
         verify_rows = fetch(conn, "SELECT * FROM ledger.verify(%s)", (tenant,))
         anomalies += [
-            Anomaly("ledger.verify", f"{r['check_name']} {r['subject']}", r["detail"])
+            Anomaly("ledger.verify", f"{r['check_name']} {r['subject']}", r["detail"], "tenant")
             for r in verify_rows
         ]
-        anomalies += conservation(conn, tenant)
+        anomalies += [replace(a, scenario="tenant") for a in conservation(conn, tenant)]
     for scenario in scenarios:
         verify_rows += scenario.verify(conn)
-        anomalies += scenario.check(conn, [op for op in ops if op.call.scenario == scenario.name])
+        found = scenario.check(conn, [op for op in ops if op.call.scenario == scenario.name])
+        anomalies += [replace(a, scenario=scenario.name) for a in found]
     return anomalies, verify_rows
 
 
@@ -81,16 +88,21 @@ def conservation(conn: Conn, tenant: str) -> list[Anomaly]:
 
 def rejections(ops: Sequence[Op]) -> list[Anomaly]:
     """Rejections the contract does not document for the call, grouped by kind and code."""
-    seen: dict[tuple[str, str, str], list[Op]] = defaultdict(list)
+    seen: dict[tuple[str, str, str, str], list[Op]] = defaultdict(list)
     for op in ops:
         if op.outcome != "rejected":
             continue
         state = op.sqlstate or "?"
         if state in NEVER_SQLSTATES:
-            seen[("never_surfaces", op.call.kind, state)].append(op)
+            seen[("never_surfaces", op.call.scenario, op.call.kind, state)].append(op)
         elif state not in op.call.allowed:
-            seen[("unexpected_sqlstate", op.call.kind, state)].append(op)
+            seen[("unexpected_sqlstate", op.call.scenario, op.call.kind, state)].append(op)
     return [
-        Anomaly(check, f"{kind} {state}", f"{len(group)} calls, e.g. {group[0].describe()}")
-        for (check, kind, state), group in sorted(seen.items())
+        Anomaly(
+            check,
+            f"{kind} {state}",
+            f"{len(group)} calls, e.g. {group[0].describe()}",
+            scenario,
+        )
+        for (check, scenario, kind, state), group in sorted(seen.items())
     ]

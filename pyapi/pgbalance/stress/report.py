@@ -94,10 +94,10 @@ class Report:
         parts: list[Any] = [summary, kinds]
         if self.anomalies:
             bad = Table(title=f"anomalies ({len(self.anomalies)})", title_style="bold red")
-            for col in ("check", "subject", "detail"):
+            for col in ("scenario", "check", "subject", "detail"):
                 bad.add_column(col, overflow="fold")
             for a in self.anomalies[:limit]:
-                bad.add_row(a["check"], a["subject"], a["detail"])
+                bad.add_row(a["scenario"], a["check"], a["subject"], a["detail"])
             if len(self.anomalies) > limit:
                 bad.caption = f"... and {len(self.anomalies) - limit} more (see --json)"
             parts.append(bad)

@@ -62,6 +62,8 @@ class StressConfig:
     # Runs between the load and the oracle with (connection, tenant, ops): tests damage the
     # database or the recorded history on purpose there, to see the oracle go red.
     tamper: Callable[[Conn, str, list[Op]], None] | None = None
+    # Runs after the setup with the scenarios about to run: tests break the harness there.
+    sabotage: Callable[[list[Scenario]], None] | None = None
 
 
 @dataclass
@@ -242,15 +244,15 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
 
     tenant = f"stress-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     with psycopg.connect(config.dsn, autocommit=True) as conn:
-        scenarios, skipped = resolve_scenarios(conn, config.scenario, config.naive, tenant, seed)
-        if not scenarios:
+        scenarios, missing = resolve_scenarios(conn, config.scenario, config.naive, tenant, seed)
+        if missing:  # never a silently smaller run: a dropped function stops it
             raise StressError(
-                f"scenario {config.scenario!r} cannot run here: " + "; ".join(skipped)
+                f"scenario {config.scenario!r} cannot run here: " + "; ".join(missing)
             )
         for s in scenarios:
             s.setup(conn)
-    for note in skipped:
-        console.print(f"[yellow]skipped[/yellow] {note}")
+    if config.sabotage is not None:
+        config.sabotage(scenarios)
 
     history = History()
     ctx = RunContext(current_dsn, history, scenarios, seed)

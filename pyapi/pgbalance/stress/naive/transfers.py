@@ -35,6 +35,8 @@ def _check_limits(a: Row, b: Row, amount: int) -> None:
 class NaiveTransfers(NaiveScenario, Transfers):
     """Transfers, holds, captures, voids and reversals as check-then-update in the client."""
 
+    batches = False
+
     # -- setup ---------------------------------------------------------------------------
     def setup(self, conn: Conn) -> None:
         self.store.create(conn)

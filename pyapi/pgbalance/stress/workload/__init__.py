@@ -30,22 +30,23 @@ def _naive() -> dict[str, type[Scenario]]:
 def resolve_scenarios(
     conn: Conn, name: str, naive: bool, tenant: str, seed: int
 ) -> tuple[list[Scenario], list[str]]:
-    """The scenarios to run for --scenario NAME, and notes on those that cannot run here."""
+    """The scenarios to run for --scenario NAME, and notes on those that cannot run here
+    (the runner refuses to start while there is any)."""
     registry = _naive() if naive else SCENARIOS
-    names = [n for n in SCENARIO_NAMES[1:] if n in registry] if name == "mixed" else [name]
+    names = list(SCENARIO_NAMES[1:]) if name == "mixed" else [name]
     chosen: list[Scenario] = []
-    skipped: list[str] = []
+    missing: list[str] = []
     for n in names:
         cls = registry.get(n)
         if cls is None:
-            skipped.append(f"{n}: no {'naive ' if naive else ''}workload for it yet")
+            missing.append(f"{n}: no {'naive ' if naive else ''}workload for it yet")
             continue
-        missing = cls.missing(conn)
-        if missing:
-            skipped.append(f"{n}: not deployed here ({', '.join(missing)} missing)")
+        absent = cls.missing(conn)
+        if absent:
+            missing.append(f"{n}: not deployed here ({', '.join(absent)} missing)")
             continue
         chosen.append(cls(tenant, seed))
-    return chosen, skipped
+    return chosen, missing
 
 
 __all__ = ["SCENARIOS", "SCENARIO_NAMES", "Scenario", "resolve_scenarios"]
