@@ -167,4 +167,3 @@ class History:
 
     def of(self, scenario: str) -> list[Op]:
         return [op for op in self.snapshot() if op.call.scenario == scenario]
-

@@ -5,7 +5,6 @@ with values it computed; the status flag and the balances are two authorities.""
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
 from pgbalance.stress.naive.store import NaiveScenario, think
@@ -13,6 +12,7 @@ from pgbalance.stress.workload.base import (
     by_subject,
     compare_balances,
     exactly_once,
+    holds,
     took_effect_once,
 )
 from pgbalance.stress.workload.fees import (
@@ -202,13 +202,7 @@ class NaiveFees(NaiveScenario, Fees):
             if group[0].call.kind != "topup":
                 continue
             tx = topups.get(subject)
-
-            def same(call: Call, tx: Any = tx) -> bool:
-                return tx is not None and (tx["user_id"], tx["amount"]) == (
-                    call.args["user"],
-                    call.args["amount"],
-                )
-
+            same = holds(tx, user_id="user", amount="amount")
             out += exactly_once("exactly_once_topup", subject, group, tx, same)
         wallets, revenue = self.expected(ops)
         actual = self.balances(conn)

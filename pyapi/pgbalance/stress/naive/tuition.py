@@ -4,11 +4,9 @@ payment to the term's paid column with a value the client computed."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
 from pgbalance.stress.naive.store import NaiveScenario, think
-from pgbalance.stress.workload.base import by_subject, exactly_once, took_effect_once
+from pgbalance.stress.workload.base import by_subject, exactly_once, holds, took_effect_once
 from pgbalance.stress.workload.tuition import (
     CREATE_REJECTS,
     DECIDE_REJECTS,
@@ -152,15 +150,7 @@ class NaiveTuition(NaiveScenario, Tuition):
             kind = group[0].call.kind
             if kind == "submit":
                 pay = by_ref.get(subject)
-
-                def same(call: Call, pay: Any = pay) -> bool:
-                    a = call.args
-                    return pay is not None and (pay["student"], pay["term_no"], pay["amount"]) == (
-                        a["student"],
-                        a["term_no"],
-                        a["amount"],
-                    )
-
+                same = holds(pay, student="student", term_no="term_no", amount="amount")
                 out += exactly_once("exactly_once_payment", subject, group, pay, same)
             elif kind in ("approve", "reject"):
                 pay = payments.get(int(group[0].call.args["payment_id"]))

@@ -8,7 +8,7 @@ from typing import Any
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
 from pgbalance.stress.naive.store import NaiveScenario, think
-from pgbalance.stress.workload.base import compare_balances, exactly_once, took_effect_once
+from pgbalance.stress.workload.base import compare_balances, exactly_once, holds, took_effect_once
 from pgbalance.stress.workload.wallet import FAIL_REJECTS, MOVE_REJECTS, Wallet
 
 
@@ -100,14 +100,7 @@ class NaiveWallet(NaiveScenario, Wallet):
                 out += took_effect_once("fail_purchase_once", ref, group, failed)
                 continue
 
-            def matches(call: Call, tx: Any = first) -> bool:
-                a = call.args
-                return tx is not None and (tx["user_id"], tx["kind"], tx["amount"]) == (
-                    a["user"],
-                    call.kind,
-                    a["amount"],
-                )
-
+            matches = holds(first, user_id="user", kind="kind", amount="amount")
             out += exactly_once("exactly_once_wallet", ref, group, first, matches)
         actual = self.balances(conn)
         out += [

@@ -211,6 +211,20 @@ class Scenario(ABC):
 # --------------------------------------------------------------------------- oracle rules
 
 
+def holds(row: Mapping[str, Any] | None, **columns: str) -> Callable[[Call], bool]:
+    """Whether a call is the one a stored row (None: absent) holds: row[column] equals the
+    call's argument named for it (`user_id="user"`), or its attribute when it has no such
+    argument (`kind="kind"`: the call's kind)."""
+
+    def matches(call: Call) -> bool:
+        return row is not None and all(
+            row[column] == (call.args[arg] if arg in call.args else getattr(call, arg))
+            for column, arg in columns.items()
+        )
+
+    return matches
+
+
 def exactly_once(
     check: str,
     subject: str,

@@ -27,6 +27,7 @@ from pgbalance.stress.workload.base import (
     compare_balances,
     exactly_once,
     fetch,
+    holds,
     load_entries,
 )
 
@@ -45,16 +46,7 @@ class Booking:
 
 def same_payment(pay: Any) -> Callable[[Call], bool]:
     """Whether a payment call is the one the stored payment row (None: absent) holds."""
-
-    def matches(call: Call) -> bool:
-        a = call.args
-        return pay is not None and (pay["booking_id"], pay["kind"], pay["amount"]) == (
-            a["booking"],
-            call.kind,
-            a["amount"],
-        )
-
-    return matches
+    return holds(pay, booking_id="booking", kind="kind", amount="amount")
 
 
 class BookingScenario(Scenario):
@@ -181,14 +173,7 @@ class BookingScenario(Scenario):
         for subject, group in groups.items():
             if group[0].call.kind == "create":
                 row = bookings.get(group[0].call.args["booking"])
-
-                def same_booking(call: Call, row: Any = row) -> bool:
-                    a = call.args
-                    return row is not None and (row["total"], row["deposit"]) == (
-                        a["total"],
-                        a["deposit"],
-                    )
-
+                same_booking = holds(row, total="total", deposit="deposit")
                 out += exactly_once(
                     "exactly_once_booking_create", subject, group, row, same_booking
                 )

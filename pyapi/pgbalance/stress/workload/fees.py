@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op
 from pgbalance.stress.workload.base import (
@@ -23,6 +23,7 @@ from pgbalance.stress.workload.base import (
     compare_balances,
     exactly_once,
     fetch,
+    holds,
     load_entries,
     open_funded_wallets,
     took_effect_once,
@@ -245,25 +246,11 @@ class Fees(Scenario):
             kind = g[0].call.kind
             if kind == "create_load":
                 row = loads.get(g[0].call.args["load"])
-
-                def same_load(call: Call, row: Any = row) -> bool:
-                    a = call.args
-                    return row is not None and (row["shipper"], row["carrier"]) == (
-                        a["shipper"],
-                        a["carrier"],
-                    )
-
+                same_load = holds(row, shipper="shipper", carrier="carrier")
                 out += exactly_once("exactly_once_load", subject, g, row, same_load)
             elif kind == "topup":
                 tx = txs.get(subject)
-
-                def same_topup(call: Call, tx: Any = tx) -> bool:
-                    a = call.args
-                    return tx is not None and (tx["user_id"], tx["amount"]) == (
-                        a["user"],
-                        a["amount"],
-                    )
-
+                same_topup = holds(tx, user_id="user", amount="amount")
                 out += exactly_once("exactly_once_topup", subject, g, tx, same_topup)
 
         for lid, row in loads.items():

@@ -22,6 +22,7 @@ from pgbalance.stress.workload.base import (
     compare_balances,
     exactly_once,
     fetch,
+    holds,
     load_entries,
     open_funded_wallets,
     took_effect_once,
@@ -161,15 +162,7 @@ class Wallet(Scenario):
 
         for ref, group in moves.items():
             tx = txs.get(ref)
-
-            def matches(call: Call, tx: Any = tx) -> bool:
-                a = call.args
-                return tx is not None and (tx["user_id"], tx["kind"], tx["amount"]) == (
-                    a["user"],
-                    call.kind,
-                    a["amount"],
-                )
-
+            matches = holds(tx, user_id="user", kind="kind", amount="amount")
             out += exactly_once("exactly_once_wallet", ref, group, tx, matches)
 
         for ref, tx in txs.items():
