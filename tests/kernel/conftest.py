@@ -32,6 +32,15 @@ def ledger(kernel_conn: psycopg.Connection[Any], tenant: str) -> Iterator[Ledger
 
 
 @pytest.fixture
+def ab(ledger: Ledger) -> Ledger:
+    """Accounts a (funded with 1000) and b, both EUR with a floor of 0."""
+    ledger.open("a")
+    ledger.open("b")
+    ledger.fund("a", 1000)
+    return ledger
+
+
+@pytest.fixture
 def kconnect(kernel_dsn: str) -> Iterator[Callable[..., psycopg.Connection[Any]]]:
     """Extra autocommit connections to the shared kernel database, closed at teardown."""
     with connection_factory(kernel_dsn) as factory:
