@@ -4,15 +4,19 @@ snapshot that proves a failed call wrote nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+import psycopg
+import pytest
 from psycopg.types.json import Jsonb
 
 from tests.helpers.shared_db import shared_database
 from tests.helpers.tenant_sql import TenantSql
 
 Row = dict[str, Any]
+TERMS = [{"name": "Upon Registration", "amount": 1000}, {"name": "Prelim", "amount": 500},
+         {"name": "Final", "amount": 500}]  # fmt: skip
 
 
 wf_dsn, wf_conn = shared_database("wf", "module")
@@ -136,3 +140,12 @@ class Tuition(Api):
     def snapshot(self) -> tuple[str, ...]:
         return self.state("tuition.assessment", "tuition.term", "tuition.payment",
                           "tuition.allocation")  # fmt: skip
+
+
+@pytest.fixture
+def tu(wf_conn: psycopg.Connection[Any], tenant: str) -> Iterator[Tuition]:
+    """alice is assessed TERMS in PHP; verify() must be clean for the tenant at the end."""
+    api = Tuition(wf_conn, tenant)
+    api.assess("alice", TERMS)
+    yield api
+    assert api.verify() == []
