@@ -1,11 +1,14 @@
 """Shared by the wallet and booking tests: one migrated database per test module (tests
-isolate themselves by tenant), a thin caller of the workflow SQL bound to one tenant, and the
-snapshot that proves a failed call wrote nothing."""
+isolate themselves by tenant), a thin caller of the workflow SQL bound to one tenant, the
+snapshot that proves a failed call wrote nothing, and calls made as pgbalance_app."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+
+import psycopg
 
 from tests.helpers.shared_db import shared_database
 from tests.helpers.sqlstate import detail as detail
@@ -36,6 +39,12 @@ class Api(TenantSql):
     def verify(self) -> list[Row]:
         return self.call_rows("ledger.verify")
 
+    def refused(self, *statements: str) -> None:
+        """Each statement is refused with 42501 (run as pgbalance_app: see as_app)."""
+        for statement in statements:
+            with raises("42501"), self.conn.transaction():
+                self.conn.execute(statement)  # type: ignore[arg-type]
+
     def snapshot(self) -> tuple[Any, ...]:
         """Everything a wallet or booking call could have written in this tenant."""
         t = (self.tenant,)
@@ -49,3 +58,11 @@ class Api(TenantSql):
             "SELECT * FROM ledger.account WHERE tenant_id = %s ORDER BY account_id",
         )
         return tuple(tuple(map(str, self.rows(q, t))) for q in queries)
+
+
+@contextmanager
+def as_app(conn: psycopg.Connection[Any], tenant: str) -> Iterator[Api]:
+    """An Api whose calls run as pgbalance_app, in one transaction (committed on exit)."""
+    with conn.transaction():
+        conn.execute("SET LOCAL ROLE pgbalance_app")
+        yield Api(conn, tenant)
