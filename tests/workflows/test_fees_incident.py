@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from pgbalance.harness import naive
-from pgbalance.incidents import INCIDENTS
-from pgbalance.incidents.fees import (
+from pgbalance.harness.incidents import INCIDENTS
+from pgbalance.harness.incidents.fees import (
     CARRIER,
     CARRIER_FEE,
     NAIVE_SQL,

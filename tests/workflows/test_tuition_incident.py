@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from pgbalance.harness import naive
-from pgbalance.incidents import INCIDENTS
-from pgbalance.incidents.tuition import (
+from pgbalance.harness.incidents import INCIDENTS
+from pgbalance.harness.incidents.tuition import (
     NAIVE_SQL,
     PAYMENT,
     STUDENT,

@@ -16,8 +16,8 @@ import psycopg
 import pytest
 
 from pgbalance.harness import naive
-from pgbalance.incidents import INCIDENTS
-from pgbalance.incidents import wallet as incident
+from pgbalance.harness.incidents import INCIDENTS
+from pgbalance.harness.incidents import wallet as incident
 from tests.helpers.scheduler import Scheduler
 from tests.workflows.incident_support import blocked_by
 from tests.workflows.wallet_booking_support import Api, raises, wb_conn, wb_dsn

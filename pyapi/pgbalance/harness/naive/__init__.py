@@ -1,5 +1,5 @@
 """The unprotected ("naive") patterns: one SQL file per workflow, in named blocks
-(`-- name: <block>` starts one). The incident replays (pgbalance.incidents), the harness's
+(`-- name: <block>` starts one). The incident replays (pgbalance.harness.incidents), the harness's
 --naive scenarios (pgbalance.stress.naive) and the step-by-step incident tests all run
 these blocks, so the pattern each shows is the same SQL.
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from pgbalance.incidents import INCIDENTS
-from pgbalance.incidents.base import Incident, IncidentResult
+from pgbalance.harness.incidents import INCIDENTS
+from pgbalance.harness.incidents.base import Incident, IncidentResult
 
 
 def _row(table: Table, result: IncidentResult, first: bool) -> None:

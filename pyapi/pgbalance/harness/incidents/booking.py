@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pgbalance.harness import naive
-from pgbalance.incidents.base import Conn, Replay, scalar
+from pgbalance.harness.incidents.base import Conn, Replay, scalar
 
 TOTAL = 1000_00
 DEPOSIT = 200_00

@@ -17,7 +17,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from pgbalance.harness import naive
-from pgbalance.incidents.base import Conn, Replay, scalar
+from pgbalance.harness.incidents.base import Conn, Replay, scalar
 
 TERM_AMOUNT = 6544_71
 PAYMENT = 4000_00  # part of the installment: the term stays open, with a payment pending

@@ -201,7 +201,7 @@ def main(
     status = _check(dsn, tenant, codes, tally, failures, console)
     if incident_workers > 0:
         # Then every registered incident, unprotected and under pgbalance, in one table.
-        from pgbalance.incidents.report import run_incidents
+        from pgbalance.harness.incidents.report import run_incidents
 
         if not run_incidents(dsn, incident_workers, console):
             status = status or 1

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from pgbalance.harness import naive
-from pgbalance.incidents.base import Conn, Replay, scalar
+from pgbalance.harness.incidents.base import Conn, Replay, scalar
 
 SHIPPER_FEE = 20_00
 CARRIER_FEE = 30_00

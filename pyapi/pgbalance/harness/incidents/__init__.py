@@ -6,11 +6,11 @@ Register an incident by appending an instance to INCIDENTS.
 
 from __future__ import annotations
 
-from pgbalance.incidents.base import Incident
-from pgbalance.incidents.booking import BookingDuplicateWebhooks
-from pgbalance.incidents.fees import FeesSplitWrites
-from pgbalance.incidents.tuition import TuitionDoubleSubmit
-from pgbalance.incidents.wallet import WalletDoubleDeduction
+from pgbalance.harness.incidents.base import Incident
+from pgbalance.harness.incidents.booking import BookingDuplicateWebhooks
+from pgbalance.harness.incidents.fees import FeesSplitWrites
+from pgbalance.harness.incidents.tuition import TuitionDoubleSubmit
+from pgbalance.harness.incidents.wallet import WalletDoubleDeduction
 
 INCIDENTS: list[Incident] = [
     WalletDoubleDeduction(),

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pgbalance.harness import naive
-from pgbalance.incidents.base import Conn, Replay, scalar
+from pgbalance.harness.incidents.base import Conn, Replay, scalar
 
 BALANCE = 100_00
 AMOUNT = 60_00
