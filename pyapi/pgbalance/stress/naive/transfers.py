@@ -20,14 +20,15 @@ from pgbalance.stress.workload.transfers import (
 )
 
 
-def _check_limits(a: Row, b: Row, amount: int) -> None:
-    """The client's own limit check on the rows it read (no lock held: naive)."""
-    if a["min_balance"] is not None and (
-        a["balance"] - a["pending_out"] - amount < a["min_balance"]
+def _check_limits(src: Row, dst: Row, amount: int) -> None:
+    """The client's own limit check on the rows it read (no lock held: naive), for amount
+    leaving src and arriving in dst."""
+    if src["min_balance"] is not None and (
+        src["balance"] - src["pending_out"] - amount < src["min_balance"]
     ):
         raise Rejected("PB001")
-    if b["max_balance"] is not None and (
-        b["balance"] + b["pending_in"] + amount > b["max_balance"]
+    if dst["max_balance"] is not None and (
+        dst["balance"] + dst["pending_in"] + amount > dst["max_balance"]
     ):
         raise Rejected("PB002")
 
@@ -204,14 +205,7 @@ class NaiveTransfers(NaiveScenario, Transfers):
             if amount > e["amount"] - e["reversed_amount"]:
                 raise Rejected("PB002")
             a, b = self._account(conn, target.src), self._account(conn, target.dst)
-            if b["min_balance"] is not None and (
-                b["balance"] - b["pending_out"] - amount < b["min_balance"]
-            ):
-                raise Rejected("PB001")
-            if a["max_balance"] is not None and (
-                a["balance"] + a["pending_in"] + amount > a["max_balance"]
-            ):
-                raise Rejected("PB002")
+            _check_limits(b, a, amount)  # the money goes back: out of dst, into src
             think()
             self._set(conn, target.src, balance=a["balance"] + amount)
             self._set(conn, target.dst, balance=b["balance"] - amount)
