@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
-from pgbalance.stress.naive.store import NaiveScenario, think
+from pgbalance.stress.naive.store import NaiveScenario, refuse_if_different, think
 from pgbalance.stress.workload.base import (
     by_subject,
     compare_balances,
@@ -68,10 +68,9 @@ class NaiveFees(NaiveScenario, Fees):
         st = self.store
 
         def body(conn: Conn) -> list[Row]:
-            found = st.one(conn, "load", load=load.load)
+            parties = {"shipper": load.shipper, "carrier": load.carrier}
+            found = st.seen(conn, "load", {"load": load.load}, **parties)
             if found is not None:
-                if (found["shipper"], found["carrier"]) != (load.shipper, load.carrier):
-                    raise Rejected("PB003")
                 return self._out(found, True)
             row = st.rows(
                 conn, "create_load", load=load.load, shipper=load.shipper, carrier=load.carrier
@@ -100,8 +99,7 @@ class NaiveFees(NaiveScenario, Fees):
         def body(conn: Conn) -> list[Row]:
             row = self._load(conn, load.load)
             if row["fee_status"] != "NONE":
-                if (row["shipper_fee"], row["carrier_fee"]) != (shipper_fee, carrier_fee):
-                    raise Rejected("PB003")
+                refuse_if_different(row, shipper_fee=shipper_fee, carrier_fee=carrier_fee)
                 return self._out(row, True)
             if row["status"] != "COMPLETED":
                 raise Rejected("PB004")
@@ -159,10 +157,8 @@ class NaiveFees(NaiveScenario, Fees):
         st = self.store
 
         def body(conn: Conn) -> list[Row]:
-            seen = st.one(conn, "topup", reference=ref)
+            seen = st.seen(conn, "topup", {"reference": ref}, user_id=user, amount=amount)
             if seen is not None:
-                if (seen["user_id"], seen["amount"]) != (user, amount):
-                    raise Rejected("PB003")
                 return [{"reference": ref, "replayed": True}]
             balance = self._wallet(conn, user)
             think()

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import psycopg
 
 from pgbalance.harness import naive
-from pgbalance.stress.model import Call, Conn, Row
+from pgbalance.stress.model import Call, Conn, Rejected, Row
 from pgbalance.stress.workload.base import Scenario, fetch
 
 THINK_S = 0.002  # the application's work between its check and its write
@@ -20,6 +20,12 @@ THINK_S = 0.002  # the application's work between its check and its write
 
 def think() -> None:
     time.sleep(THINK_S)
+
+
+def refuse_if_different(row: Row, **expected: Any) -> None:
+    """What a key already holds must be the call's values (idempotency conflict: PB003)."""
+    if any(row[column] != value for column, value in expected.items()):
+        raise Rejected("PB003")
 
 
 def naive_schema(tenant: str) -> str:
@@ -64,6 +70,14 @@ class NaiveStore:
         found = self.rows(conn, block, **params)
         return found[0] if found else None
 
+    def seen(self, conn: Conn, block: str, key: dict[str, Any], **expected: Any) -> Row | None:
+        """Idempotency by "look first": the row `block` finds for `key` (None: absent); it
+        must hold `expected` (PB003 otherwise)."""
+        row = self.one(conn, block, **key)
+        if row is not None:
+            refuse_if_different(row, **expected)
+        return row
+
     def call(
         self,
         kind: str,
@@ -82,13 +96,20 @@ class NaiveStore:
 
 class NaiveScenario(Scenario):
     """Mixed in before a workload's scenario: the same calls and oracle, over a NaiveStore
-    (created by the subclass's setup, dropped on teardown); no SQL function required."""
+    (created before the workload's setup, dropped on teardown); no SQL function required.
+    A scenario whose setup writes the kernel's tables itself overrides setup, creating the
+    store first."""
 
     requires: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, tenant: str, seed: int) -> None:
         super().__init__(tenant, seed)
         self.store = NaiveStore(tenant, self.name)
+
+    def setup(self, conn: Conn) -> None:
+        self.store.create(conn)
+        # The workload's setup, next in the MRO (NaiveBooking(NaiveScenario, BookingScenario)).
+        super().setup(conn)  # type: ignore[safe-super]
 
     def teardown(self, conn: Conn) -> None:
         self.store.drop(conn)

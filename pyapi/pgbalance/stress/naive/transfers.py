@@ -66,9 +66,6 @@ class NaiveTransfers(NaiveScenario, Transfers):
             raise Rejected("PB005", code)
         return row
 
-    def _entry_by_key(self, conn: Conn, key: str) -> Row | None:
-        return self.store.one(conn, "entry_by_key", key=key)
-
     def _entry(self, conn: Conn, entry_id: int) -> Row:
         row = self.store.one(conn, "entry", entry_id=entry_id)
         if row is None:
@@ -93,10 +90,10 @@ class NaiveTransfers(NaiveScenario, Transfers):
         self, key: str, src: str, dst: str, amount: int, allowed: frozenset[str] = TRANSFER_REJECTS
     ) -> Call:
         def body(conn: Conn) -> list[Row]:
-            seen = self._entry_by_key(conn, key)
-            if seen is not None:  # idempotency by "look first"
-                if (seen["src"], seen["dst"], seen["amount"]) != (src, dst, amount):
-                    raise Rejected("PB003")
+            seen = self.store.seen(
+                conn, "entry_by_key", {"key": key}, src=src, dst=dst, amount=amount
+            )
+            if seen is not None:
                 return [{"entry_id": seen["entry_id"], "status": seen["status"], "replayed": True}]
             a, b = self._account(conn, src), self._account(conn, dst)
             if a["currency"] != b["currency"]:
@@ -115,10 +112,10 @@ class NaiveTransfers(NaiveScenario, Transfers):
 
     def hold_call(self, key: str, src: str, dst: str, amount: int) -> Call:
         def body(conn: Conn) -> list[Row]:
-            seen = self._entry_by_key(conn, key)
+            seen = self.store.seen(
+                conn, "entry_by_key", {"key": key}, src=src, dst=dst, held=amount
+            )
             if seen is not None:
-                if (seen["src"], seen["dst"], seen["held"]) != (src, dst, amount):
-                    raise Rejected("PB003")
                 return [{"entry_id": seen["entry_id"], "status": seen["status"], "replayed": True}]
             a, b = self._account(conn, src), self._account(conn, dst)
             _check_limits(a, b, amount)
@@ -194,10 +191,9 @@ class NaiveTransfers(NaiveScenario, Transfers):
 
     def reverse_call(self, key: str, target: Posted, amount: int) -> Call:
         def body(conn: Conn) -> list[Row]:
-            seen = self._entry_by_key(conn, key)
+            pair = {"reverses": target.entry_id, "amount": amount}
+            seen = self.store.seen(conn, "entry_by_key", {"key": key}, **pair)
             if seen is not None:
-                if (seen["reverses"], seen["amount"]) != (target.entry_id, amount):
-                    raise Rejected("PB003")
                 return [{"entry_id": seen["entry_id"], "status": "posted", "replayed": True}]
             e = self._entry(conn, target.entry_id)
             if e["status"] != "posted":

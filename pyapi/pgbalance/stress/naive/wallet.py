@@ -32,10 +32,8 @@ class NaiveWallet(NaiveScenario, Wallet):
         st = self.store
 
         def body(conn: Conn) -> list[Row]:
-            seen = st.one(conn, "tx", reference=ref)
-            if seen is not None:  # idempotency by "look first"
-                if (seen["user_id"], seen["kind"], seen["amount"]) != (user, kind, amount):
-                    raise Rejected("PB003")
+            seen = st.seen(conn, "tx", {"reference": ref}, user_id=user, kind=kind, amount=amount)
+            if seen is not None:
                 return self._tx_row(seen, True)
             w = st.one(conn, "wallet", user=user)
             if w is None:
