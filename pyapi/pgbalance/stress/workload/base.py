@@ -25,6 +25,11 @@ def fetch(conn: Conn, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) 
         return cur.fetchall() if cur.description else []
 
 
+def fetch_by(conn: Conn, key: str, sql: str, params: Sequence[Any] = ()) -> dict[Any, Row]:
+    """Rows of a read query by their `key` column."""
+    return {r[key]: r for r in fetch(conn, sql, params)}
+
+
 def function_exists(conn: Conn, qualified: str) -> bool:
     schema, _, name = qualified.partition(".")
     row = fetch(

@@ -27,6 +27,7 @@ from pgbalance.stress.workload.base import (
     compare_balances,
     exactly_once,
     fetch,
+    fetch_by,
     holds,
     load_entries,
 )
@@ -157,15 +158,13 @@ class BookingScenario(Scenario):
             (t, self.prefix),
         )
         bookings = {r["booking_id"]: r for r in rows}
-        payments = {
-            r["payment_ref"]: r
-            for r in fetch(
-                conn,
-                "SELECT payment_ref, booking_id, kind, amount, applied, entry_id"
-                " FROM booking.payment WHERE tenant_id = %s AND starts_with(booking_id, %s)",
-                (t, self.prefix),
-            )
-        }
+        payments = fetch_by(
+            conn,
+            "payment_ref",
+            "SELECT payment_ref, booking_id, kind, amount, applied, entry_id"
+            " FROM booking.payment WHERE tenant_id = %s AND starts_with(booking_id, %s)",
+            (t, self.prefix),
+        )
         entries = by_key(load_entries(conn, t, "pgb:booking:pay:"))
         clearing = f"pgb:booking-clearing:{CURRENCY}"
 

@@ -27,6 +27,7 @@ from pgbalance.stress.workload.base import (
     compare_balances,
     exactly_once,
     fetch,
+    fetch_by,
     load_entries,
     took_effect_once,
 )
@@ -161,16 +162,14 @@ class Tuition(Scenario):
             )
         }
         student_of = {aid: s for s, aid in assessments.items()}
-        payments = {
-            int(r["payment_id"]): r
-            for r in fetch(
-                conn,
-                "SELECT payment_id, reference, assessment_id, term_no, amount, status,"
-                " hold_entry_id FROM tuition.payment WHERE tenant_id = %s"
-                " AND assessment_id = ANY(%s)",
-                (t, list(student_of)),
-            )
-        }
+        payments = fetch_by(
+            conn,
+            "payment_id",
+            "SELECT payment_id, reference, assessment_id, term_no, amount, status,"
+            " hold_entry_id FROM tuition.payment WHERE tenant_id = %s"
+            " AND assessment_id = ANY(%s)",
+            (t, list(student_of)),
+        )
         by_ref = {p["reference"]: p for p in payments.values()}
         allocations = fetch(
             conn,

@@ -21,7 +21,7 @@ from pgbalance.stress.workload.base import (
     by_key,
     compare_balances,
     exactly_once,
-    fetch,
+    fetch_by,
     holds,
     load_entries,
     open_funded_wallets,
@@ -64,25 +64,13 @@ class Wallet(Scenario):
     # -- calls ---------------------------------------------------------------------------
     def move_call(self, kind: str, user: str, amount: int, ref: str, items: Any = None) -> Call:
         args = {"ref": ref, "user": user, "amount": amount}
+        params: tuple[Any, ...] = (self.tenant, user, amount, ref)
         if kind == "topup":
-            return Call(
-                self.name,
-                kind,
-                ref,
-                args,
-                MOVE_REJECTS[kind],
-                "SELECT * FROM wallet.topup(%s, %s, %s::bigint, %s)",
-                (self.tenant, user, amount, ref),
-            )
-        return Call(
-            self.name,
-            kind,
-            ref,
-            args,
-            MOVE_REJECTS[kind],
-            "SELECT * FROM wallet.purchase(%s, %s, %s::bigint, %s, %s)",
-            (self.tenant, user, amount, ref, Jsonb(items or [])),
-        )
+            sql = "SELECT * FROM wallet.topup(%s, %s, %s::bigint, %s)"
+        else:
+            sql = "SELECT * FROM wallet.purchase(%s, %s, %s::bigint, %s, %s)"
+            params += (Jsonb(items or []),)
+        return Call(self.name, kind, ref, args, MOVE_REJECTS[kind], sql, params)
 
     def fail_call(self, ref: str, reason: str | None) -> Call:
         return Call(
@@ -138,15 +126,13 @@ class Wallet(Scenario):
     # -- the oracle ----------------------------------------------------------------------
     def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
         out: list[Anomaly] = []
-        txs = {
-            r["reference"]: r
-            for r in fetch(
-                conn,
-                "SELECT reference, user_id, kind, amount, status, entry_id, refund_entry_id"
-                " FROM wallet.tx WHERE tenant_id = %s AND starts_with(reference, %s)",
-                (self.tenant, self.prefix),
-            )
-        }
+        txs = fetch_by(
+            conn,
+            "reference",
+            "SELECT reference, user_id, kind, amount, status, entry_id, refund_entry_id"
+            " FROM wallet.tx WHERE tenant_id = %s AND starts_with(reference, %s)",
+            (self.tenant, self.prefix),
+        )
         entries = by_key(load_entries(conn, self.tenant, "pgb:wallet:"))
         reversals: dict[int, int] = {}
         for e in entries.values():
