@@ -148,60 +148,46 @@ def completion_unacknowledged(conn: Conn, tenant: str, ops: list[Op]) -> None:
 # --------------------------------------------------------------------------- database
 
 
-def _two(conn: Conn, query: str, tenant: str, what: str) -> list[Any]:
-    rows = fetch(conn, query, (tenant,))
+def _point_at_next(conn: Conn, tenant: str, table: str, key: str, link: str, where: str,
+                   what: str) -> None:  # fmt: skip
+    """The first of the tenant's rows of `table` matching `where` (by `key`) made to point its
+    `link` at the second's."""
+    rows = fetch(conn, f"SELECT {key}, {link} FROM {table} WHERE tenant_id = %s AND {where}"
+                 f" ORDER BY {key} LIMIT 2", (tenant,))  # fmt: skip
     if len(rows) < 2:
         raise DamageError(f"the run left fewer than two {what}")
-    return [rows[0], rows[1]]
+    _as_superuser(conn, f"UPDATE {table} SET {link} = %s WHERE tenant_id = %s AND {key} = %s",
+                  (rows[1][link], tenant, rows[0][key]))  # fmt: skip
+
+
+def _point_at_own(conn: Conn, tenant: str, table: str, key: str, link: str, own: str,
+                  where: str, what: str) -> None:  # fmt: skip
+    """The first of the tenant's rows of `table` matching `where` made to point its `link` at
+    its own `own` entry."""
+    rows = fetch(conn, f"SELECT {key} FROM {table} WHERE tenant_id = %s AND {where}"
+                 f" ORDER BY {key} LIMIT 1", (tenant,))  # fmt: skip
+    if not rows:
+        raise DamageError(f"the run left no {what}")
+    _as_superuser(conn, f"UPDATE {table} SET {link} = {own} WHERE tenant_id = %s AND {key} = %s",
+                  (tenant, rows[0][key]))  # fmt: skip
 
 
 def topup_on_another_entry(conn: Conn, tenant: str, ops: list[Op]) -> None:
     """A top-up whose wallet transaction points at another top-up's kernel entry."""
-    one, two = _two(
-        conn,
-        "SELECT reference, entry_id FROM wallet.tx WHERE tenant_id = %s"
-        " AND kind = 'topup' ORDER BY reference",
-        tenant,
-        "top-ups",
-    )
-    _as_superuser(
-        conn,
-        "UPDATE wallet.tx SET entry_id = %s WHERE tenant_id = %s AND reference = %s",
-        (two["entry_id"], tenant, one["reference"]),
-    )
+    _point_at_next(conn, tenant, "wallet.tx", "reference", "entry_id", "kind = 'topup'",
+                   "top-ups")  # fmt: skip
 
 
 def refund_dropped(conn: Conn, tenant: str, ops: list[Op]) -> None:
     """A failed purchase whose refund is its own purchase entry: the refund is gone."""
-    rows = fetch(
-        conn,
-        "SELECT reference FROM wallet.tx WHERE tenant_id = %s"
-        " AND status = 'failed' ORDER BY reference LIMIT 1",
-        (tenant,),
-    )
-    if not rows:
-        raise DamageError("the run failed no purchase")
-    _as_superuser(
-        conn,
-        "UPDATE wallet.tx SET refund_entry_id = entry_id WHERE tenant_id = %s AND reference = %s",
-        (tenant, rows[0]["reference"]),
-    )
+    _point_at_own(conn, tenant, "wallet.tx", "reference", "refund_entry_id", "entry_id",
+                  "status = 'failed'", "failed purchase")  # fmt: skip
 
 
 def payment_on_another_entry(conn: Conn, tenant: str, ops: list[Op]) -> None:
     """An applied booking payment pointing at another payment's kernel entry."""
-    one, two = _two(
-        conn,
-        "SELECT payment_ref, entry_id FROM booking.payment"
-        " WHERE tenant_id = %s AND applied ORDER BY payment_ref",
-        tenant,
-        "applied payments",
-    )
-    _as_superuser(
-        conn,
-        "UPDATE booking.payment SET entry_id = %s WHERE tenant_id = %s AND payment_ref = %s",
-        (two["entry_id"], tenant, one["payment_ref"]),
-    )
+    _point_at_next(conn, tenant, "booking.payment", "payment_ref", "entry_id", "applied",
+                   "applied payments")  # fmt: skip
 
 
 def unapplied_list_loses_payments(conn: Conn, tenant: str, ops: list[Op]) -> None:
@@ -218,35 +204,14 @@ def unapplied_list_loses_payments(conn: Conn, tenant: str, ops: list[Op]) -> Non
 
 def refund_entry_is_the_fee(conn: Conn, tenant: str, ops: list[Op]) -> None:
     """A refunded load whose refund entry is its fee entry: the refund is gone."""
-    rows = fetch(
-        conn,
-        "SELECT load_id FROM fees.load WHERE tenant_id = %s"
-        " AND fee_status = 'REFUNDED' ORDER BY load_id LIMIT 1",
-        (tenant,),
-    )
-    if not rows:
-        raise DamageError("the run refunded no fee")
-    _as_superuser(
-        conn,
-        "UPDATE fees.load SET refund_entry_id = fee_entry_id WHERE tenant_id = %s AND load_id = %s",
-        (tenant, rows[0]["load_id"]),
-    )
+    _point_at_own(conn, tenant, "fees.load", "load_id", "refund_entry_id", "fee_entry_id",
+                  "fee_status = 'REFUNDED'", "refunded fee")  # fmt: skip
 
 
 def hold_of_another_payment(conn: Conn, tenant: str, ops: list[Op]) -> None:
     """A tuition payment pointing at another payment's ledger hold."""
-    one, two = _two(
-        conn,
-        "SELECT payment_id, hold_entry_id FROM tuition.payment"
-        " WHERE tenant_id = %s ORDER BY payment_id",
-        tenant,
-        "payments",
-    )
-    _as_superuser(
-        conn,
-        "UPDATE tuition.payment SET hold_entry_id = %s WHERE tenant_id = %s AND payment_id = %s",
-        (two["hold_entry_id"], tenant, one["payment_id"]),
-    )
+    _point_at_next(conn, tenant, "tuition.payment", "payment_id", "hold_entry_id", "true",
+                   "payments")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the harness
