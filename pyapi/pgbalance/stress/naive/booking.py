@@ -12,6 +12,7 @@ from pgbalance.stress.workload.booking import (
     PAYMENT_REJECTS,
     Booking,
     BookingScenario,
+    postings_state,
     same_payment,
 )
 
@@ -97,20 +98,8 @@ class NaiveBooking(NaiveScenario, BookingScenario):
             if len(rows) > 1:
                 out.append(Anomaly("one_booking_per_id", bid, f"{len(rows)} bookings"))
             row = rows[0]
-            applied = [
-                p for ps in payments.values() for p in ps if p["booking_id"] == bid and p["applied"]
-            ]
-            balances = [p for p in applied if p["kind"] == "balance"]
-            deposits = [p for p in applied if p["kind"] == "deposit"]
-            if len(balances) > 1 or len(deposits) > 1:
-                out.append(
-                    Anomaly(
-                        "booking_state",
-                        bid,
-                        f"{row['status']} with {len(deposits)} deposit and "
-                        f"{len(balances)} balance postings",
-                    )
-                )
+            every = (p for ps in payments.values() for p in ps)
+            out += postings_state(bid, row["status"], every, None)
             if row["deposit_paid"] + row["balance_paid"] > row["total"]:
                 out.append(
                     Anomaly(

@@ -13,11 +13,11 @@ account holds what the acknowledged calls imply.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pgbalance.stress.model import Anomaly, Call, Conn, Op
+from pgbalance.stress.model import Anomaly, Call, Conn, Op, Row
 from pgbalance.stress.workload.base import (
     Recent,
     Scenario,
@@ -48,6 +48,20 @@ class Booking:
 def same_payment(pay: Any) -> Callable[[Call], bool]:
     """Whether a payment call is the one the stored payment row (None: absent) holds."""
     return holds(pay, booking_id="booking", kind="kind", amount="amount")
+
+
+def postings_state(
+    bid: str, status: str, payments: Iterable[Row], want: tuple[int, int] | None
+) -> list[Anomaly]:
+    """booking_state unless the booking's applied payments are `want` (deposits, balances;
+    None: at most one of each)."""
+    applied = [p for p in payments if p["booking_id"] == bid and p["applied"]]
+    deposits = sum(1 for p in applied if p["kind"] == "deposit")
+    balances = sum(1 for p in applied if p["kind"] == "balance")
+    if (deposits, balances) == want or (want is None and max(deposits, balances) <= 1):
+        return []
+    detail = f"{status} with {deposits} deposit and {balances} balance postings"
+    return [Anomaly("booking_state", bid, detail)]
 
 
 class BookingScenario(Scenario):
@@ -208,19 +222,8 @@ class BookingScenario(Scenario):
 
         accounts = account_balances(conn, t, [f"pgb:booking:{b}" for b in bookings])
         for bid, row in bookings.items():
-            applied = [p for p in payments.values() if p["booking_id"] == bid and p["applied"]]
-            deposits = [p for p in applied if p["kind"] == "deposit"]
-            balances = [p for p in applied if p["kind"] == "balance"]
             want = {"PENDING": (0, 0), "DEPOSIT_PAID": (1, 0), "PAID": (1, 1)}[row["status"]]
-            if (len(deposits), len(balances)) != want:
-                out.append(
-                    Anomaly(
-                        "booking_state",
-                        bid,
-                        f"{row['status']} with {len(deposits)} deposit and "
-                        f"{len(balances)} balance postings",
-                    )
-                )
+            out += postings_state(bid, row["status"], payments.values(), want)
             held = accounts.get(f"pgb:booking:{bid}", {}).get("balance", 0)
             paid = row["deposit_paid"] + row["balance_paid_amount"]
             if held != paid or (row["status"] == "PAID" and paid != row["total"]):
