@@ -1187,6 +1187,39 @@ $$;
 COMMENT ON FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean) IS 'Private: ledger.capture; p_user = false lets a workflow capture its own pgb: hold.';
 
 --
+-- Name: _changes_snapshot(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._changes_snapshot(p_text text) RETURNS pg_snapshot
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_xids numeric[];
+BEGIN
+    IF p_text = 'n' THEN
+        RETURN NULL;
+    END IF;
+    -- xmin, xmax, then the in-progress xids: xmin >= 1, xmin <= xip ascending < xmax.
+    v_xids := string_to_array(replace(rtrim(p_text, ':'), ':', ','), ',')::numeric[];
+    IF v_xids[1] < 1 OR v_xids[1] > v_xids[2]
+       OR EXISTS (SELECT FROM generate_subscripts(v_xids, 1) AS i
+                   WHERE i > 2 AND (v_xids[i] < v_xids[1] OR v_xids[i] >= v_xids[2]
+                                    OR (i > 3 AND v_xids[i] <= v_xids[i - 1]))) THEN
+        PERFORM ledger._raise('22023', 'cursor is not a ledger.changes cursor',
+            format('snapshot=%s', p_text), 'Pass NULL or the cursor of a row ledger.changes returned.');
+    END IF;
+    RETURN p_text::pg_snapshot;
+END
+$$;
+
+--
+-- Name: FUNCTION _changes_snapshot(p_text text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._changes_snapshot(p_text text) IS 'Private: the snapshot written in a ledger.changes cursor (NULL for ''n''); 22023 unless it is a well-formed one.';
+
+--
 -- Name: _check_access(text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1555,7 +1588,7 @@ $$;
 -- Name: FUNCTION _guard_history(); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._guard_history() IS 'Private trigger: raises PB009 on UPDATE/DELETE/TRUNCATE of postings and DELETE/TRUNCATE of entries.';
+COMMENT ON FUNCTION ledger._guard_history() IS 'Private trigger: raises PB009 on UPDATE/DELETE/TRUNCATE of postings and status changes, and DELETE/TRUNCATE of entries.';
 
 --
 -- Name: _guard_stripe(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1605,6 +1638,7 @@ CREATE TABLE ledger.entry (
     expires_at timestamp with time zone,
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_xid xid8 DEFAULT pg_current_xact_id(),
     CONSTRAINT entry_amount_positive CHECK ((amount > 0)),
     CONSTRAINT entry_reversed_amount_capped CHECK ((reversed_amount <= amount)),
     CONSTRAINT entry_reversed_amount_not_negative CHECK ((reversed_amount >= 0)),
@@ -1616,6 +1650,12 @@ CREATE TABLE ledger.entry (
 --
 
 COMMENT ON TABLE ledger.entry IS 'One row per movement (transfer, entry, hold, reversal); only status columns change after insert.';
+
+--
+-- Name: COLUMN entry.created_xid; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.entry.created_xid IS 'Top-level transaction that created the entry (ledger.changes compares it with snapshots); NULL for entries older than the change feed.';
 
 --
 -- Name: _lock_entry(text, bigint); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1877,6 +1917,30 @@ $$;
 COMMENT ON FUNCTION ledger._record_release(p_release text, p_last_migration text) IS 'Private (owner, at install): add a release_history row unless the newest already names this release and migration; true when it did.';
 
 --
+-- Name: _record_status_change(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._record_status_change() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    -- Taken into a variable: no volatile call inside an INSERT on a distributed table.
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    INSERT INTO ledger.entry_status_change (tenant_id, entry_id, status, previous_status, changed_at)
+    VALUES (NEW.tenant_id, NEW.entry_id, NEW.status, OLD.status, v_now);
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION _record_status_change(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._record_status_change() IS 'Private trigger: records an entry''s status change in ledger.entry_status_change for ledger.changes.';
+
+--
 -- Name: _release_hold(text, bigint, bigint); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2134,6 +2198,156 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint) IS 'Post a pending hold: all of it, or p_amount of a two-leg hold (the rest is released). Again with NULL or the same amount -> replayed; another amount -> PB003; voided or expired -> PB004; above the hold -> PB002. A workflow''s hold (key pgb:...) -> PB004: its workflow settles it.';
+
+--
+-- Name: changes(text, text, integer); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.changes(p_tenant text, p_after text DEFAULT NULL::text, p_limit integer DEFAULT 100) RETURNS TABLE(cursor text, entry_id bigint, status text, changed_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+#variable_conflict use_column
+DECLARE
+    v_parts text[];
+    v_low pg_snapshot;
+    v_high pg_snapshot;
+    v_now pg_snapshot := pg_current_snapshot();
+    v_own xid8 := pg_current_xact_id_if_assigned();
+    v_entry bigint := 0;
+    v_change bigint := 0;
+    v_head text;
+    v_low_xip xid8[];
+    v_ids bigint[];
+    v_nos bigint[];
+    v_statuses text[];
+    v_times timestamptz[];
+BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+        PERFORM ledger._raise('22023', 'p_limit must be between 1 and 1000',
+            format('limit=%s', coalesce(p_limit::text, 'NULL')));
+    END IF;
+    IF p_after IS NOT NULL THEN
+        v_parts := regexp_match(p_after,
+            '^(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/([0-9]{1,18})/([0-9]{1,18})/([0-9a-f]{16})$');
+        IF v_parts IS NULL
+           OR v_parts[5] <> left(md5(p_tenant || '/' || left(p_after, length(p_after) - 17)), 16) THEN
+            PERFORM ledger._raise('22023', 'cursor is not one of this tenant''s ledger.changes cursors',
+                format('tenant=%s', p_tenant), 'Pass NULL or the cursor of a row ledger.changes returned for this tenant.');
+        END IF;
+        v_low := ledger._changes_snapshot(v_parts[1]);
+        v_high := ledger._changes_snapshot(v_parts[2]);
+        v_entry := v_parts[3]::bigint;
+        v_change := v_parts[4]::bigint;
+    END IF;
+    -- This transaction's own writes are not committed: count it as in progress, so they come
+    -- in a later batch once it commits (and never if it rolls back). At or above xmax it
+    -- already is (xmax is the latest completed xid + 1, not the next one to be assigned).
+    IF v_own < pg_snapshot_xmax(v_now) THEN
+        v_now := format('%s:%s:%s', least(pg_snapshot_xmin(v_now), v_own), pg_snapshot_xmax(v_now),
+                        (SELECT string_agg(x::text, ',' ORDER BY x)
+                           FROM (SELECT pg_snapshot_xip(v_now) AS x UNION SELECT v_own) AS xs))::pg_snapshot;
+    END IF;
+    -- A caller whose snapshot is older than the cursor's newest (a REPEATABLE READ
+    -- transaction begun before the cursor was made) cannot see what the cursor already
+    -- covers: return nothing rather than skip or repeat a change.
+    IF pg_snapshot_xmax(coalesce(v_high, v_low)) > pg_snapshot_xmax(v_now)
+       OR EXISTS (SELECT FROM pg_snapshot_xip(v_now) AS x
+                   WHERE pg_visible_in_snapshot(x, coalesce(v_high, v_low))) THEN
+        RETURN;
+    END IF;
+    IF v_high IS NULL THEN
+        v_high := v_now;
+        v_entry := 0;
+        v_change := 0;
+    END IF;
+
+    -- The page plus one row, in (entry_id, change) order (creation first: change 0); the
+    -- extra row only tells whether the batch goes on after the page.
+    IF v_low IS NULL THEN
+        -- The first batch is the history itself, walked in entry_id order (the primary keys).
+        SELECT array_agg(p.entry_id ORDER BY p.entry_id, p.change_no),
+               array_agg(p.change_no ORDER BY p.entry_id, p.change_no),
+               array_agg(p.status ORDER BY p.entry_id, p.change_no),
+               array_agg(p.changed_at ORDER BY p.entry_id, p.change_no)
+          INTO v_ids, v_nos, v_statuses, v_times
+          FROM ((SELECT e.entry_id, 0::bigint AS change_no,
+                        coalesce((SELECT c.previous_status FROM ledger.entry_status_change AS c
+                                   WHERE c.tenant_id = p_tenant AND c.entry_id = e.entry_id
+                                   ORDER BY c.change_id LIMIT 1), e.status) AS status,
+                        e.created_at AS changed_at
+                   FROM ledger.entry AS e
+                  WHERE e.tenant_id = p_tenant AND e.entry_id > v_entry
+                    AND (e.created_xid IS NULL OR pg_visible_in_snapshot(e.created_xid, v_high))
+                  ORDER BY e.entry_id LIMIT p_limit + 1)
+                UNION ALL
+                (SELECT c.entry_id, c.change_id, c.status, c.changed_at
+                   FROM ledger.entry_status_change AS c
+                  WHERE c.tenant_id = p_tenant AND (c.entry_id, c.change_id) > (v_entry, v_change)
+                    AND pg_visible_in_snapshot(c.changed_xid, v_high)
+                  ORDER BY c.entry_id, c.change_id LIMIT p_limit + 1)
+                ORDER BY 1, 2 LIMIT p_limit + 1) AS p;
+    ELSE
+        -- Later batches: the changes whose xid is visible in high and was not in low, found
+        -- by index: xids low saw in progress, and the range from low's xmax (every other xid
+        -- below it was visible in low), so a long transaction elsewhere widens nothing;
+        -- materialized so that these probes, not an entry_id walk, find them.
+        v_low_xip := ARRAY(SELECT pg_snapshot_xip(v_low));
+        WITH created AS MATERIALIZED (
+            SELECT e.entry_id, e.status, e.created_at
+              FROM ledger.entry AS e
+             WHERE e.tenant_id = p_tenant
+               AND (e.created_xid = ANY (v_low_xip) OR e.created_xid >= pg_snapshot_xmax(v_low))
+               AND e.created_xid < pg_snapshot_xmax(v_high)
+               AND pg_visible_in_snapshot(e.created_xid, v_high)
+               AND NOT pg_visible_in_snapshot(e.created_xid, v_low)
+               AND e.entry_id > v_entry
+        ), changed AS MATERIALIZED (
+            SELECT c.entry_id, c.change_id, c.status, c.changed_at
+              FROM ledger.entry_status_change AS c
+             WHERE c.tenant_id = p_tenant
+               AND (c.changed_xid = ANY (v_low_xip) OR c.changed_xid >= pg_snapshot_xmax(v_low))
+               AND c.changed_xid < pg_snapshot_xmax(v_high)
+               AND pg_visible_in_snapshot(c.changed_xid, v_high)
+               AND NOT pg_visible_in_snapshot(c.changed_xid, v_low)
+               AND (c.entry_id, c.change_id) > (v_entry, v_change)
+        )
+        SELECT array_agg(p.entry_id ORDER BY p.entry_id, p.change_no),
+               array_agg(p.change_no ORDER BY p.entry_id, p.change_no),
+               array_agg(p.status ORDER BY p.entry_id, p.change_no),
+               array_agg(p.changed_at ORDER BY p.entry_id, p.change_no)
+          INTO v_ids, v_nos, v_statuses, v_times
+          FROM ((SELECT d.entry_id, 0::bigint AS change_no,
+                        coalesce((SELECT c.previous_status FROM ledger.entry_status_change AS c
+                                   WHERE c.tenant_id = p_tenant AND c.entry_id = d.entry_id
+                                   ORDER BY c.change_id LIMIT 1), d.status) AS status,
+                        d.created_at AS changed_at
+                   FROM created AS d)
+                UNION ALL
+                (SELECT g.entry_id, g.change_id, g.status, g.changed_at FROM changed AS g)
+                ORDER BY 1, 2 LIMIT p_limit + 1) AS p;
+    END IF;
+
+    -- Each row's cursor resumes after it; the batch's last row's moves on to the next batch.
+    v_head := coalesce(v_low::text, 'n') || '/' || v_high::text || '/';
+    RETURN QUERY
+    SELECT b.body || '/' || left(md5(p_tenant || '/' || b.body), 16), b.id, b.status, b.at
+      FROM (SELECT r.n, r.id, r.status, r.at,
+                   CASE WHEN r.n = cardinality(v_ids) THEN v_high::text || '/n/0/0'
+                        ELSE v_head || r.id || '/' || r.no END AS body
+              FROM unnest(v_ids, v_nos, v_statuses, v_times) WITH ORDINALITY AS r (id, no, status, at, n)
+             WHERE r.n <= p_limit) AS b
+     ORDER BY b.n;
+END
+$_$;
+
+--
+-- Name: FUNCTION changes(p_tenant text, p_after text, p_limit integer); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.changes(p_tenant text, p_after text, p_limit integer) IS 'The change feed: entries created and status changes (capture, void, expiry, full reversal) of the tenant, each committed change exactly once when read from the last row''s cursor, none uncommitted; at most p_limit (1..1000) rows; 22023 for a cursor that is not this tenant''s.';
 
 --
 -- Name: close_account(text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -4240,6 +4454,54 @@ ALTER TABLE ledger.entry ALTER COLUMN entry_id ADD GENERATED ALWAYS AS IDENTITY 
 );
 
 --
+-- Name: entry_status_change; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.entry_status_change (
+    change_id bigint NOT NULL,
+    entry_id bigint NOT NULL,
+    changed_at timestamp with time zone NOT NULL,
+    changed_xid xid8 DEFAULT pg_current_xact_id() NOT NULL,
+    tenant_id text NOT NULL,
+    status text NOT NULL,
+    previous_status text NOT NULL,
+    CONSTRAINT entry_status_change_changes_status CHECK ((status <> previous_status)),
+    CONSTRAINT entry_status_change_previous_status_known CHECK ((previous_status = ANY (ARRAY['posted'::text, 'pending'::text, 'voided'::text, 'reversed'::text]))),
+    CONSTRAINT entry_status_change_status_known CHECK ((status = ANY (ARRAY['posted'::text, 'pending'::text, 'voided'::text, 'reversed'::text])))
+);
+
+--
+-- Name: TABLE entry_status_change; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.entry_status_change IS 'Append-only: one row per committed change of an entry''s status (capture, void, expiry, full reversal), written by ledger._record_status_change; read by ledger.changes.';
+
+--
+-- Name: COLUMN entry_status_change.changed_xid; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.entry_status_change.changed_xid IS 'Top-level transaction that changed the status (ledger.changes compares it with snapshots).';
+
+--
+-- Name: COLUMN entry_status_change.previous_status; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.entry_status_change.previous_status IS 'The status before the change; the first change''s is the status the entry was created with.';
+
+--
+-- Name: entry_status_change_change_id_seq; Type: SEQUENCE; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ledger.entry_status_change ALTER COLUMN change_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.entry_status_change_change_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: posting; Type: TABLE; Schema: ledger; Owner: -
 --
 
@@ -4561,6 +4823,13 @@ ALTER TABLE ONLY ledger.entry
     ADD CONSTRAINT entry_pkey PRIMARY KEY (tenant_id, entry_id) WITH (fillfactor='100');
 
 --
+-- Name: entry_status_change entry_status_change_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.entry_status_change
+    ADD CONSTRAINT entry_status_change_pkey PRIMARY KEY (tenant_id, entry_id, change_id);
+
+--
 -- Name: posting posting_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
 --
 
@@ -4651,6 +4920,18 @@ ALTER TABLE ONLY wallet.wallet
 CREATE INDEX payment_booking_idx ON booking.payment USING btree (tenant_id, booking_id, payment_no);
 
 --
+-- Name: entry_created_xid_idx; Type: INDEX; Schema: ledger; Owner: -
+--
+
+CREATE INDEX entry_created_xid_idx ON ledger.entry USING btree (tenant_id, created_xid) WITH (fillfactor='100') WHERE (created_xid IS NOT NULL);
+
+--
+-- Name: INDEX entry_created_xid_idx; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON INDEX ledger.entry_created_xid_idx IS 'A tenant''s entries by creating transaction: the window ledger.changes reads after a cursor.';
+
+--
 -- Name: entry_idempotency_key_key; Type: INDEX; Schema: ledger; Owner: -
 --
 
@@ -4667,6 +4948,18 @@ COMMENT ON INDEX ledger.entry_idempotency_key_key IS 'Idempotency keys are uniqu
 --
 
 CREATE INDEX entry_pending_expiry_idx ON ledger.entry USING btree (expires_at) WHERE ((status = 'pending'::text) AND (expires_at IS NOT NULL));
+
+--
+-- Name: entry_status_change_xid_idx; Type: INDEX; Schema: ledger; Owner: -
+--
+
+CREATE INDEX entry_status_change_xid_idx ON ledger.entry_status_change USING btree (tenant_id, changed_xid);
+
+--
+-- Name: INDEX entry_status_change_xid_idx; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON INDEX ledger.entry_status_change_xid_idx IS 'A tenant''s status changes by transaction: the window ledger.changes reads after a cursor.';
 
 --
 -- Name: posting_account_idx; Type: INDEX; Schema: ledger; Owner: -
@@ -4747,6 +5040,18 @@ CREATE TRIGGER guard_account_update BEFORE UPDATE ON ledger.account FOR EACH ROW
 COMMENT ON TRIGGER guard_account_update ON ledger.account IS 'Balances change only through the posting trigger (PB009).';
 
 --
+-- Name: entry guard_entry_created_xid; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_entry_created_xid BEFORE UPDATE OF created_xid ON ledger.entry FOR EACH ROW WHEN ((old.created_xid IS DISTINCT FROM new.created_xid)) EXECUTE FUNCTION ledger._guard_entry_update();
+
+--
+-- Name: TRIGGER guard_entry_created_xid ON entry; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_entry_created_xid ON ledger.entry IS 'An entry''s creating transaction never changes (PB009): the change feed reads it.';
+
+--
 -- Name: entry guard_entry_history; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
@@ -4807,6 +5112,30 @@ CREATE TRIGGER guard_posting_truncate BEFORE TRUNCATE ON ledger.posting FOR EACH
 COMMENT ON TRIGGER guard_posting_truncate ON ledger.posting IS 'Postings are append-only (PB009).';
 
 --
+-- Name: entry_status_change guard_status_change_history; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_status_change_history BEFORE DELETE OR UPDATE ON ledger.entry_status_change FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history();
+
+--
+-- Name: TRIGGER guard_status_change_history ON entry_status_change; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_status_change_history ON ledger.entry_status_change IS 'Status changes are append-only (PB009).';
+
+--
+-- Name: entry_status_change guard_status_change_truncate; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_status_change_truncate BEFORE TRUNCATE ON ledger.entry_status_change FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history();
+
+--
+-- Name: TRIGGER guard_status_change_truncate ON entry_status_change; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_status_change_truncate ON ledger.entry_status_change IS 'Status changes are append-only (PB009).';
+
+--
 -- Name: account_stripe guard_stripe_delete; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
@@ -4855,6 +5184,18 @@ CREATE TRIGGER guard_stripe_update BEFORE UPDATE ON ledger.account_stripe FOR EA
 COMMENT ON TRIGGER guard_stripe_update ON ledger.account_stripe IS 'Stripe amounts change only through the posting trigger (PB009).';
 
 --
+-- Name: entry record_status_change; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER record_status_change AFTER UPDATE OF status ON ledger.entry FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION ledger._record_status_change();
+
+--
+-- Name: TRIGGER record_status_change ON entry; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER record_status_change ON ledger.entry IS 'Every status change of an entry gets a row in ledger.entry_status_change (the change feed).';
+
+--
 -- Name: payment payment_booking_fkey; Type: FK CONSTRAINT; Schema: booking; Owner: -
 --
 
@@ -4895,6 +5236,13 @@ ALTER TABLE ONLY ledger.account_stripe
 
 ALTER TABLE ONLY ledger.entry
     ADD CONSTRAINT entry_reverses_fkey FOREIGN KEY (tenant_id, reverses_entry_id) REFERENCES ledger.entry(tenant_id, entry_id);
+
+--
+-- Name: entry_status_change entry_status_change_entry_fkey; Type: FK CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.entry_status_change
+    ADD CONSTRAINT entry_status_change_entry_fkey FOREIGN KEY (tenant_id, entry_id) REFERENCES ledger.entry(tenant_id, entry_id);
 
 --
 -- Name: posting posting_account_fkey; Type: FK CONSTRAINT; Schema: ledger; Owner: -
@@ -5187,6 +5535,12 @@ REVOKE ALL ON FUNCTION ledger._apply_postings() FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _changes_snapshot(p_text text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._changes_snapshot(p_text text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _check_access(p_tenant text, p_write boolean); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -5313,6 +5667,12 @@ REVOKE ALL ON FUNCTION ledger._raise(p_code text, p_message text, p_detail text,
 REVOKE ALL ON FUNCTION ledger._record_release(p_release text, p_last_migration text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _record_status_change(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._record_status_change() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _release_hold(p_tenant text, p_entry_id bigint, p_capture bigint); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -5350,6 +5710,13 @@ GRANT ALL ON FUNCTION ledger.balance_at(p_tenant text, p_code text, p_at timesta
 
 REVOKE ALL ON FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint) TO pgbalance_app;
+
+--
+-- Name: FUNCTION changes(p_tenant text, p_after text, p_limit integer); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.changes(p_tenant text, p_after text, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.changes(p_tenant text, p_after text, p_limit integer) TO pgbalance_app;
 
 --
 -- Name: FUNCTION close_account(p_tenant text, p_code text); Type: ACL; Schema: ledger; Owner: -
@@ -5653,6 +6020,12 @@ GRANT SELECT ON TABLE ledger.account TO pgbalance_auditor;
 --
 
 GRANT SELECT ON TABLE ledger.account_stripe TO pgbalance_auditor;
+
+--
+-- Name: TABLE entry_status_change; Type: ACL; Schema: ledger; Owner: -
+--
+
+GRANT SELECT ON TABLE ledger.entry_status_change TO pgbalance_auditor;
 
 --
 -- Name: TABLE posting; Type: ACL; Schema: ledger; Owner: -

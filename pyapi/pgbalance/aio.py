@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from pgbalance.client import Kernel
 from pgbalance.connection import Call, Options, Pooled, Remembering, unreachable
+from pgbalance.models import Change
 
 T = TypeVar("T")
 
@@ -86,3 +87,13 @@ class AsyncClient(Kernel[AsyncExecutor]):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    async def changes(
+        self, tenant: str, after: str | None = None, limit: int = 100
+    ) -> AsyncIterator[Change]:
+        """`Client.changes`, awaited: the tenant's changes after `after`, one `changes_page`
+        call per page, until a read returns nothing (docs/changes.md)."""
+        while page := await self.changes_page(tenant, after, limit):
+            for change in page:
+                yield change
+            after = page[-1].cursor

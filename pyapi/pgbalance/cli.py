@@ -28,6 +28,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "pgbalance.commands.run",
     "pgbalance.commands.docs",
     "pgbalance.commands.expire_holds",
+    "pgbalance.commands.listen",
     "pgbalance.commands.stress",
     "pgbalance.bench",
 )

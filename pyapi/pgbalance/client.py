@@ -7,6 +7,7 @@ synchronous :class:`Client` and :class:`pgbalance.aio.AsyncClient` (docs/client.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Unpack
 
@@ -14,7 +15,15 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from pgbalance.connection import Call, E, Executor, Namespace, Options, api, one, rows, scalar
-from pgbalance.models import Account, BatchItem, Entry, EntryResult, StatementLine, Violation
+from pgbalance.models import (
+    Account,
+    BatchItem,
+    Change,
+    Entry,
+    EntryResult,
+    StatementLine,
+    Violation,
+)
 from pgbalance.workflows.booking import BookingWorkflow
 from pgbalance.workflows.fees import FeesWorkflow
 from pgbalance.workflows.tuition import TuitionWorkflow
@@ -202,6 +211,17 @@ class Kernel(Namespace[E]):
         """The ledger's invariant violations (empty when consistent); owner or auditor only."""
         return rows("SELECT * FROM ledger.verify(%s)", (tenant,), Violation)
 
+    # -- change feed -----------------------------------------------------------------
+    @api
+    def changes_page(
+        self, tenant: str, after: str | None = None, limit: int = 100
+    ) -> Call[list[Change]]:
+        """One page of the change feed after the cursor `after` (None: from the start);
+        `changes` iterates the pages (docs/changes.md)."""
+        return rows(
+            "SELECT * FROM ledger.changes(%s, %s, %s::integer)", (tenant, after, limit), Change
+        )
+
 
 class Client(Kernel[Executor]):
     """The synchronous client over a conninfo string (it then owns a small pool) or a
@@ -218,3 +238,11 @@ class Client(Kernel[Executor]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def changes(self, tenant: str, after: str | None = None, limit: int = 100) -> Iterator[Change]:
+        """The tenant's changes after the cursor `after`, page by page (one `changes_page`
+        call each) until a read returns nothing. Store a row's cursor once it is processed and
+        resume from it: a lost connection repeats at most the page being read."""
+        while page := self.changes_page(tenant, after, limit):
+            yield from page
+            after = page[-1].cursor

@@ -62,3 +62,13 @@ class Violation:
     tenant: str
     subject: str
     detail: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """A row of ledger.changes: resume after it by passing its cursor as `after`."""
+
+    cursor: str
+    entry_id: int
+    status: str
+    changed_at: datetime

@@ -168,14 +168,16 @@ def migrate_to(dsn: str, version: str) -> str:
     return "; ".join(parts)
 
 
-# Objects other than triggers and functions that use a kernel function would be dropped
-# with it; the switch refuses instead of losing them.
+# Objects other than triggers, event triggers and functions that use a kernel function would
+# be dropped with it; the switch refuses instead of losing them. (The event triggers are
+# pgbalance's own DDL guard, sql/10_ledger/015_guard_ddl.sql: they go with ledger._guard_ddl.)
 _FOREIGN_DEPENDENTS = """
 SELECT pg_describe_object(d.classid, d.objid, d.objsubid), p.oid::regprocedure::text
   FROM pg_depend AS d
   JOIN pg_proc AS p ON d.refclassid = 'pg_proc'::regclass AND d.refobjid = p.oid
  WHERE p.pronamespace::regnamespace::text = ANY(%(schemas)s)
-   AND d.classid NOT IN ('pg_trigger'::regclass, 'pg_proc'::regclass)
+   AND d.classid NOT IN ('pg_trigger'::regclass, 'pg_event_trigger'::regclass,
+                         'pg_proc'::regclass)
    AND d.deptype = 'n'
  ORDER BY 1
 """
@@ -183,6 +185,34 @@ _KERNEL_FUNCTIONS = """
 SELECT p.oid::regprocedure::text FROM pg_proc AS p
  WHERE p.pronamespace::regnamespace::text = ANY(%(schemas)s) AND p.prokind IN ('f', 'p', 'w')
  ORDER BY 1
+"""
+
+# The objects go back to the migrating role before the snapshot runs: a release whose sql/
+# hands them to pgbalance_owner (sql/90_security/owner.sql) does so again, an older one
+# expects them to be the installer's, with no privilege left to a role it never made.
+_DISOWN = """
+DO $$
+DECLARE
+    v_sql text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgbalance_owner') THEN
+        RETURN;
+    END IF;
+    FOR v_sql IN
+        SELECT format('ALTER TABLE %s OWNER TO %I', c.oid::regclass, current_user)
+          FROM pg_catalog.pg_class AS c
+         WHERE c.relnamespace::regnamespace::text
+               IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+           AND c.relkind IN ('r', 'p') AND c.relowner = 'pgbalance_owner'::regrole
+        UNION ALL
+        SELECT format('REVOKE ALL ON SCHEMA %I FROM pgbalance_owner', n.nspname)
+          FROM pg_catalog.pg_namespace AS n
+         WHERE n.nspname IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+    LOOP
+        EXECUTE v_sql;
+    END LOOP;
+END
+$$
 """
 
 
@@ -208,6 +238,7 @@ def _install_snapshot(dsn: str, target: Release) -> None:
                 sql.SQL(", ").join(sql.SQL(f) for f in functions)
             )
             conn.execute(drop)
+        conn.execute(_DISOWN)
         try:
             conn.execute(text.encode())
         except psycopg.Error as exc:

@@ -17,7 +17,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._guard_history() IS
-    'Private trigger: raises PB009 on UPDATE/DELETE/TRUNCATE of postings and DELETE/TRUNCATE of entries.';
+    'Private trigger: raises PB009 on UPDATE/DELETE/TRUNCATE of postings and status changes, and DELETE/TRUNCATE of entries.';
 
 -- Statement-level so they fire on empty tables and on TRUNCATE too.
 CREATE OR REPLACE TRIGGER guard_posting_history
@@ -32,7 +32,15 @@ CREATE OR REPLACE TRIGGER guard_entry_history
 CREATE OR REPLACE TRIGGER guard_entry_truncate
     BEFORE TRUNCATE ON ledger.entry
     FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history();
+CREATE OR REPLACE TRIGGER guard_status_change_history
+    BEFORE UPDATE OR DELETE ON ledger.entry_status_change
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history();
+CREATE OR REPLACE TRIGGER guard_status_change_truncate
+    BEFORE TRUNCATE ON ledger.entry_status_change
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history();
 COMMENT ON TRIGGER guard_posting_history ON ledger.posting IS 'Postings are append-only (PB009).';
 COMMENT ON TRIGGER guard_posting_truncate ON ledger.posting IS 'Postings are append-only (PB009).';
 COMMENT ON TRIGGER guard_entry_history ON ledger.entry IS 'Entries are never deleted (PB009).';
 COMMENT ON TRIGGER guard_entry_truncate ON ledger.entry IS 'Entries are never deleted (PB009).';
+COMMENT ON TRIGGER guard_status_change_history ON ledger.entry_status_change IS 'Status changes are append-only (PB009).';
+COMMENT ON TRIGGER guard_status_change_truncate ON ledger.entry_status_change IS 'Status changes are append-only (PB009).';

@@ -435,9 +435,10 @@ RECIPES: dict[str, Callable[[Prober], Args]] = {
     "tuition.awaiting_approval": lambda p: {},
     "tuition.overview": lambda p: {"p_student": "stu-1"},
 }  # fmt: skip
-# Functions whose only rules are the input checks, besides those that take only p_tenant.
+# Functions whose only rules are the input checks, besides those that take only p_tenant
+# (ledger.changes: its limit and its cursor, 22023).
 INPUT_RULES_ONLY = frozenset(
-    {"fees.platform_revenue", "ledger.grant_tenant", "ledger.revoke_tenant"}
+    {"fees.platform_revenue", "ledger.grant_tenant", "ledger.revoke_tenant", "ledger.changes"}
 )
 # A function without a recipe yet: these existing names, NULL for the rest.
 GENERIC = {"p_code": "acct-a", "p_user": "user-1", "p_booking": "bk-1", "p_load": "load-1",

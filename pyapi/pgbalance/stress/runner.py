@@ -27,6 +27,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from pgbalance.db import EmbeddedCluster, conninfo_params, with_dbname
 from pgbalance.stress import oracle
+from pgbalance.stress.consumer import FeedConsumer
 from pgbalance.stress.faults import (
     FAULTS,
     SERVER_WIDE,
@@ -263,6 +264,8 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
         replica.prepare()
         console.print(f"synchronous standby on port {replica.standby.port}")
     workers = [Worker(i, ctx) for i in range(config.workers)]
+    # The change feed read beside the load (not for --naive: no kernel behind it).
+    feed = None if config.naive else FeedConsumer(current_dsn, tenant, threading.Event())
     faults = [FAULTS[kind](fctx) for kind in sorted(config.faults)]
     label = ("naive " if config.naive else "") + "+".join(s.name for s in scenarios)
     console.print(
@@ -275,6 +278,8 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
     try:
         for w in workers:
             w.start()
+        if feed is not None:
+            feed.start()
         for f in faults:
             f.start()
         _progress(console, config, ctx, fctx, started, end)
@@ -296,6 +301,9 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
     if leftovers:
         console.print(f"resolving {leftovers} calls still unanswered at the end")
     resolve_leftovers(ctx, ops, config.resolve_timeout)
+    if feed is not None:
+        feed.finish(config.resolve_timeout)
+        console.print(f"feed: {len(feed.seen)} changes read in {feed.reads} reads")
     for w in workers:
         if w.is_alive():
             ctx.problem(f"{w.name} still running {config.resolve_timeout + 30:.0f}s after the end")
@@ -308,6 +316,8 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
             anomalies, verify_rows = oracle.check(
                 conn, tenant, scenarios, ops, ctx.problems + fctx.problems, naive=config.naive
             )
+            if feed is not None:
+                anomalies += feed.check(conn, ops)
         finally:
             for s in scenarios:
                 with contextlib.suppress(psycopg.Error):

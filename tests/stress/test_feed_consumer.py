@@ -1,0 +1,54 @@
+"""The stress harness's change-feed consumer (pgbalance.stress.consumer): it reads the feed
+beside the load (every run of tests/stress/test_harness.py, under each fault kind, includes
+its check); here its check is shown clean on a real feed and red on each kind of lie."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import psycopg
+
+from pgbalance.stress.consumer import FeedConsumer
+from pgbalance.stress.model import Call, Op
+
+
+def _fill(conn: psycopg.Connection[Any], tenant: str) -> None:
+    for code, floor in (("a", None), ("b", 0)):
+        conn.execute(
+            "SELECT ledger.open_account(%s, %s, 'EUR', %s::bigint, NULL, '{}')",
+            (tenant, code, floor),
+        )
+    for i in range(5):
+        conn.execute("SELECT ledger.transfer(%s, %s, 'a', 'b', 10, '{}')", (tenant, f"t{i}"))
+    held = conn.execute(
+        "SELECT entry_id FROM ledger.hold(%s, 'h', 'a', 'b', 5, NULL, '{}')", (tenant,)
+    ).fetchone()
+    assert held is not None
+    conn.execute("SELECT ledger.capture(%s, %s, NULL)", (tenant, held[0]))
+
+
+def _ok(rows: list[dict[str, Any]]) -> Op:
+    call = Call(scenario="t", kind="transfer", subject="s", args={}, allowed=frozenset())
+    return Op(id=1, worker=0, call=call, first="ok", outcome="ok", rows=rows)
+
+
+def test_the_consumer_check_is_clean_and_sees_each_lie(db: psycopg.Connection[Any], dsn: str,
+                                                       tenant: str) -> None:  # fmt: skip
+    _fill(db, tenant)
+    feed = FeedConsumer(lambda: dsn, tenant, threading.Event())
+    feed.start()
+    feed.finish(30)
+    assert len(feed.seen) == 7  # five transfers, the hold, its capture
+    held = feed.seen[-1][0]
+    assert feed.check(db, [_ok([{"entry_id": held, "status": "posted"}])]) == []
+
+    def checks(seen: list[tuple[int, str]], ops: list[Op] | None = None) -> set[str]:
+        feed.seen = seen
+        return {a.check for a in feed.check(db, ops or [])}
+
+    good = list(feed.seen)
+    assert checks(good + good[:1]) == {"feed_seen_once"}
+    assert checks(good[1:]) == {"feed_missing"}
+    assert checks(good[:-2] + [good[-1], good[-2]]) == {"feed_order"}
+    assert checks(good, [_ok([{"entry_id": 10**12, "status": "posted"}])]) == {"feed_acknowledged"}
