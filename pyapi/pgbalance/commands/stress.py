@@ -14,7 +14,7 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from pgbalance.commands.base import positive_int
-    from pgbalance.stress.workload import SCENARIO_NAMES
+    from pgbalance.harness.stress.workload import SCENARIO_NAMES
 
     parser.add_argument("--workers", type=positive_int, default=16,
                         help="concurrent connections")  # fmt: skip
@@ -47,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from pgbalance import db
-    from pgbalance.stress.faults import SERVER_WIDE, parse_faults
-    from pgbalance.stress.runner import StressConfig, StressError, refusal, run_stress
+    from pgbalance.harness.stress.faults import SERVER_WIDE, parse_faults
+    from pgbalance.harness.stress.runner import StressConfig, StressError, refusal, run_stress
 
     console = Console()
     try:

@@ -1,6 +1,6 @@
 """The unprotected ("naive") patterns: one SQL file per workflow, in named blocks
 (`-- name: <block>` starts one). The incident replays (pgbalance.harness.incidents), the harness's
---naive scenarios (pgbalance.stress.naive) and the step-by-step incident tests all run
+--naive scenarios (pgbalance.harness.stress.naive) and the step-by-step incident tests all run
 these blocks, so the pattern each shows is the same SQL.
 
 Blocks take named parameters (`%(user)s`); `schema` (and any block an incident adds to it)

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
-from pgbalance.stress.naive.store import NaiveScenario, think
-from pgbalance.stress.workload.base import compare_balances, exactly_once, holds, took_effect_once
-from pgbalance.stress.workload.wallet import FAIL_REJECTS, MOVE_REJECTS, Wallet
+from pgbalance.harness.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
+from pgbalance.harness.stress.naive.store import NaiveScenario, think
+from pgbalance.harness.stress.workload.base import (
+    compare_balances,
+    exactly_once,
+    holds,
+    took_effect_once,
+)
+from pgbalance.harness.stress.workload.wallet import FAIL_REJECTS, MOVE_REJECTS, Wallet
 
 
 class NaiveWallet(NaiveScenario, Wallet):

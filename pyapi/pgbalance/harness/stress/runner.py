@@ -26,9 +26,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from pgbalance.db import EmbeddedCluster, conninfo_params, with_dbname
-from pgbalance.stress import oracle
-from pgbalance.stress.consumer import FeedConsumer
-from pgbalance.stress.faults import (
+from pgbalance.harness.stress import oracle
+from pgbalance.harness.stress.consumer import FeedConsumer
+from pgbalance.harness.stress.faults import (
     FAULTS,
     SERVER_WIDE,
     WORKER_APP,
@@ -36,9 +36,9 @@ from pgbalance.stress.faults import (
     Replica,
     clear_leftover_standby_setting,
 )
-from pgbalance.stress.model import Call, Conn, History, Op, Rejected, is_connection_loss
-from pgbalance.stress.report import Report, build_report
-from pgbalance.stress.workload import SCENARIO_NAMES, Scenario, resolve_scenarios
+from pgbalance.harness.stress.model import Call, Conn, History, Op, Rejected, is_connection_loss
+from pgbalance.harness.stress.report import Report, build_report
+from pgbalance.harness.stress.workload import SCENARIO_NAMES, Scenario, resolve_scenarios
 
 
 class StressError(RuntimeError):

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pgbalance.stress.model import Anomaly, Call, Conn, Op, Row
-from pgbalance.stress.workload.base import (
+from pgbalance.harness.stress.model import Anomaly, Call, Conn, Op, Row
+from pgbalance.harness.stress.workload.base import (
     Recent,
     Scenario,
     account_balances,

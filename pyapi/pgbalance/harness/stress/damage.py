@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from pgbalance.stress.model import Anomaly, Call, Conn, Op
-from pgbalance.stress.workload.base import Scenario, fetch
-from pgbalance.stress.workload.transfers import REVERSE_REJECTS, VOID_REJECTS, Transfers
+from pgbalance.harness.stress.model import Anomaly, Call, Conn, Op
+from pgbalance.harness.stress.workload.base import Scenario, fetch
+from pgbalance.harness.stress.workload.transfers import REVERSE_REJECTS, VOID_REJECTS, Transfers
 
 
 class DamageError(RuntimeError):

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import random
 
-from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
-from pgbalance.stress.naive.store import NaiveScenario, refuse_if_different, think
-from pgbalance.stress.workload.base import (
+from pgbalance.harness.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
+from pgbalance.harness.stress.naive.store import NaiveScenario, refuse_if_different, think
+from pgbalance.harness.stress.workload.base import (
     by_subject,
     compare_balances,
     exactly_once,
     holds,
     took_effect_once,
 )
-from pgbalance.stress.workload.fees import (
+from pgbalance.harness.stress.workload.fees import (
     COMPLETE_REJECTS,
     CREATE_REJECTS,
     CURRENCY,

@@ -4,10 +4,10 @@ payment to the term's paid column with a value the client computed."""
 
 from __future__ import annotations
 
-from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
-from pgbalance.stress.naive.store import NaiveScenario, think
-from pgbalance.stress.workload.base import by_subject, exactly_once, holds, took_effect_once
-from pgbalance.stress.workload.tuition import (
+from pgbalance.harness.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
+from pgbalance.harness.stress.naive.store import NaiveScenario, think
+from pgbalance.harness.stress.workload.base import by_subject, exactly_once, holds, took_effect_once
+from pgbalance.harness.stress.workload.tuition import (
     CREATE_REJECTS,
     DECIDE_REJECTS,
     SUBMIT_REJECTS,

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from psycopg.rows import dict_row
 
-from pgbalance.stress.model import Anomaly, Call, Conn, Op, Row
+from pgbalance.harness.stress.model import Anomaly, Call, Conn, Op, Row
 
 T = TypeVar("T")
 

@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 import psycopg
 
 from pgbalance.harness import naive
-from pgbalance.stress.model import Call, Conn, Rejected, Row
-from pgbalance.stress.workload.base import Scenario, fetch
+from pgbalance.harness.stress.model import Call, Conn, Rejected, Row
+from pgbalance.harness.stress.workload.base import Scenario, fetch
 
 THINK_S = 0.002  # the application's work between its check and its write
 

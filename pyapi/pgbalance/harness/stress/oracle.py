@@ -18,8 +18,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from pgbalance.stress.model import NEVER_SQLSTATES, Anomaly, Conn, Op, Row
-from pgbalance.stress.workload.base import Scenario, fetch
+from pgbalance.harness.stress.model import NEVER_SQLSTATES, Anomaly, Conn, Op, Row
+from pgbalance.harness.stress.workload.base import Scenario, fetch
 
 
 def check(

@@ -12,12 +12,12 @@ touches pgbalance's own tables.
 
 from __future__ import annotations
 
-from pgbalance.stress.naive.booking import NaiveBooking
-from pgbalance.stress.naive.fees import NaiveFees
-from pgbalance.stress.naive.transfers import NaiveTransfers
-from pgbalance.stress.naive.tuition import NaiveTuition
-from pgbalance.stress.naive.wallet import NaiveWallet
-from pgbalance.stress.workload.base import Scenario
+from pgbalance.harness.stress.naive.booking import NaiveBooking
+from pgbalance.harness.stress.naive.fees import NaiveFees
+from pgbalance.harness.stress.naive.transfers import NaiveTransfers
+from pgbalance.harness.stress.naive.tuition import NaiveTuition
+from pgbalance.harness.stress.naive.wallet import NaiveWallet
+from pgbalance.harness.stress.workload.base import Scenario
 
 NAIVE_SCENARIOS: dict[str, type[Scenario]] = {
     "transfers": NaiveTransfers,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pgbalance.stress.model import Conn
-from pgbalance.stress.workload.base import Scenario
-from pgbalance.stress.workload.booking import BookingScenario
-from pgbalance.stress.workload.fees import Fees
-from pgbalance.stress.workload.transfers import Transfers
-from pgbalance.stress.workload.tuition import Tuition
-from pgbalance.stress.workload.wallet import Wallet
+from pgbalance.harness.stress.model import Conn
+from pgbalance.harness.stress.workload.base import Scenario
+from pgbalance.harness.stress.workload.booking import BookingScenario
+from pgbalance.harness.stress.workload.fees import Fees
+from pgbalance.harness.stress.workload.transfers import Transfers
+from pgbalance.harness.stress.workload.tuition import Tuition
+from pgbalance.harness.stress.workload.wallet import Wallet
 
 SCENARIO_NAMES = ("mixed", "transfers", "wallet", "booking", "fees", "tuition")
 
@@ -22,7 +22,7 @@ SCENARIOS: dict[str, type[Scenario]] = {
 
 
 def _naive() -> dict[str, type[Scenario]]:
-    from pgbalance.stress import naive
+    from pgbalance.harness.stress import naive
 
     return naive.NAIVE_SCENARIOS
 

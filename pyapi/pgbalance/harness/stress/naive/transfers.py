@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
-from pgbalance.stress.naive.store import NaiveScenario, think
-from pgbalance.stress.workload.base import EntryView
-from pgbalance.stress.workload.transfers import (
+from pgbalance.harness.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
+from pgbalance.harness.stress.naive.store import NaiveScenario, think
+from pgbalance.harness.stress.workload.base import EntryView
+from pgbalance.harness.stress.workload.transfers import (
     CAPTURE_REJECTS,
     HOLD_REJECTS,
     REVERSE_REJECTS,

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console, Group
 from rich.table import Table
 
-from pgbalance.stress.model import Anomaly, Op, Row
+from pgbalance.harness.stress.model import Anomaly, Op, Row
 
 
 @dataclass(frozen=True)

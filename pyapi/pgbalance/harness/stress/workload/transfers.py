@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 
 from psycopg.types.json import Jsonb
 
-from pgbalance.stress.model import Anomaly, Call, Conn, Op
-from pgbalance.stress.workload.base import (
+from pgbalance.harness.stress.model import Anomaly, Call, Conn, Op
+from pgbalance.harness.stress.workload.base import (
     EntryView,
     Recent,
     Scenario,

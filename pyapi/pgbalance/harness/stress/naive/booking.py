@@ -4,10 +4,10 @@ status and paid columns and the payments table are two authorities over one bala
 
 from __future__ import annotations
 
-from pgbalance.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
-from pgbalance.stress.naive.store import NaiveScenario, think
-from pgbalance.stress.workload.base import by_subject, compare_balances, exactly_once
-from pgbalance.stress.workload.booking import (
+from pgbalance.harness.stress.model import Anomaly, Call, Conn, Op, Rejected, Row
+from pgbalance.harness.stress.naive.store import NaiveScenario, think
+from pgbalance.harness.stress.workload.base import by_subject, compare_balances, exactly_once
+from pgbalance.harness.stress.workload.booking import (
     CREATE_REJECTS,
     PAYMENT_REJECTS,
     Booking,

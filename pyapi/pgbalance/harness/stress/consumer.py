@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 
 import psycopg
 
-from pgbalance.stress.model import Anomaly, Conn, Op, is_connection_loss
-from pgbalance.stress.workload.base import fetch
+from pgbalance.harness.stress.model import Anomaly, Conn, Op, is_connection_loss
+from pgbalance.harness.stress.workload.base import fetch
 
 FEED_APP = "pgbalance-stress-feed"
 KERNEL_STATUSES = frozenset({"posted", "pending", "voided", "reversed"})

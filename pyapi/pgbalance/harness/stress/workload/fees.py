@@ -14,8 +14,8 @@ import random
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pgbalance.stress.model import Anomaly, Call, Conn, Op
-from pgbalance.stress.workload.base import (
+from pgbalance.harness.stress.model import Anomaly, Call, Conn, Op
+from pgbalance.harness.stress.workload.base import (
     Recent,
     Scenario,
     by_key,
