@@ -41,7 +41,8 @@ docs: install
 	$(BIN)/pgbalance docs
 
 # The benchmark against pgbench's TPC-B (docs/performance.md), in a scratch database
-# dropped afterwards; results in build/bench.json and build/bench.png. E.g. `make bench BENCH_ARGS='--clients 8 --seconds 10 --rounds 3'`.
+# dropped afterwards; results in build/bench.json and build/bench.png. E.g. `make bench
+# BENCH_ARGS='--rounds 3 --peer pgledger=DIR'` (DIR: a pgledger checkout; skipped when absent).
 BENCH_ARGS ?=
 bench: install
 	mkdir -p build

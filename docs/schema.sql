@@ -252,7 +252,7 @@ BEGIN
                         jsonb_build_object('workflow', 'booking', 'kind', p_kind,
                                            'booking', p_booking.booking_id,
                                            'payment_ref', p_payment_ref),
-                        false, NULL, true, false) AS e;
+                        p_pending => false, p_expires_at => NULL, p_one_currency => true, p_user => false) AS e;
     UPDATE booking.payment AS p SET entry_id = v_entry_id
      WHERE p.tenant_id = p_tenant AND p.payment_ref = p_payment_ref;
     RETURN v_payment_no;
@@ -774,7 +774,7 @@ BEGIN
       FROM ledger._post(p_tenant, format('pgb:fees:%s:fee', v_load.load_no), v_codes, v_amounts,
                         jsonb_build_object('workflow', 'fees', 'load', p_load,
                                            'shipper_fee', p_shipper_fee, 'carrier_fee', p_carrier_fee),
-                        false, NULL, true, false) AS e;
+                        p_pending => false, p_expires_at => NULL, p_one_currency => true, p_user => false) AS e;
     UPDATE fees.load AS l
        SET fee_status = 'DEDUCTED', shipper_fee = p_shipper_fee, carrier_fee = p_carrier_fee,
            fee_entry_id = v_entry_id
@@ -938,131 +938,226 @@ $$;
 COMMENT ON FUNCTION ledger._account_out(p_tenant text, p_code text) IS 'Private: the account row as the API returns it (stripes summed in).';
 
 --
--- Name: _apply_legs(text, bigint, text[], bigint[], boolean, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+-- Name: _apply_legs(text, text[], bigint[], integer[], uuid[], integer[], text[], bigint[], boolean, boolean, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._apply_legs(p_tenant text, p_entry_id bigint, p_codes text[], p_amounts bigint[], p_pending boolean, p_one_currency boolean) RETURNS void
+CREATE FUNCTION ledger._apply_legs(p_tenant text, p_keys text[], p_entry_ids bigint[], p_first integer[], p_fingerprints uuid[], p_leg_items integer[], p_leg_codes text[], p_leg_amounts bigint[], p_pending boolean, p_one_currency boolean, p_atomic boolean, OUT owners integer[], OUT error_codes text[], OUT messages text[], OUT details text[], OUT hints text[]) RETURNS record
     LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
-    r ledger.account;
-    v_rows ledger.account[];
-    v_n int := cardinality(p_codes);
-    v_ids bigint[] := array_fill(NULL::bigint, ARRAY[cardinality(p_codes)]);
-    v_found int := 0;
-    v_pos int;
-    v_amount bigint;
-    v_closed_pos int;
-    v_limit_pos int;
-    v_total record;
-    v_currency text;
-    v_mixed boolean := false;
-    v_limit_code text;
-    v_limit_message text;
-    v_limit_detail text;
+    c_max CONSTANT numeric := 9223372036854775807;
+    c_min CONSTANT numeric := -9223372036854775808;
+    v_n integer := cardinality(p_entry_ids);
+    v_m integer := coalesce(cardinality(p_leg_codes), 0);
+    v_codes text[];
+    -- per locked account (slot), in lock order
+    v_aid bigint[];
+    v_acode text[];
+    v_cur text[];
+    v_bal bigint[];
+    v_pout bigint[];
+    v_pin bigint[];
+    v_min bigint[];
+    v_max bigint[];
+    v_closed boolean[];
+    -- per leg
+    v_slot integer[];
+    -- per first item of a key: the item that posted under that key
+    v_holder integer[];
+    -- per item: its legs are v_start[i] .. v_end[i]
+    v_start integer[];
+    v_end integer[];
+    v_failed boolean := false;
+    v_posted boolean := false;
+    v_f integer;
+    v_o integer;
+    v_s integer;
+    v_a bigint;
+    v_missing integer;
+    v_mixed boolean;
+    v_closed_leg integer;
+    v_limit_leg integer;
     v_now timestamptz;
 BEGIN
-    -- Locked rows come back as they are now.
-    SELECT array_agg(l.a) INTO v_rows
-      FROM (SELECT a FROM ledger.account AS a
-             WHERE a.tenant_id = p_tenant AND a.code = ANY (p_codes) AND a.stripes = 0
-             ORDER BY a.account_id
-               FOR NO KEY UPDATE) AS l;
-    -- Some account is striped or unknown: a second pass, a new statement (so it also sees an
-    -- account striped by a ledger.set_account_stripes that committed while the first waited).
-    IF coalesce(cardinality(v_rows), 0) < v_n THEN
-        v_rows := coalesce(v_rows, '{}') || ARRAY(
-            SELECT l.a
-              FROM (SELECT a FROM ledger.account AS a
-                     WHERE a.tenant_id = p_tenant AND a.code = ANY (p_codes) AND a.stripes > 0
-                     ORDER BY a.account_id
-                       FOR KEY SHARE) AS l);
-    END IF;
-
-    -- Errors name the first offending leg (legs order).
-    FOREACH r IN ARRAY v_rows LOOP
-        v_pos := array_position(p_codes, r.code);
-        v_ids[v_pos] := r.account_id;
-        v_found := v_found + 1;
-        IF v_currency IS NULL THEN
-            v_currency := r.currency;
-        ELSIF v_currency <> r.currency THEN
-            v_mixed := true;
+    -- Per-item arrays start NULL and get their elements assigned by subscript (gaps read NULL).
+    FOR j IN 1 .. v_m LOOP
+        v_f := p_leg_items[j];
+        IF v_start[v_f] IS NULL THEN
+            v_start[v_f] := j;
         END IF;
-        IF r.closed_at IS NOT NULL AND (v_closed_pos IS NULL OR v_pos < v_closed_pos) THEN
-            v_closed_pos := v_pos;
-        END IF;
-        CONTINUE WHEN v_limit_pos < v_pos;
-        v_amount := p_amounts[v_pos];
-        -- Striped: nothing to check but that the total (the row plus the stripes) stays within
-        -- a bigint, which only a huge amount can break; that one reads the stripes.
-        CONTINUE WHEN r.stripes > 0 AND abs(v_amount) < 4503599627370496;
-        IF r.min_balance IS NULL AND r.max_balance IS NULL AND abs(v_amount) >= 4503599627370496 THEN
-            SELECT o.balance, o.pending_out, o.pending_in INTO v_total
-              FROM ledger._account_out(p_tenant, r.code) AS o;
-            r.balance := v_total.balance;
-            r.pending_out := v_total.pending_out;
-            r.pending_in := v_total.pending_in;
-        END IF;
-        -- numeric: a huge amount is a limit error, never a bigint overflow. Without a floor
-        -- or a ceiling, what a bigint holds is the limit (balance, available, pending).
-        IF v_amount < 0 AND r.balance::numeric - r.pending_out + v_amount
-                            < coalesce(r.min_balance, -9223372036854775808)
-           OR p_pending AND v_amount < 0 AND r.pending_out::numeric - v_amount > 9223372036854775807 THEN
-            v_limit_pos := v_pos;
-            v_limit_code := 'PB001';
-            v_limit_message := format('insufficient funds in account %s', r.code);
-            v_limit_detail := format('account=%s available=%s requested=%s pending=%s min_balance=%s',
-                r.code, r.balance - r.pending_out, -v_amount::numeric, r.pending_out,
-                coalesce(r.min_balance::text, '-9223372036854775808'));
-        ELSIF v_amount > 0 AND r.balance::numeric + r.pending_in + v_amount
-                               > coalesce(r.max_balance, 9223372036854775807)
-           OR p_pending AND v_amount > 0 AND r.pending_in::numeric + v_amount > 9223372036854775807 THEN
-            v_limit_pos := v_pos;
-            v_limit_code := 'PB002';
-            v_limit_message := format('account %s would exceed its maximum balance', r.code);
-            v_limit_detail := format('account=%s balance=%s pending_in=%s requested=%s max_balance=%s',
-                r.code, r.balance, r.pending_in, v_amount,
-                coalesce(r.max_balance::text, '9223372036854775807'));
-        END IF;
+        v_end[v_f] := j;
     END LOOP;
 
-    IF v_found < v_n THEN
-        PERFORM ledger._raise('PB005', 'account not found',
-            format('account=%s', p_codes[array_position(v_ids, NULL)]),
-            'Open it first with ledger.open_account.');
+    IF v_n = 1 THEN
+        v_codes := p_leg_codes;
+    ELSE
+        v_codes := ARRAY(SELECT DISTINCT p_leg_codes[g.j] FROM generate_subscripts(p_leg_codes, 1) AS g(j)
+                          WHERE p_entry_ids[p_leg_items[g.j]] IS NOT NULL);
     END IF;
-    -- Mixed currencies that balance per currency (post_entry, reversals) were checked by
-    -- ledger._post before the key claim; single-currency movements refuse them here.
-    IF v_mixed AND p_one_currency THEN
-        PERFORM ledger._raise('PB006', 'accounts of different currencies in one movement',
-            format('accounts=%s', array_to_string(p_codes, ',')));
-    END IF;
-    IF v_closed_pos IS NOT NULL THEN
-        PERFORM ledger._raise('PB007', 'account is closed', format('account=%s', p_codes[v_closed_pos]));
-    END IF;
-    IF v_limit_code IS NOT NULL THEN
-        PERFORM ledger._raise(v_limit_code, v_limit_message, v_limit_detail);
+    SELECT array_agg(l.account_id), array_agg(l.code), array_agg(l.currency), array_agg(l.balance),
+           array_agg(l.pending_out), array_agg(l.pending_in), array_agg(l.min_balance),
+           array_agg(l.max_balance), array_agg(l.closed)
+      INTO v_aid, v_acode, v_cur, v_bal, v_pout, v_pin, v_min, v_max, v_closed
+      FROM (SELECT a.account_id, a.code, a.currency, a.balance, a.pending_out, a.pending_in,
+                   a.min_balance, a.max_balance, a.closed_at IS NOT NULL AS closed
+              FROM ledger.account AS a
+             WHERE a.tenant_id = p_tenant AND a.code = ANY ((SELECT v_codes)::text[]) AND a.stripes = 0
+             ORDER BY a.account_id
+               FOR NO KEY UPDATE) AS l;
+    -- Plans: plpgsql keeps a statement's generic plan only when it costs no more than the
+    -- custom ones, so no estimate here may depend on an array's values: its elements come
+    -- from generate_subscripts (no row estimate from the array) and ANY reads the codes from
+    -- an init plan ((SELECT v_codes): no size known). Otherwise every call would plan anew.
+    -- Some account is striped or unknown: a second pass, a new statement (so it also sees an
+    -- account striped by a ledger.set_account_stripes that committed while the first waited).
+    -- A striped account's amounts are its row plus its stripes.
+    IF coalesce(cardinality(v_aid), 0) < cardinality(v_codes) THEN
+        SELECT coalesce(v_aid, '{}') || array_agg(l.account_id),
+               coalesce(v_acode, '{}') || array_agg(l.code),
+               coalesce(v_cur, '{}') || array_agg(l.currency),
+               coalesce(v_bal, '{}') || array_agg(l.balance + coalesce(x.b, 0)),
+               coalesce(v_pout, '{}') || array_agg(l.pending_out + coalesce(x.o, 0)),
+               coalesce(v_pin, '{}') || array_agg(l.pending_in + coalesce(x.i, 0)),
+               coalesce(v_min, '{}') || array_agg(NULL::bigint),
+               coalesce(v_max, '{}') || array_agg(NULL::bigint),
+               coalesce(v_closed, '{}') || array_agg(l.closed)
+          INTO v_aid, v_acode, v_cur, v_bal, v_pout, v_pin, v_min, v_max, v_closed
+          FROM (SELECT a.account_id, a.code, a.currency, a.balance, a.pending_out, a.pending_in,
+                       a.closed_at IS NOT NULL AS closed
+                  FROM ledger.account AS a
+                 WHERE a.tenant_id = p_tenant AND a.code = ANY ((SELECT v_codes)::text[]) AND a.stripes > 0
+                 ORDER BY a.account_id
+                   FOR KEY SHARE) AS l
+          LEFT JOIN LATERAL (
+                SELECT sum(s.balance) AS b, sum(s.pending_out) AS o, sum(s.pending_in) AS i
+                  FROM ledger.account_stripe AS s
+                 WHERE s.tenant_id = p_tenant AND s.account_id = l.account_id) AS x ON true;
     END IF;
 
-    -- Taken under the locks, so posted_at orders an account's postings as they took effect.
-    v_now := clock_timestamp();
-    INSERT INTO ledger.posting (tenant_id, entry_id, posting_no, account_id, kind, amount, posted_at)
-    SELECT p_tenant, p_entry_id, u.ord, v_ids[u.ord],
-           CASE WHEN NOT p_pending THEN 'B' WHEN u.amount < 0 THEN 'O' ELSE 'I' END,
-           CASE WHEN p_pending THEN abs(u.amount) ELSE u.amount END,
-           v_now
-      FROM unnest(p_amounts) WITH ORDINALITY AS u(amount, ord);
+    -- Each leg's slot: a few legs look up directly, many through one hash join.
+    IF v_m <= 16 THEN
+        v_slot := array_fill(NULL::integer, ARRAY[v_m]);
+        FOR j IN 1 .. v_m LOOP
+            v_slot[j] := array_position(v_acode, p_leg_codes[j]);
+        END LOOP;
+    ELSE
+        SELECT array_agg(s.slot ORDER BY u.j) INTO v_slot
+          FROM unnest(p_leg_codes) WITH ORDINALITY AS u(code, j)
+          LEFT JOIN unnest(v_acode) WITH ORDINALITY AS s(code, slot) ON s.code = u.code;
+    END IF;
+
+    FOR i IN 1 .. v_n LOOP
+        CONTINUE WHEN p_entry_ids[i] IS NULL;
+        v_f := coalesce(p_first[i], i);
+        IF v_f <> i AND v_holder[v_f] IS NOT NULL THEN
+            -- An earlier item of this call holds the key.
+            v_o := v_holder[v_f];
+            IF p_fingerprints[i] = p_fingerprints[v_o] THEN
+                owners[i] := v_o;
+            ELSE
+                error_codes[i] := 'PB003';
+                messages[i] := 'idempotency key reused with different parameters';
+                details[i] := format('key=%s entry_id=%s', p_keys[i], p_entry_ids[v_o]);
+                hints[i] := 'Use a new key for a new movement; retry with exactly the same parameters.';
+                v_failed := true;
+            END IF;
+            CONTINUE;
+        END IF;
+
+        -- One pass over the legs finds the first leg of each kind of problem (few expressions:
+        -- plpgsql prepares each one it meets once per transaction).
+        v_missing := NULL;
+        v_mixed := false;
+        v_closed_leg := NULL;
+        v_limit_leg := NULL;
+        FOR j IN v_start[i] .. v_end[i] LOOP
+            v_s := v_slot[j];
+            IF v_s IS NULL THEN
+                v_missing := j;
+                EXIT;
+            END IF;
+            v_mixed := v_mixed OR v_cur[v_s] <> v_cur[v_slot[v_start[i]]];
+            v_closed_leg := coalesce(v_closed_leg, CASE WHEN v_closed[v_s] THEN j END);
+            -- numeric: a huge amount is a limit error, never a bigint overflow.
+            v_limit_leg := coalesce(v_limit_leg, CASE WHEN CASE WHEN p_leg_amounts[j] < 0
+                THEN v_bal[v_s]::numeric - v_pout[v_s] + p_leg_amounts[j] < coalesce(v_min[v_s], c_min)
+                     OR p_pending AND v_pout[v_s]::numeric - p_leg_amounts[j] > c_max
+                ELSE v_bal[v_s]::numeric + v_pin[v_s] + p_leg_amounts[j] > coalesce(v_max[v_s], c_max)
+                     OR p_pending AND v_pin[v_s]::numeric + p_leg_amounts[j] > c_max END THEN j END);
+        END LOOP;
+
+        IF v_missing IS NOT NULL THEN
+            error_codes[i] := 'PB005';
+            messages[i] := 'account not found';
+            details[i] := format('account=%s', p_leg_codes[v_missing]);
+            hints[i] := 'Open it first with ledger.open_account.';
+        ELSIF v_mixed AND p_one_currency THEN
+            -- Mixed currencies that balance per currency (post_entry, reversals) were checked
+            -- by ledger._move before the key claim.
+            error_codes[i] := 'PB006';
+            messages[i] := 'accounts of different currencies in one movement';
+            details[i] := format('accounts=%s', array_to_string(p_leg_codes[v_start[i]:v_end[i]], ','));
+        ELSIF v_closed_leg IS NOT NULL THEN
+            error_codes[i] := 'PB007';
+            messages[i] := 'account is closed';
+            details[i] := format('account=%s', p_leg_codes[v_closed_leg]);
+        ELSIF v_limit_leg IS NOT NULL THEN
+            v_s := v_slot[v_limit_leg];
+            v_a := p_leg_amounts[v_limit_leg];
+            IF v_a < 0 THEN
+                error_codes[i] := 'PB001';
+                messages[i] := format('insufficient funds in account %s', v_acode[v_s]);
+                details[i] := format('account=%s available=%s requested=%s pending=%s min_balance=%s',
+                    v_acode[v_s], v_bal[v_s]::numeric - v_pout[v_s], -v_a::numeric, v_pout[v_s],
+                    coalesce(v_min[v_s]::text, c_min::text));
+            ELSE
+                error_codes[i] := 'PB002';
+                messages[i] := format('account %s would exceed its maximum balance', v_acode[v_s]);
+                details[i] := format('account=%s balance=%s pending_in=%s requested=%s max_balance=%s',
+                    v_acode[v_s], v_bal[v_s], v_pin[v_s], v_a, coalesce(v_max[v_s]::text, c_max::text));
+            END IF;
+        ELSE
+            owners[i] := i;
+            v_holder[v_f] := i;
+            v_posted := true;
+            -- What this item leaves is what the next ones see.
+            IF i < v_n THEN
+                FOR j IN v_start[i] .. v_end[i] LOOP
+                    v_s := v_slot[j];
+                    v_a := p_leg_amounts[j];
+                    IF NOT p_pending THEN
+                        v_bal[v_s] := v_bal[v_s] + v_a;
+                    ELSIF v_a < 0 THEN
+                        v_pout[v_s] := v_pout[v_s] - v_a;
+                    ELSE
+                        v_pin[v_s] := v_pin[v_s] + v_a;
+                    END IF;
+                END LOOP;
+            END IF;
+            CONTINUE;
+        END IF;
+        v_failed := true;
+        EXIT WHEN p_atomic;
+    END LOOP;
+
+    IF v_posted AND NOT (p_atomic AND v_failed) THEN
+        -- Taken under the locks, so posted_at orders an account's postings as they took effect.
+        v_now := clock_timestamp();
+        INSERT INTO ledger.posting (tenant_id, entry_id, posting_no, account_id, kind, amount, posted_at)
+        SELECT p_tenant, p_entry_ids[g.i], g.j - v_start[g.i] + 1, v_aid[v_slot[g.j]],
+               (CASE WHEN NOT p_pending THEN 'B' WHEN p_leg_amounts[g.j] < 0 THEN 'O' ELSE 'I' END)::"char",
+               CASE WHEN p_pending THEN abs(p_leg_amounts[g.j]) ELSE p_leg_amounts[g.j] END, v_now
+          FROM (SELECT l.j, p_leg_items[l.j] AS i FROM generate_subscripts(p_leg_codes, 1) AS l(j)) AS g
+         WHERE owners[g.i] = g.i;
+    END IF;
 END
 $$;
 
 --
--- Name: FUNCTION _apply_legs(p_tenant text, p_entry_id bigint, p_codes text[], p_amounts bigint[], p_pending boolean, p_one_currency boolean); Type: COMMENT; Schema: ledger; Owner: -
+-- Name: FUNCTION _apply_legs(p_tenant text, p_keys text[], p_entry_ids bigint[], p_first integer[], p_fingerprints uuid[], p_leg_items integer[], p_leg_codes text[], p_leg_amounts bigint[], p_pending boolean, p_one_currency boolean, p_atomic boolean, OUT owners integer[], OUT error_codes text[], OUT messages text[], OUT details text[], OUT hints text[]); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._apply_legs(p_tenant text, p_entry_id bigint, p_codes text[], p_amounts bigint[], p_pending boolean, p_one_currency boolean) IS 'Private: lock, check and post the legs of a new entry (pending legs raise pending_out/pending_in).';
+COMMENT ON FUNCTION ledger._apply_legs(p_tenant text, p_keys text[], p_entry_ids bigint[], p_first integer[], p_fingerprints uuid[], p_leg_items integer[], p_leg_codes text[], p_leg_amounts bigint[], p_pending boolean, p_one_currency boolean, p_atomic boolean, OUT owners integer[], OUT error_codes text[], OUT messages text[], OUT details text[], OUT hints text[]) IS 'Private: lock, check (in item order, against running balances) and post the legs of new entries; per item the owner of its result or its error (pending legs raise pending_out/pending_in).';
 
 --
 -- Name: _apply_postings(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1074,47 +1169,66 @@ CREATE FUNCTION ledger._apply_postings() RETURNS trigger
     SET enable_seqscan TO 'off'
     AS $$
 DECLARE
-    v_striped bigint;
+    v_tenant text;
+    v_other text;
+    v_ids bigint[];
+    v_b bigint[];
+    v_o bigint[];
+    v_i bigint[];
+    v_rows bigint;
+    v_striped bigint := 0;
+    v_txid bigint;
+    v_marker text;
 BEGIN
-    -- Transaction-local marker read by the account guard; reset before returning.
-    PERFORM set_config('pgbalance.applying', 'on', true);
-    WITH d AS (
-        SELECT n.tenant_id, n.account_id,
-               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'B'), 0) AS b,
-               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'O'), 0) AS o,
-               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'I'), 0) AS i
-          FROM new_postings AS n
-         GROUP BY n.tenant_id, n.account_id
-    ), limited AS (
-        UPDATE ledger.account AS a
-           SET balance     = a.balance + d.b,
-               pending_out = a.pending_out + d.o,
-               pending_in  = a.pending_in + d.i
-          FROM d
-         WHERE a.tenant_id = d.tenant_id
-           AND a.account_id = d.account_id
-           AND a.stripes = 0
-        RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM d) - (SELECT count(*) FROM limited) INTO v_striped;
-    IF v_striped > 0 THEN
+    SELECT min(d.tenant_id), max(d.tenant_id), array_agg(d.account_id), array_agg(d.b),
+           array_agg(d.o), array_agg(d.i)
+      INTO v_tenant, v_other, v_ids, v_b, v_o, v_i
+      FROM (SELECT n.tenant_id, n.account_id,
+                   coalesce(sum(n.amount) FILTER (WHERE n.kind = 'B'), 0)::bigint AS b,
+                   coalesce(sum(n.amount) FILTER (WHERE n.kind = 'O'), 0)::bigint AS o,
+                   coalesce(sum(n.amount) FILTER (WHERE n.kind = 'I'), 0)::bigint AS i
+              FROM new_postings AS n
+             GROUP BY n.tenant_id, n.account_id
+             ORDER BY n.account_id) AS d;
+    IF v_tenant IS DISTINCT FROM v_other THEN
+        PERFORM ledger._raise('22023', 'one statement inserts postings of one tenant',
+            format('tenants=%s,%s', v_tenant, v_other));
+    END IF;
+    IF v_ids IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- Transaction-local marker read by the account and stripe guards; reset before returning.
+    -- Assignments, not PERFORM: an expression needs no executor run.
+    v_marker := set_config('pgbalance.applying', 'on', true);
+    -- One index scan over the accounts (no join); each finds its deltas by its position.
+    UPDATE ledger.account AS a
+       SET balance     = a.balance + v_b[array_position(v_ids, a.account_id)],
+           pending_out = a.pending_out + v_o[array_position(v_ids, a.account_id)],
+           pending_in  = a.pending_in + v_i[array_position(v_ids, a.account_id)]
+     WHERE a.tenant_id = v_tenant AND a.account_id = ANY ((SELECT v_ids)::bigint[]) AND a.stripes = 0;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    IF v_rows < cardinality(v_ids) THEN
+        v_txid := txid_current();
         INSERT INTO ledger.account_stripe AS s (tenant_id, account_id, stripe_no, balance,
                                                 pending_out, pending_in)
-        SELECT n.tenant_id, n.account_id, (txid_current() % a.stripes)::smallint,
-               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'B'), 0),
-               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'O'), 0),
-               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'I'), 0)
-          FROM new_postings AS n
-          JOIN ledger.account AS a ON a.tenant_id = n.tenant_id AND a.account_id = n.account_id
+        SELECT v_tenant, a.account_id, (v_txid % a.stripes)::smallint, d.b, d.o, d.i
+          FROM unnest((SELECT v_ids)::bigint[], (SELECT v_b)::bigint[], (SELECT v_o)::bigint[],
+                      (SELECT v_i)::bigint[]) AS d(id, b, o, i)
+          JOIN ledger.account AS a ON a.tenant_id = v_tenant AND a.account_id = d.id
          WHERE a.stripes > 0
-         GROUP BY n.tenant_id, n.account_id, a.stripes
-         ORDER BY n.account_id
+         ORDER BY a.account_id
             ON CONFLICT ON CONSTRAINT account_stripe_pkey DO UPDATE
            SET balance     = s.balance + excluded.balance,
                pending_out = s.pending_out + excluded.pending_out,
                pending_in  = s.pending_in + excluded.pending_in;
+        GET DIAGNOSTICS v_striped = ROW_COUNT;
     END IF;
-    PERFORM set_config('pgbalance.applying', '', true);
+    v_marker := set_config('pgbalance.applying', '', true);
+    IF v_rows + v_striped < cardinality(v_ids) THEN
+        PERFORM ledger._raise('PB009', 'a posting names an account that does not exist',
+            format('tenant=%s accounts=%s updated=%s', v_tenant, cardinality(v_ids), v_rows + v_striped),
+            'Postings are inserted by the kernel''s movements only.');
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -1123,7 +1237,7 @@ $$;
 -- Name: FUNCTION _apply_postings(); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._apply_postings() IS 'Private trigger: applies inserted postings to balance, pending_out and pending_in (the only writer); a striped account gets them in one of its stripe rows per transaction.';
+COMMENT ON FUNCTION ledger._apply_postings() IS 'Private trigger: applies inserted postings to balance, pending_out and pending_in (the only writer); a striped account gets them in one of its stripe rows per transaction; a posting of an unknown account is refused (PB009).';
 
 --
 -- Name: _capture(text, bigint, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1257,7 +1371,6 @@ COMMENT ON FUNCTION ledger._check_access(p_tenant text, p_write boolean) IS 'Pri
 
 CREATE FUNCTION ledger._check_amount(p_what text, p_value bigint, p_nullable boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     IF p_value IS NULL AND NOT p_nullable THEN
@@ -1349,18 +1462,12 @@ COMMENT ON FUNCTION ledger._check_json(p_what text, p_value jsonb) IS 'Private: 
 
 CREATE FUNCTION ledger._check_name(p_what text, p_value text, p_user boolean DEFAULT true) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    v_problem text[] := ledger._name_problem(p_what, p_value, p_user);
 BEGIN
-    IF p_value IS NULL OR p_value = '' THEN
-        PERFORM ledger._raise('22023', format('%s must be a non-empty string', p_what),
-            format('%s=%s', p_what, coalesce(quote_literal(p_value), 'NULL')));
-    ELSIF length(p_value) > 200 THEN
-        PERFORM ledger._raise('22023', format('%s is longer than 200 characters', p_what),
-            format('length=%s', length(p_value)));
-    ELSIF p_user AND starts_with(p_value, 'pgb:') THEN
-        PERFORM ledger._raise('22023', format('%s may not start with the reserved prefix pgb:', p_what),
-            format('%s=%s', p_what, p_value), 'pgb: names are derived by pgbalance workflows.');
+    IF v_problem IS NOT NULL THEN
+        PERFORM ledger._raise('22023', v_problem[1], v_problem[2], v_problem[3]);
     END IF;
 END
 $$;
@@ -1369,7 +1476,7 @@ $$;
 -- Name: FUNCTION _check_name(p_what text, p_value text, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._check_name(p_what text, p_value text, p_user boolean) IS 'Private: 22023 unless p_value is a non-empty name of at most 200 characters outside the reserved pgb: prefix.';
+COMMENT ON FUNCTION ledger._check_name(p_what text, p_value text, p_user boolean) IS 'Private: 22023 unless p_value is a non-empty name of at most 200 characters outside the reserved pgb: prefix (ledger._name_problem).';
 
 --
 -- Name: _check_reference(text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1448,6 +1555,40 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._check_user_entry(p_entry_id bigint, p_key text, p_action text) IS 'Private: PB004 (DETAIL workflow=..., HINT the function to use) when the entry''s key starts with pgb:, i.e. a workflow made it; ledger.capture, ledger.void and ledger.reverse call it.';
+
+--
+-- Name: _fingerprint(text[], bigint[], boolean, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._fingerprint(p_codes text[], p_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone) RETURNS uuid
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    v_lo integer := 1;
+    v_hi integer := 2;
+BEGIN
+    IF cardinality(p_codes) = 2 THEN
+        IF NOT p_codes[1] < p_codes[2] THEN
+            v_lo := 2;
+            v_hi := 1;
+        END IF;
+        RETURN md5('[[[' || to_json(p_codes[v_lo])::text || ', ' || p_amounts[v_lo] || '], ['
+                   || to_json(p_codes[v_hi])::text || ', ' || p_amounts[v_hi] || ']], '
+                   || coalesce(p_pending::text, 'null') || ', '
+                   || coalesce(extract(epoch FROM p_expires_at)::text, 'null') || ']')::uuid;
+    END IF;
+    RETURN md5(jsonb_build_array(
+        (SELECT jsonb_agg(jsonb_build_array(u.c, u.a) ORDER BY u.c)
+           FROM unnest(p_codes, p_amounts) AS u(c, a)),
+        p_pending, extract(epoch FROM p_expires_at))::text)::uuid;
+END
+$$;
+
+--
+-- Name: FUNCTION _fingerprint(p_codes text[], p_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._fingerprint(p_codes text[], p_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone) IS 'Private: the parameters of a movement as one uuid (legs sorted by code, pending flag, expiry); equal for the same movement in any leg order.';
 
 --
 -- Name: _granted_tenants(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1541,6 +1682,31 @@ $$;
 COMMENT ON FUNCTION ledger._guard_ddl() IS 'Private: event trigger function (pgbalance_guard_ddl, pgbalance_guard_drop): 42501 for DDL on pgbalance objects by a session user that is not a superuser, so no owner can switch the guard triggers off or replace them.';
 
 --
+-- Name: _guard_entry_discard(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._guard_entry_discard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF EXISTS (SELECT FROM ledger.posting AS p
+                WHERE p.tenant_id = OLD.tenant_id AND p.entry_id = OLD.entry_id) THEN
+        PERFORM ledger._raise('PB009', 'ledger history is immutable: an entry with postings is never deleted',
+            format('operation=DELETE table=ledger.entry entry_id=%s', OLD.entry_id),
+            'Correct a movement with ledger.reverse; history is append-only.');
+    END IF;
+    RETURN OLD;
+END
+$$;
+
+--
+-- Name: FUNCTION _guard_entry_discard(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._guard_entry_discard() IS 'Private trigger: raises PB009 when an entry that has postings would be deleted.';
+
+--
 -- Name: _guard_entry_update(); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1571,14 +1737,14 @@ CREATE FUNCTION ledger._guard_history() RETURNS trigger
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
-    -- A failed item of a non-atomic batch discards the entry row it claimed (it has no
-    -- postings: the posting FK refuses the delete otherwise).
-    IF TG_TABLE_NAME = 'entry' AND TG_OP = 'DELETE'
+    -- A failed item of a non-atomic batch discards the entry row it claimed (ledger._move);
+    -- guard_entry_discard refuses that for any entry that has postings.
+    IF TG_ARGV[0] = 'entry' AND TG_OP = 'DELETE'
        AND current_setting('pgbalance.discarding', true) = 'on' THEN
         RETURN NULL;
     END IF;
-    PERFORM ledger._raise('PB009', format('ledger history is immutable: %s on ledger.%s', TG_OP, TG_TABLE_NAME),
-        format('operation=%s table=ledger.%s', TG_OP, TG_TABLE_NAME),
+    PERFORM ledger._raise('PB009', format('ledger history is immutable: %s on ledger.%s', TG_OP, TG_ARGV[0]),
+        format('operation=%s table=ledger.%s', TG_OP, TG_ARGV[0]),
         'Correct a movement with ledger.reverse; history is append-only.');
     RETURN NULL;
 END
@@ -1588,7 +1754,7 @@ $$;
 -- Name: FUNCTION _guard_history(); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._guard_history() IS 'Private trigger: raises PB009 on UPDATE/DELETE/TRUNCATE of postings and status changes, and DELETE/TRUNCATE of entries.';
+COMMENT ON FUNCTION ledger._guard_history() IS 'Private trigger: raises PB009 on UPDATE/DELETE/TRUNCATE of postings and status changes, and DELETE/TRUNCATE of entries (the table named by the trigger argument).';
 
 --
 -- Name: _guard_stripe(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1695,6 +1861,346 @@ $$;
 COMMENT ON FUNCTION ledger._lock_entry(p_tenant text, p_entry_id bigint) IS 'Private: lock an entry (PB005 if unknown in the tenant) and then its accounts in global order.';
 
 --
+-- Name: _move(text, text[], jsonb[], text[], integer[], text[], bigint[], boolean, timestamp with time zone, boolean, boolean, text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._move(p_tenant text, p_keys text[], p_metadata jsonb[], p_problems text[], p_leg_items integer[], p_leg_codes text[], p_leg_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, p_on_error text, OUT entry_ids bigint[], OUT statuses text[], OUT replayed boolean[], OUT error_codes text[]) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    c_max CONSTANT numeric := 9223372036854775807;
+    v_n integer := coalesce(cardinality(p_keys), 0);
+    v_m integer := coalesce(cardinality(p_leg_codes), 0);
+    v_status text := CASE WHEN p_pending THEN 'pending' ELSE 'posted' END;
+    v_problem text[];
+    v_start integer[];
+    v_end integer[];
+    v_msg text[];
+    v_detail text[];
+    v_hint text[];
+    v_fp uuid[];
+    v_amount bigint[];
+    v_meta jsonb[];
+    v_first integer[];
+    v_ids bigint[];
+    v_apply bigint[];
+    v_claimed bigint[];
+    v_lost text[];
+    v_found_keys text[];
+    v_found_ids bigint[];
+    v_found_fps uuid[];
+    v_found_sts text[];
+    v_applied record;
+    v_owners integer[] := '{}';
+    v_drop bigint[] := '{}';
+    v_sum numeric;
+    v_positive numeric;
+    v_legs integer;
+    v_ok boolean;
+    v_f integer;
+    v_k integer;
+    v_bad integer;
+BEGIN
+    v_problem := ledger._name_problem('tenant', p_tenant, false);
+    IF v_problem IS NOT NULL THEN
+        PERFORM ledger._raise('22023', v_problem[1], v_problem[2], v_problem[3]);
+    END IF;
+    IF v_n = 0 THEN
+        RETURN;
+    END IF;
+    -- Per-item arrays start NULL and get the elements assigned (by absolute subscript: an
+    -- array with gaps reads NULL there); every expression costs its set-up once per transaction.
+    FOR j IN 1 .. v_m LOOP
+        v_f := p_leg_items[j];
+        IF v_start[v_f] IS NULL THEN
+            v_start[v_f] := j;
+        END IF;
+        v_end[v_f] := j;
+    END LOOP;
+
+    -- 1. Malformed input (22023). A well-formed item passes a few small expressions (plpgsql
+    -- prepares each expression it meets once per transaction); a malformed one is then told
+    -- apart in the order of ledger.transfer's checks.
+    FOR i IN 1 .. v_n LOOP
+        v_legs := coalesce(v_end[i] - v_start[i] + 1, 0);
+        v_sum := 0;
+        v_positive := 0;
+        v_problem := NULL;
+        v_ok := p_problems[i] IS NULL AND ledger._name_ok(p_keys[i], p_user) AND v_legs BETWEEN 2 AND 1000;
+        IF v_ok THEN
+            FOR j IN v_start[i] .. v_end[i] LOOP
+                v_ok := ledger._name_ok(p_leg_codes[j], p_user) AND p_leg_amounts[j] <> 0;
+                EXIT WHEN v_ok IS NOT TRUE;
+                v_sum := v_sum + p_leg_amounts[j];
+                v_positive := v_positive + greatest(p_leg_amounts[j], 0);
+            END LOOP;
+            -- Two legs compare directly: an expression with a subquery is run by the executor.
+            IF v_legs = 2 THEN
+                v_ok := v_ok AND p_leg_codes[v_start[i]] <> p_leg_codes[v_end[i]];
+            ELSIF v_ok THEN
+                v_ok := (SELECT count(DISTINCT c) FROM unnest(p_leg_codes[v_start[i]:v_end[i]]) AS c) = v_legs;
+            END IF;
+            v_ok := v_ok AND v_sum = 0 AND v_positive <= c_max
+                    AND coalesce(jsonb_typeof(p_metadata[i]) = 'object', true);
+        END IF;
+        IF v_ok IS NOT TRUE THEN
+            v_sum := 0;
+            v_positive := 0;
+            v_problem := coalesce(
+                CASE WHEN p_problems[i] IS NOT NULL
+                     THEN ARRAY[split_part(p_problems[i], '|', 1),
+                                substr(p_problems[i], strpos(p_problems[i], '|') + 1), NULL] END,
+                ledger._name_problem('key', p_keys[i], p_user),
+                CASE WHEN v_legs < 2
+                     THEN ARRAY['a movement needs at least two legs', format('legs=%s', v_legs), NULL]
+                     -- A hold's postings, their release and the capture number 3 x legs (smallint).
+                     WHEN v_legs > 1000
+                     THEN ARRAY['a movement has at most 1000 legs', format('legs=%s', v_legs), NULL] END);
+            IF v_problem IS NULL THEN
+                FOR j IN v_start[i] .. v_end[i] LOOP
+                    v_problem := coalesce(ledger._name_problem('account', p_leg_codes[j], p_user),
+                        CASE WHEN p_leg_amounts[j] IS NULL OR p_leg_amounts[j] = 0
+                             THEN ARRAY['every leg needs a non-zero amount',
+                                        format('account=%s amount=%s', p_leg_codes[j],
+                                               coalesce(p_leg_amounts[j]::text, 'NULL')), NULL] END);
+                    EXIT WHEN v_problem IS NOT NULL;
+                    v_sum := v_sum + p_leg_amounts[j];
+                    v_positive := v_positive + greatest(p_leg_amounts[j], 0);
+                END LOOP;
+            END IF;
+            v_problem := coalesce(v_problem, CASE
+                WHEN (SELECT count(DISTINCT c) FROM unnest(p_leg_codes[v_start[i]:v_end[i]]) AS c) <> v_legs
+                THEN ARRAY['the same account appears twice in one movement',
+                           format('accounts=%s', array_to_string(p_leg_codes[v_start[i]:v_end[i]], ',')), NULL]
+                WHEN v_sum <> 0 THEN ARRAY['legs must sum to 0', format('sum=%s', v_sum), NULL]
+                WHEN v_positive > c_max
+                THEN ARRAY['the movement is larger than a bigint can hold', format('amount=%s', v_positive), NULL]
+                WHEN jsonb_typeof(p_metadata[i]) <> 'object'
+                THEN ARRAY['metadata must be a JSON object', format('metadata=%s', left(p_metadata[i]::text, 100)), NULL]
+            END);
+        END IF;
+        -- Legs that do not sum to 0 per currency are malformed input too, decided before the
+        -- key is claimed (check order). Currencies never change, so reading them unlocked is
+        -- safe; with an unknown account the call goes on to PB005. Single-currency movements
+        -- (transfer, hold) skip this: mixed currencies are PB006 for them (ledger._apply_legs).
+        IF v_problem IS NULL AND NOT p_one_currency THEN
+            WITH l AS (
+                SELECT a.currency, u.amount
+                  FROM unnest(p_leg_codes[v_start[i]:v_end[i]], p_leg_amounts[v_start[i]:v_end[i]]) AS u(code, amount)
+                  LEFT JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.code = u.code)
+            SELECT ARRAY['legs must sum to 0 in each currency', format('currency=%s sum=%s', c.currency, c.total), NULL]
+              INTO v_problem
+              FROM (SELECT l.currency, sum(l.amount) AS total FROM l GROUP BY l.currency) AS c
+             WHERE c.total <> 0 AND NOT EXISTS (SELECT FROM l WHERE l.currency IS NULL)
+             ORDER BY c.currency
+             LIMIT 1;
+        END IF;
+        IF v_problem IS NOT NULL THEN
+            error_codes[i] := '22023';
+            v_msg[i] := v_problem[1];
+            v_detail[i] := v_problem[2];
+            v_hint[i] := v_problem[3];
+            CONTINUE;
+        END IF;
+        v_amount[i] := v_positive;
+        v_meta[i] := coalesce(p_metadata[i], '{}');
+        v_fp[i] := ledger._fingerprint(p_leg_codes[v_start[i]:v_end[i]], p_leg_amounts[v_start[i]:v_end[i]],
+                                       p_pending, p_expires_at);
+    END LOOP;
+
+    -- The first valid item of each key, and entry ids for every valid item in item order.
+    IF v_n = 1 THEN
+        v_first := ARRAY[CASE WHEN error_codes[1] IS NULL THEN 1 END];
+        IF v_first[1] IS NOT NULL THEN
+            v_ids := ARRAY[nextval('ledger.entry_entry_id_seq'::regclass)];
+        END IF;
+    ELSE
+        SELECT array_agg(w.first ORDER BY w.i) INTO v_first
+          FROM (SELECT g.i, CASE WHEN error_codes[g.i] IS NULL
+                                 THEN min(g.i) FILTER (WHERE error_codes[g.i] IS NULL)
+                                          OVER (PARTITION BY p_keys[g.i]) END AS first
+                  FROM generate_subscripts(p_keys, 1) AS g(i)) AS w;
+        v_ids := array_fill(NULL::bigint, ARRAY[v_n]);
+        FOR i IN 1 .. v_n LOOP
+            IF v_first[i] IS NOT NULL THEN
+                v_ids[i] := nextval('ledger.entry_entry_id_seq'::regclass);
+            END IF;
+        END LOOP;
+    END IF;
+
+    -- 2. Claim (one item: a plain VALUES insert, no set to sort and aggregate).
+    IF v_n = 1 AND v_ids IS NOT NULL THEN
+        INSERT INTO ledger.entry AS e (tenant_id, entry_id, idempotency_key, fingerprint, status,
+                                       amount, expires_at, metadata)
+        OVERRIDING SYSTEM VALUE
+        VALUES (p_tenant, v_ids[1], p_keys[1], v_fp[1], v_status, v_amount[1], p_expires_at, v_meta[1])
+            ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) DO NOTHING
+        RETURNING ARRAY[e.entry_id] INTO v_claimed;
+    ELSIF v_ids IS NOT NULL THEN
+        WITH ins AS (
+            INSERT INTO ledger.entry AS e (tenant_id, entry_id, idempotency_key, fingerprint, status,
+                                           amount, expires_at, metadata)
+            OVERRIDING SYSTEM VALUE
+            SELECT p_tenant, v_ids[g.i], p_keys[g.i], v_fp[g.i], v_status, v_amount[g.i],
+                   p_expires_at, v_meta[g.i]
+              FROM generate_subscripts(v_ids, 1) AS g(i)
+             WHERE v_first[g.i] = g.i
+             ORDER BY p_keys[g.i] COLLATE "C"
+                ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) DO NOTHING
+            RETURNING e.entry_id)
+        SELECT array_agg(ins.entry_id) INTO v_claimed FROM ins;
+    END IF;
+
+    IF v_ids IS NOT NULL THEN
+        -- 3. Keys already taken.
+        v_apply := array_fill(NULL::bigint, ARRAY[v_n]);
+        v_lost := '{}';
+        FOR i IN 1 .. v_n LOOP
+            CONTINUE WHEN v_first[i] IS NULL;
+            IF v_ids[v_first[i]] = ANY (v_claimed) THEN
+                v_apply[i] := v_ids[i];
+            ELSIF v_first[i] = i THEN
+                v_lost := v_lost || p_keys[i];
+            END IF;
+        END LOOP;
+        IF cardinality(v_lost) > 0 THEN
+            SELECT array_agg(e.idempotency_key), array_agg(e.entry_id), array_agg(e.fingerprint),
+                   array_agg(e.status)
+              INTO v_found_keys, v_found_ids, v_found_fps, v_found_sts
+              FROM ledger.entry AS e
+             WHERE e.tenant_id = p_tenant
+               AND md5(e.idempotency_key)::uuid = ANY (ARRAY(SELECT md5(k)::uuid FROM unnest(v_lost) AS k))
+               AND e.idempotency_key = ANY (v_lost);
+            FOR i IN 1 .. v_n LOOP
+                CONTINUE WHEN v_first[i] IS NULL OR v_apply[i] IS NOT NULL;
+                v_k := array_position(v_found_keys, p_keys[i]);
+                IF v_fp[i] = v_found_fps[v_k] THEN
+                    entry_ids[i] := v_found_ids[v_k];
+                    statuses[i] := v_found_sts[v_k];
+                    replayed[i] := true;
+                ELSE
+                    error_codes[i] := 'PB003';
+                    v_msg[i] := 'idempotency key reused with different parameters';
+                    v_detail[i] := format('key=%s entry_id=%s', p_keys[i], v_found_ids[v_k]);
+                    v_hint[i] := 'Use a new key for a new movement; retry with exactly the same parameters.';
+                END IF;
+            END LOOP;
+        END IF;
+
+        -- 4. Lock, check, post.
+        IF v_n > 1 OR v_apply[1] IS NOT NULL THEN
+            v_applied := ledger._apply_legs(p_tenant, p_keys, v_apply, v_first, v_fp,
+                p_leg_items, p_leg_codes, p_leg_amounts, p_pending => p_pending,
+                p_one_currency => p_one_currency, p_atomic => p_on_error <> 'report');
+            v_owners := v_applied.owners;
+            FOR i IN 1 .. v_n LOOP
+                CONTINUE WHEN v_apply[i] IS NULL;
+                IF v_applied.error_codes[i] IS NOT NULL THEN
+                    error_codes[i] := v_applied.error_codes[i];
+                    v_msg[i] := v_applied.messages[i];
+                    v_detail[i] := v_applied.details[i];
+                    v_hint[i] := v_applied.hints[i];
+                ELSIF v_owners[i] IS NOT NULL THEN
+                    entry_ids[i] := v_apply[v_owners[i]];
+                    statuses[i] := v_status;
+                    replayed[i] := v_owners[i] <> i;
+                END IF;
+            END LOOP;
+        END IF;
+    END IF;
+
+    -- 5. Errors.
+    IF p_on_error <> 'report' THEN
+        FOR i IN 1 .. v_n LOOP
+            IF error_codes[i] IS NOT NULL THEN
+                v_bad := i;
+                EXIT;
+            END IF;
+        END LOOP;
+        IF v_bad IS NOT NULL THEN
+            IF p_on_error = 'raise' THEN
+                PERFORM ledger._raise(error_codes[v_bad], v_msg[v_bad], v_detail[v_bad], v_hint[v_bad]);
+            END IF;
+            PERFORM ledger._raise(error_codes[v_bad], format('transfer_batch item %s: %s', v_bad, v_msg[v_bad]),
+                format('idx=%s %s', v_bad, v_detail[v_bad]),
+                'Atomic batch: nothing was applied. Fix or drop that item and send the batch again.');
+        END IF;
+        RETURN;
+    END IF;
+    -- Claimed rows that hold no posted item's entry are discarded; a later item with the same
+    -- key that posted after the first one failed gets its own row.
+    FOR i IN 1 .. v_n LOOP
+        IF v_first[i] = i AND v_apply[i] IS NOT NULL AND v_owners[i] IS NULL THEN
+            v_drop := v_drop || v_ids[i];
+        END IF;
+    END LOOP;
+    IF cardinality(v_drop) > 0 THEN
+        PERFORM set_config('pgbalance.discarding', 'on', true);
+        DELETE FROM ledger.entry AS e WHERE e.tenant_id = p_tenant AND e.entry_id = ANY (v_drop);
+        PERFORM set_config('pgbalance.discarding', '', true);
+        INSERT INTO ledger.entry AS e (tenant_id, entry_id, idempotency_key, fingerprint, status,
+                                       amount, expires_at, metadata)
+        OVERRIDING SYSTEM VALUE
+        SELECT p_tenant, v_ids[g.i], p_keys[g.i], v_fp[g.i], v_status, v_amount[g.i], p_expires_at,
+               v_meta[g.i]
+          FROM generate_subscripts(v_ids, 1) AS g(i)
+         WHERE v_first[g.i] <> g.i AND v_owners[g.i] = g.i;
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _move(p_tenant text, p_keys text[], p_metadata jsonb[], p_problems text[], p_leg_items integer[], p_leg_codes text[], p_leg_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, p_on_error text, OUT entry_ids bigint[], OUT statuses text[], OUT replayed boolean[], OUT error_codes text[]); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._move(p_tenant text, p_keys text[], p_metadata jsonb[], p_problems text[], p_leg_items integer[], p_leg_codes text[], p_leg_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, p_on_error text, OUT entry_ids bigint[], OUT statuses text[], OUT replayed boolean[], OUT error_codes text[]) IS 'Private: the movement engine (validate, claim keys, replay, lock, check and post; per item entry id, status, replayed, SQLSTATE); ledger._post is its one-item case, ledger.transfer_batch its many-item case.';
+
+--
+-- Name: _name_ok(text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._name_ok(p_value text, p_user boolean) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT p_value <> '' AND pg_catalog.length(p_value) <= 200
+           AND NOT (p_user AND pg_catalog.starts_with(p_value, 'pgb:'))
+$$;
+
+--
+-- Name: FUNCTION _name_ok(p_value text, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._name_ok(p_value text, p_user boolean) IS 'Private: true when p_value is a non-empty name of at most 200 characters, outside the reserved pgb: prefix when p_user (NULL for NULL); ledger._name_problem says which part failed.';
+
+--
+-- Name: _name_problem(text, text, boolean); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._name_problem(p_what text, p_value text, p_user boolean) RETURNS text[]
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT CASE
+        WHEN p_value IS NULL OR p_value = '' THEN
+            ARRAY[pg_catalog.format('%s must be a non-empty string', p_what),
+                  pg_catalog.format('%s=%s', p_what, coalesce(pg_catalog.quote_literal(p_value), 'NULL')),
+                  NULL]
+        WHEN pg_catalog.length(p_value) > 200 THEN
+            ARRAY[pg_catalog.format('%s is longer than 200 characters', p_what),
+                  pg_catalog.format('length=%s', pg_catalog.length(p_value)), NULL]
+        WHEN p_user AND pg_catalog.starts_with(p_value, 'pgb:') THEN
+            ARRAY[pg_catalog.format('%s may not start with the reserved prefix pgb:', p_what),
+                  pg_catalog.format('%s=%s', p_what, p_value),
+                  'pgb: names are derived by pgbalance workflows.']
+    END
+$$;
+
+--
+-- Name: FUNCTION _name_problem(p_what text, p_value text, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._name_problem(p_what text, p_value text, p_user boolean) IS 'Private: NULL when p_value is a non-empty name of at most 200 characters (outside the reserved pgb: prefix when p_user), else {message, detail, hint} of its 22023.';
+
+--
 -- Name: _open_account(text, text, text, bigint, bigint, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -1749,124 +2255,27 @@ COMMENT ON FUNCTION ledger._open_account(p_tenant text, p_code text, p_currency 
 -- Name: _post(text, text, text[], bigint[], jsonb, boolean, timestamp with time zone, boolean, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
+CREATE FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, OUT entry_id bigint, OUT status text, OUT replayed boolean) RETURNS record
+    LANGUAGE plpgsql
     AS $$
-#variable_conflict use_column
 DECLARE
-    v_n int := coalesce(cardinality(p_codes), 0);
-    v_sum numeric := 0;
-    v_positive numeric := 0;
-    v_fingerprint uuid;
-    v_repeated boolean;
-    v_unbalanced text;
-    v_entry_id bigint;
-    v_status text := CASE WHEN p_pending THEN 'pending' ELSE 'posted' END;
+    v_moved record;
 BEGIN
-    PERFORM ledger._check_name('tenant', p_tenant, false);
-    PERFORM ledger._check_name('key', p_key, p_user);
-    IF v_n < 2 OR v_n <> coalesce(cardinality(p_amounts), 0) THEN
-        PERFORM ledger._raise('22023', 'a movement needs at least two legs', format('legs=%s', v_n));
-    END IF;
-    -- A hold's postings, their release and the capture number 3 x legs (posting_no is smallint).
-    IF v_n > 1000 THEN
-        PERFORM ledger._raise('22023', 'a movement has at most 1000 legs', format('legs=%s', v_n));
-    END IF;
-    FOR i IN 1 .. v_n LOOP
-        PERFORM ledger._check_name('account', p_codes[i], p_user);
-        IF p_amounts[i] IS NULL OR p_amounts[i] = 0 THEN
-            PERFORM ledger._raise('22023', 'every leg needs a non-zero amount',
-                format('account=%s amount=%s', p_codes[i], coalesce(p_amounts[i]::text, 'NULL')));
-        END IF;
-        v_sum := v_sum + p_amounts[i];
-        IF p_amounts[i] > 0 THEN
-            v_positive := v_positive + p_amounts[i];
-        END IF;
-    END LOOP;
-    -- Two legs compare directly: a subquery would send the whole condition to the executor.
-    IF v_n = 2 THEN
-        v_repeated := p_codes[1] = p_codes[2];
-    ELSE
-        v_repeated := (SELECT count(DISTINCT c) FROM unnest(p_codes) AS c) <> v_n;
-    END IF;
-    IF v_repeated THEN
-        PERFORM ledger._raise('22023', 'the same account appears twice in one movement',
-            format('accounts=%s', array_to_string(p_codes, ',')));
-    END IF;
-    IF v_sum <> 0 THEN
-        PERFORM ledger._raise('22023', 'legs must sum to 0', format('sum=%s', v_sum));
-    END IF;
-    IF v_positive > 9223372036854775807 THEN
-        PERFORM ledger._raise('22023', 'the movement is larger than a bigint can hold',
-            format('amount=%s', v_positive));
-    END IF;
-    IF p_metadata IS NOT NULL AND jsonb_typeof(p_metadata) <> 'object' THEN
-        PERFORM ledger._raise('22023', 'metadata must be a JSON object',
-            format('metadata=%s', left(p_metadata::text, 100)));
-    END IF;
-
-    -- Legs that do not sum to 0 per currency are malformed input (22023), decided before the
-    -- key is claimed (check order). Currencies never change, so reading them unlocked is
-    -- safe; with an unknown account the call goes on to PB005. Single-currency movements
-    -- (transfer, hold) skip this: mixed currencies are PB006 for them (ledger._apply_legs).
-    IF NOT p_one_currency THEN
-        WITH l AS (
-            SELECT a.currency, u.amount
-              FROM unnest(p_codes, p_amounts) AS u(code, amount)
-              LEFT JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.code = u.code)
-        SELECT format('currency=%s sum=%s', c.currency, c.total) INTO v_unbalanced
-          FROM (SELECT l.currency, sum(l.amount) AS total FROM l GROUP BY l.currency) AS c
-         WHERE c.total <> 0 AND NOT EXISTS (SELECT FROM l WHERE l.currency IS NULL)
-         ORDER BY c.currency
-         LIMIT 1;
-        IF v_unbalanced IS NOT NULL THEN
-            PERFORM ledger._raise('22023', 'legs must sum to 0 in each currency', v_unbalanced);
-        END IF;
-    END IF;
-
-    -- Order-insensitive: the same legs in another order are the same movement.
-    -- Two legs (transfers, holds) skip the subquery; the text hashed is the same.
-    IF v_n = 2 THEN
-        v_fingerprint := md5(jsonb_build_array(
-            CASE WHEN p_codes[1] < p_codes[2]
-                 THEN jsonb_build_array(jsonb_build_array(p_codes[1], p_amounts[1]),
-                                        jsonb_build_array(p_codes[2], p_amounts[2]))
-                 ELSE jsonb_build_array(jsonb_build_array(p_codes[2], p_amounts[2]),
-                                        jsonb_build_array(p_codes[1], p_amounts[1])) END,
-            p_pending, extract(epoch FROM p_expires_at))::text)::uuid;
-    ELSE
-        v_fingerprint := md5(jsonb_build_array(
-            (SELECT jsonb_agg(jsonb_build_array(u.c, u.a) ORDER BY u.c)
-               FROM unnest(p_codes, p_amounts) AS u(c, a)),
-            p_pending, extract(epoch FROM p_expires_at))::text)::uuid;
-    END IF;
-
-    INSERT INTO ledger.entry AS e (tenant_id, idempotency_key, fingerprint, status, amount,
-                                   expires_at, metadata)
-    VALUES (p_tenant, p_key, v_fingerprint, v_status, v_positive::bigint, p_expires_at,
-            coalesce(p_metadata, '{}'))
-    ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) DO NOTHING
-    RETURNING e.entry_id INTO v_entry_id;
-    IF v_entry_id IS NULL THEN
-        RETURN QUERY SELECT * FROM ledger._replay(p_tenant, p_key, v_fingerprint);
-        RETURN;
-    END IF;
-
-    PERFORM ledger._apply_legs(p_tenant, v_entry_id, p_codes, p_amounts, p_pending, p_one_currency);
-    -- The OUT columns and RETURN NEXT: no query for the result row.
-    entry_id := v_entry_id;
-    status := v_status;
-    replayed := false;
-    RETURN NEXT;
+    v_moved := ledger._move(p_tenant, ARRAY[p_key], ARRAY[p_metadata], NULL,
+        array_fill(1, ARRAY[coalesce(cardinality(p_codes), 0)]), p_codes, p_amounts,
+        p_pending => p_pending, p_expires_at => p_expires_at, p_one_currency => p_one_currency,
+        p_user => p_user, p_on_error => 'raise');
+    entry_id := v_moved.entry_ids[1];
+    status := v_moved.statuses[1];
+    replayed := v_moved.replayed[1];
 END
 $$;
 
 --
--- Name: FUNCTION _post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
+-- Name: FUNCTION _post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, OUT entry_id bigint, OUT status text, OUT replayed boolean); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean) IS 'Private: validate, claim the idempotency key and post (or hold) the legs of a new entry; workflows call it with p_user = false.';
+COMMENT ON FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, OUT entry_id bigint, OUT status text, OUT replayed boolean) IS 'Private: validate, claim the idempotency key and post (or hold) the legs of one new entry through ledger._move, raising its error; workflows call it with p_user = false.';
 
 --
 -- Name: _raise(text, text, text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1987,21 +2396,23 @@ COMMENT ON FUNCTION ledger._release_hold(p_tenant text, p_entry_id bigint, p_cap
 
 CREATE FUNCTION ledger._replay(p_tenant text, p_key text, p_fingerprint uuid) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
     LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 #variable_conflict use_column
 DECLARE
-    v_entry ledger.entry;
+    v_entry_id bigint;
+    v_fingerprint uuid;
+    v_status text;
 BEGIN
-    SELECT * INTO v_entry FROM ledger.entry AS e
+    SELECT e.entry_id, e.fingerprint, e.status INTO v_entry_id, v_fingerprint, v_status
+      FROM ledger.entry AS e
      WHERE e.tenant_id = p_tenant AND md5(e.idempotency_key)::uuid = md5(p_key)::uuid
        AND e.idempotency_key = p_key;
-    IF v_entry.fingerprint IS DISTINCT FROM p_fingerprint THEN
+    IF v_fingerprint IS DISTINCT FROM p_fingerprint THEN
         PERFORM ledger._raise('PB003', 'idempotency key reused with different parameters',
-            format('key=%s entry_id=%s', p_key, v_entry.entry_id),
+            format('key=%s entry_id=%s', p_key, v_entry_id),
             'Use a new key for a new movement; retry with exactly the same parameters.');
     END IF;
-    RETURN QUERY SELECT v_entry.entry_id, v_entry.status, true;
+    RETURN QUERY SELECT v_entry_id, v_status, true;
 END
 $$;
 
@@ -2029,6 +2440,7 @@ DECLARE
     v_closed text;
     v_remaining bigint;
     v_reverse bigint;
+    v_applied record;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('key', p_key, p_user);
@@ -2096,7 +2508,13 @@ BEGIN
     ELSE
         v_amounts := (SELECT array_agg(-x ORDER BY o) FROM unnest(v_amounts) WITH ORDINALITY AS u(x, o));
     END IF;
-    PERFORM ledger._apply_legs(p_tenant, v_reversal_id, v_codes, v_amounts, false, false);
+    v_applied := ledger._apply_legs(p_tenant, ARRAY[p_key], ARRAY[v_reversal_id], NULL, NULL,
+        array_fill(1, ARRAY[cardinality(v_codes)]), v_codes, v_amounts,
+        p_pending => false, p_one_currency => false, p_atomic => true);
+    IF v_applied.error_codes[1] IS NOT NULL THEN
+        PERFORM ledger._raise(v_applied.error_codes[1], v_applied.messages[1], v_applied.details[1],
+            v_applied.hints[1]);
+    END IF;
     UPDATE ledger.entry AS e SET amount = v_reverse, reverses_entry_id = p_entry_id
      WHERE e.tenant_id = p_tenant AND e.entry_id = v_reversal_id;
     UPDATE ledger.entry AS e
@@ -2597,12 +3015,19 @@ CREATE FUNCTION ledger.hold(p_tenant text, p_key text, p_from text, p_to text, p
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_json('metadata', p_metadata);
     PERFORM ledger._check_amount('amount', p_amount);
-    RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, ARRAY[p_from, p_to],
-        ARRAY[-p_amount, p_amount], p_metadata, true, p_expires_at, true, true);
+    v_moved := ledger._post(p_tenant, p_key, ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount],
+        p_metadata, p_pending => true, p_expires_at => p_expires_at, p_one_currency => true,
+        p_user => true);
+    entry_id := v_moved.entry_id;
+    status := v_moved.status;
+    replayed := v_moved.replayed;
+    RETURN NEXT;
 END
 $$;
 
@@ -2647,6 +3072,7 @@ DECLARE
     v_codes text[];
     v_amounts bigint[];
     v_bad jsonb;
+    v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_json('metadata', p_metadata);
@@ -2668,8 +3094,13 @@ BEGIN
     SELECT array_agg(l ->> 'account' ORDER BY o), array_agg((l ->> 'amount')::bigint ORDER BY o)
       INTO v_codes, v_amounts
       FROM jsonb_array_elements(p_legs) WITH ORDINALITY AS x(l, o);
-    RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, v_codes, v_amounts, p_metadata,
-        coalesce(p_pending, false), p_expires_at, false, true);
+    v_moved := ledger._post(p_tenant, p_key, v_codes, v_amounts, p_metadata,
+        p_pending => coalesce(p_pending, false), p_expires_at => p_expires_at,
+        p_one_currency => false, p_user => true);
+    entry_id := v_moved.entry_id;
+    status := v_moved.status;
+    replayed := v_moved.replayed;
+    RETURN NEXT;
 END
 $_$;
 
@@ -2816,14 +3247,22 @@ CREATE FUNCTION ledger.transfer(p_tenant text, p_key text, p_from text, p_to tex
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_json('metadata', p_metadata);
     IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
         PERFORM ledger._check_amount('amount', p_amount);
     END IF;
-    RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, ARRAY[p_from, p_to],
-        ARRAY[-p_amount, p_amount], p_metadata, false, NULL, true, true);
+    -- An expression, not a query: the engine's row comes back without executor start-up.
+    v_moved := ledger._post(p_tenant, p_key, ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount],
+        p_metadata, p_pending => false, p_expires_at => NULL, p_one_currency => true,
+        p_user => true);
+    entry_id := v_moved.entry_id;
+    status := v_moved.status;
+    replayed := v_moved.replayed;
+    RETURN NEXT;
 END
 $$;
 
@@ -2840,62 +3279,21 @@ COMMENT ON FUNCTION ledger.transfer(p_tenant text, p_key text, p_from text, p_to
 CREATE FUNCTION ledger.transfer_batch(p_tenant text, p_transfers jsonb, p_atomic boolean DEFAULT false) RETURNS TABLE(idx integer, entry_id bigint, status text, replayed boolean, error_code text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 #variable_conflict use_column
 DECLARE
     c_max_items CONSTANT integer := 1000;
     v_n integer;
-    -- per item, 1..v_n
-    v_key text[];
+    v_keys text[];
     v_from text[];
     v_to text[];
     v_amount bigint[];
     v_meta jsonb[];
-    v_fp uuid[];
-    v_first integer[];      -- first valid item with the same key
-    v_err text[];           -- SQLSTATE of a failed item
-    v_msg text[];
-    v_detail text[];
-    v_eid bigint[];         -- the item's entry (its own, or the one it replays)
-    v_status text[];
-    v_replayed boolean[];
-    v_id bigint[];          -- entry id drawn for an item that may post
-    v_map jsonb;            -- account code -> slot
-    v_owner integer[];      -- per first item: the item of this batch whose entry holds the key
-    v_claimed boolean[];    -- per first item: this call inserted the key's entry row
-    -- per locked account (slot), in account_id order
-    v_acode text[];
-    v_aid bigint[];
-    v_cur text[];
-    v_bal bigint[];
-    v_pout bigint[];
-    v_pin bigint[];
-    v_min bigint[];
-    v_max bigint[];
-    v_closed boolean[];
-    v_striped boolean[];
-    -- work
-    v_todo integer[];       -- items to check in the loop, ascending
-    v_codes text[];
-    v_rows ledger.account[];
-    v_pe bigint[] := '{}';  -- postings: entry, account, amount
-    v_pa bigint[] := '{}';
-    v_px bigint[] := '{}';
-    v_ok integer[] := '{}'; -- items that post, ascending
-    v_drop bigint[] := '{}';
-    v_ids bigint[];
-    v_fps uuid[];
-    v_sts text[];
-    v_i integer;
-    v_f integer;
-    v_o integer;
-    v_a integer;
-    v_b integer;
-    v_x bigint;
-    v_total record;
-    v_now timestamptz;
-    v_bad integer;
+    v_problems text[];
+    v_leg_items integer[];
+    v_leg_codes text[];
+    v_leg_amounts bigint[];
+    v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
@@ -2916,281 +3314,51 @@ BEGIN
         RETURN;
     END IF;
 
-    -- 1. Parse and check every item as ledger.transfer would (22023), fingerprint it as
-    --    ledger._post does, and find the first valid item of each key.
     -- MATERIALIZED: inlined, each reference would evaluate the expressions again.
     WITH raw AS MATERIALIZED (
-        SELECT o::integer AS i, x,
-               CASE WHEN jsonb_typeof(x) = 'object' THEN x ->> 'key' END AS k,
-               CASE WHEN jsonb_typeof(x) = 'object' THEN x ->> 'from' END AS f,
-               CASE WHEN jsonb_typeof(x) = 'object' THEN x ->> 'to' END AS t,
+        SELECT o::integer AS i, x, jsonb_typeof(x) = 'object' AS obj,
                CASE WHEN jsonb_typeof(x) = 'object' THEN x -> 'amount' END AS a,
                CASE WHEN jsonb_typeof(x) = 'object' THEN x -> 'metadata' END AS m
           FROM jsonb_array_elements(p_transfers) WITH ORDINALITY AS e(x, o)
     ), checked AS MATERIALIZED (
         SELECT r.*,
                CASE
-                 WHEN jsonb_typeof(r.x) IS DISTINCT FROM 'object' THEN
-                      'an item must be a JSON object|item=' || left(r.x::text, 100)
+                 WHEN NOT r.obj THEN 'an item must be a JSON object|item=' || left(r.x::text, 100)
                  WHEN jsonb_typeof(r.a) IS DISTINCT FROM 'number' OR (r.a #>> '{}') !~ '^-?[0-9]+$'
                       OR (r.a #>> '{}')::numeric NOT BETWEEN -9223372036854775808 AND 9223372036854775807 THEN
                       'amount must be an integer (minor units)|amount=' || coalesce(left(r.a::text, 40), 'NULL')
                  WHEN (r.a #>> '{}')::numeric <= 0 THEN
                       'amount must be greater than 0|amount=' || (r.a #>> '{}')
-                 WHEN jsonb_typeof(x -> 'key') IS DISTINCT FROM 'string' OR r.k = '' THEN
-                      'key must be a non-empty string|key=' || coalesce(left((x -> 'key')::text, 100), 'NULL')
-                 WHEN length(r.k) > 200 THEN 'key is longer than 200 characters|length=' || length(r.k)
-                 WHEN starts_with(r.k, 'pgb:') THEN 'key may not start with the reserved prefix pgb:|key=' || r.k
-                 WHEN jsonb_typeof(x -> 'from') IS DISTINCT FROM 'string' OR r.f = '' THEN
-                      'from must be a non-empty account code|from=' || coalesce(left((x -> 'from')::text, 100), 'NULL')
-                 WHEN length(r.f) > 200 THEN 'from is longer than 200 characters|length=' || length(r.f)
-                 WHEN starts_with(r.f, 'pgb:') THEN 'from may not start with the reserved prefix pgb:|from=' || r.f
-                 WHEN jsonb_typeof(x -> 'to') IS DISTINCT FROM 'string' OR r.t = '' THEN
-                      'to must be a non-empty account code|to=' || coalesce(left((x -> 'to')::text, 100), 'NULL')
-                 WHEN length(r.t) > 200 THEN 'to is longer than 200 characters|length=' || length(r.t)
-                 WHEN starts_with(r.t, 'pgb:') THEN 'to may not start with the reserved prefix pgb:|to=' || r.t
-                 WHEN r.f = r.t THEN 'the same account appears twice in one movement|accounts=' || r.f || ',' || r.t
                  WHEN r.m IS NOT NULL AND jsonb_typeof(r.m) NOT IN ('object', 'null') THEN
                       'metadata must be a JSON object|metadata=' || left(r.m::text, 100)
                  WHEN octet_length(r.m::text) > 16384 THEN  -- as ledger._check_json
                       'metadata is larger than 16 KiB|bytes=' || octet_length(r.m::text) || ' limit=16384'
                END AS problem
           FROM raw AS r
-    ), valid AS MATERIALIZED (
-        SELECT c.*, CASE WHEN c.problem IS NULL THEN (c.a #>> '{}')::bigint END AS amount,
-               CASE WHEN c.problem IS NULL
-                    THEN min(c.i) FILTER (WHERE c.problem IS NULL) OVER (PARTITION BY c.k) END AS first
-          FROM checked AS c
     )
-    SELECT array_agg(v.k ORDER BY v.i), array_agg(v.f ORDER BY v.i), array_agg(v.t ORDER BY v.i),
-           array_agg(CASE WHEN v.problem IS NULL THEN v.amount END ORDER BY v.i),
-           array_agg(CASE WHEN v.problem IS NULL THEN coalesce(nullif(v.m, 'null'::jsonb), '{}') END
-                     ORDER BY v.i),
-           -- The same text ledger._post hashes for a transfer (legs sorted by code).
-           array_agg(CASE WHEN v.problem IS NULL THEN md5(jsonb_build_array(
-                    CASE WHEN v.f < v.t
-                         THEN jsonb_build_array(jsonb_build_array(v.f, -v.amount), jsonb_build_array(v.t, v.amount))
-                         ELSE jsonb_build_array(jsonb_build_array(v.t, v.amount), jsonb_build_array(v.f, -v.amount)) END,
-                    false, NULL)::text)::uuid END ORDER BY v.i),
-           array_agg(v.first ORDER BY v.i),
-           array_agg(CASE WHEN v.problem IS NOT NULL THEN '22023' END ORDER BY v.i),
-           array_agg(split_part(v.problem, '|', 1) ORDER BY v.i),
-           array_agg(substr(v.problem, strpos(v.problem, '|') + 1) ORDER BY v.i)
-      INTO v_key, v_from, v_to, v_amount, v_meta, v_fp, v_first, v_err, v_msg, v_detail
-      FROM valid AS v;
-    v_eid := array_fill(NULL::bigint, ARRAY[v_n]);
-    v_status := array_fill(NULL::text, ARRAY[v_n]);
-    v_replayed := array_fill(NULL::boolean, ARRAY[v_n]);
-    v_id := array_fill(NULL::bigint, ARRAY[v_n]);
-    v_owner := array_fill(NULL::integer, ARRAY[v_n]);
-    v_claimed := array_fill(false, ARRAY[v_n]);
+    SELECT array_agg(CASE WHEN c.obj AND jsonb_typeof(c.x -> 'key') = 'string' THEN c.x ->> 'key' END ORDER BY c.i),
+           array_agg(CASE WHEN c.obj AND jsonb_typeof(c.x -> 'from') = 'string' THEN c.x ->> 'from' END ORDER BY c.i),
+           array_agg(CASE WHEN c.obj AND jsonb_typeof(c.x -> 'to') = 'string' THEN c.x ->> 'to' END ORDER BY c.i),
+           array_agg(CASE WHEN c.problem IS NULL THEN (c.a #>> '{}')::bigint END ORDER BY c.i),
+           array_agg(nullif(c.m, 'null'::jsonb) ORDER BY c.i),
+           array_agg(c.problem ORDER BY c.i)
+      INTO v_keys, v_from, v_to, v_amount, v_meta, v_problems
+      FROM checked AS c;
 
-    -- 2. Claim the keys of the first valid items, in key order, with entry ids drawn in idx
-    --    order for every valid item (a later item with the same key may need its own).
-    SELECT array_agg(g.i ORDER BY g.i) INTO v_todo
-      FROM generate_subscripts(v_first, 1) AS g(i) WHERE v_first[g.i] IS NOT NULL;
-    IF v_todo IS NOT NULL THEN
-        SELECT array_agg(nextval('ledger.entry_entry_id_seq'::regclass)) INTO v_ids
-          FROM generate_series(1, cardinality(v_todo));
-        FOR v_i IN 1 .. cardinality(v_todo) LOOP
-            v_id[v_todo[v_i]] := v_ids[v_i];
-        END LOOP;
-        WITH ins AS (
-            INSERT INTO ledger.entry AS e (tenant_id, entry_id, idempotency_key, fingerprint,
-                                           status, amount, metadata)
-            OVERRIDING SYSTEM VALUE
-            SELECT p_tenant, v_id[u.i], v_key[u.i], v_fp[u.i], 'posted', v_amount[u.i], v_meta[u.i]
-              FROM unnest(v_todo) AS u(i)
-             WHERE v_first[u.i] = u.i
-             ORDER BY v_key[u.i] COLLATE "C"
-                ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) DO NOTHING
-            RETURNING e.entry_id
-        )
-        -- Claimed: the first item's row went in (its id came back).
-        SELECT array_agg(r.id IS NOT NULL ORDER BY g.i),
-               count(*) FILTER (WHERE v_first[g.i] = g.i AND r.id IS NULL)
-          INTO v_claimed, v_bad
-          FROM generate_series(1, v_n) AS g(i)
-          LEFT JOIN (SELECT ins.entry_id AS id FROM ins) AS r ON r.id = v_id[g.i];
-        -- Keys already taken: a separate statement, so it sees what a concurrent caller
-        -- committed. Every valid item with such a key replays that entry or conflicts with it.
-        IF v_bad > 0 THEN
-            SELECT array_agg(e.entry_id ORDER BY g.i), array_agg(e.fingerprint ORDER BY g.i),
-                   array_agg(e.status ORDER BY g.i)
-              INTO v_ids, v_fps, v_sts
-              FROM generate_series(1, v_n) AS g(i)
-              LEFT JOIN (SELECT x.idempotency_key, x.entry_id, x.fingerprint, x.status
-                           FROM ledger.entry AS x
-                          WHERE x.tenant_id = p_tenant
-                            AND md5(x.idempotency_key)::uuid = ANY (ARRAY(
-                                SELECT md5(v_key[u.i])::uuid FROM unnest(v_todo) AS u(i)
-                                 WHERE NOT v_claimed[v_first[u.i]]))) AS e
-                ON e.idempotency_key = v_key[g.i]
-               AND v_first[g.i] IS NOT NULL AND NOT v_claimed[v_first[g.i]];
-            FOREACH v_f IN ARRAY v_todo LOOP
-                CONTINUE WHEN v_ids[v_f] IS NULL;
-                IF v_fp[v_f] = v_fps[v_f] THEN
-                    v_eid[v_f] := v_ids[v_f];
-                    v_status[v_f] := v_sts[v_f];
-                    v_replayed[v_f] := true;
-                ELSE
-                    v_err[v_f] := 'PB003';
-                    v_msg[v_f] := 'idempotency key reused with different parameters';
-                    v_detail[v_f] := format('key=%s entry_id=%s', v_key[v_f], v_ids[v_f]);
-                END IF;
-            END LOOP;
-        END IF;
-        -- What is left to check: items of claimed keys.
-        SELECT array_agg(u.i ORDER BY u.i) INTO v_todo
-          FROM unnest(v_todo) AS u(i) WHERE v_claimed[v_first[u.i]];
-    END IF;
+    -- Two legs per well-shaped item: from pays, to receives.
+    SELECT array_agg(u.i ORDER BY u.i, s.leg), array_agg(CASE s.leg WHEN 1 THEN v_from[u.i] ELSE v_to[u.i] END ORDER BY u.i, s.leg),
+           array_agg(CASE s.leg WHEN 1 THEN -v_amount[u.i] ELSE v_amount[u.i] END ORDER BY u.i, s.leg)
+      INTO v_leg_items, v_leg_codes, v_leg_amounts
+      FROM generate_subscripts(v_amount, 1) AS u(i)
+     CROSS JOIN (VALUES (1), (2)) AS s(leg)
+     WHERE v_amount[u.i] IS NOT NULL;
 
-    IF v_todo IS NOT NULL THEN
-        -- 3. Lock their accounts in the kernel's order: not striped FOR NO KEY UPDATE by
-        --    account_id, then all FOR KEY SHARE by account_id (new only for striped ones).
-        v_codes := ARRAY(SELECT v_from[u.i] FROM unnest(v_todo) AS u(i)
-                         UNION SELECT v_to[u.i] FROM unnest(v_todo) AS u(i));
-        SELECT array_agg(l.a) INTO v_rows
-          FROM (SELECT a FROM ledger.account AS a
-                 WHERE a.tenant_id = p_tenant AND a.code = ANY (v_codes) AND a.stripes = 0
-                 ORDER BY a.account_id
-                   FOR NO KEY UPDATE) AS l;
-        -- Striped or unknown accounts: a second pass, a new statement (see ledger._apply_legs).
-        IF coalesce(cardinality(v_rows), 0) < cardinality(v_codes) THEN
-            v_rows := coalesce(v_rows, '{}') || ARRAY(
-                SELECT l.a
-                  FROM (SELECT a FROM ledger.account AS a
-                         WHERE a.tenant_id = p_tenant AND a.code = ANY (v_codes) AND a.stripes > 0
-                         ORDER BY a.account_id
-                           FOR KEY SHARE) AS l);
-        END IF;
-        -- Slot of each account: its position in these arrays (v_map: code -> slot).
-        SELECT jsonb_object_agg(x.code, x.ordinality),
-               array_agg(x.code ORDER BY x.ordinality), array_agg(x.account_id ORDER BY x.ordinality),
-               array_agg(x.currency ORDER BY x.ordinality), array_agg(x.balance ORDER BY x.ordinality),
-               array_agg(x.pending_out ORDER BY x.ordinality),
-               array_agg(x.pending_in ORDER BY x.ordinality),
-               array_agg(x.min_balance ORDER BY x.ordinality),
-               array_agg(x.max_balance ORDER BY x.ordinality),
-               array_agg(x.closed_at IS NOT NULL ORDER BY x.ordinality),
-               array_agg(x.stripes > 0 ORDER BY x.ordinality)
-          INTO v_map, v_acode, v_aid, v_cur, v_bal, v_pout, v_pin, v_min, v_max, v_closed, v_striped
-          FROM unnest(v_rows) WITH ORDINALITY AS x;
-
-        -- An account without limits has its total in its row plus its stripes; only a huge
-        -- credit needs that total (an overflow is a limit error, as in ledger._apply_legs).
-        FOR v_b IN SELECT DISTINCT (v_map ->> v_to[u.i])::integer FROM unnest(v_todo) AS u(i)
-                    WHERE v_amount[u.i] >= 4503599627370496 LOOP
-            CONTINUE WHEN v_b IS NULL OR v_min[v_b] IS NOT NULL OR v_max[v_b] IS NOT NULL;
-            SELECT o.balance, o.pending_in INTO v_total FROM ledger._account_out(p_tenant, v_acode[v_b]) AS o;
-            v_bal[v_b] := v_total.balance;
-            v_pin[v_b] := v_total.pending_in;
-        END LOOP;
-
-        -- 4. Check the items in idx order, as ledger._apply_legs would one call after another.
-        FOREACH v_i IN ARRAY v_todo LOOP
-            v_f := v_first[v_i];
-            IF v_f <> v_i THEN
-                v_o := v_owner[v_f];
-                IF v_o IS NOT NULL THEN     -- an earlier item of this batch holds the key
-                    IF v_fp[v_i] = v_fp[v_o] THEN
-                        v_eid[v_i] := v_id[v_o];
-                        v_status[v_i] := 'posted';
-                        v_replayed[v_i] := true;
-                    ELSE
-                        v_err[v_i] := 'PB003';
-                        v_msg[v_i] := 'idempotency key reused with different parameters';
-                        v_detail[v_i] := format('key=%s entry_id=%s', v_key[v_i], v_id[v_o]);
-                    END IF;
-                    CONTINUE;
-                END IF;
-                -- every earlier item with this key failed: this one tries again
-            END IF;
-            v_a := (v_map ->> v_from[v_i])::integer;
-            v_b := (v_map ->> v_to[v_i])::integer;
-            v_x := v_amount[v_i];
-            IF v_a IS NULL OR v_b IS NULL THEN
-                v_err[v_i] := 'PB005';
-                v_msg[v_i] := 'account not found';
-                v_detail[v_i] := format('account=%s', CASE WHEN v_a IS NULL THEN v_from[v_i] ELSE v_to[v_i] END);
-            ELSIF v_cur[v_a] <> v_cur[v_b] THEN
-                v_err[v_i] := 'PB006';
-                v_msg[v_i] := 'accounts of different currencies in one movement';
-                v_detail[v_i] := format('accounts=%s,%s', v_from[v_i], v_to[v_i]);
-            ELSIF v_closed[v_a] OR v_closed[v_b] THEN
-                v_err[v_i] := 'PB007';
-                v_msg[v_i] := 'account is closed';
-                v_detail[v_i] := format('account=%s', CASE WHEN v_closed[v_a] THEN v_from[v_i] ELSE v_to[v_i] END);
-            ELSIF NOT v_striped[v_a]
-                  AND v_bal[v_a]::numeric - v_pout[v_a] - v_x < v_min[v_a] THEN
-                v_err[v_i] := 'PB001';
-                v_msg[v_i] := format('insufficient funds in account %s', v_from[v_i]);
-                v_detail[v_i] := format('account=%s available=%s requested=%s pending=%s min_balance=%s',
-                    v_from[v_i], v_bal[v_a] - v_pout[v_a], v_x, v_pout[v_a], v_min[v_a]);
-            ELSIF (NOT v_striped[v_b] OR v_x >= 4503599627370496)
-                  AND v_bal[v_b]::numeric + v_pin[v_b] + v_x > coalesce(v_max[v_b], 9223372036854775807) THEN
-                v_err[v_i] := 'PB002';
-                v_msg[v_i] := format('account %s would exceed its maximum balance', v_to[v_i]);
-                v_detail[v_i] := format('account=%s balance=%s pending_in=%s requested=%s max_balance=%s',
-                    v_to[v_i], v_bal[v_b], v_pin[v_b], v_x,
-                    coalesce(v_max[v_b]::text, '9223372036854775807'));
-            ELSE
-                v_bal[v_a] := v_bal[v_a] - v_x;
-                v_bal[v_b] := v_bal[v_b] + v_x;
-                v_owner[v_f] := v_i;
-                v_eid[v_i] := v_id[v_i];
-                v_status[v_i] := 'posted';
-                v_replayed[v_i] := false;
-                v_ok := v_ok || v_i;
-                v_pe := v_pe || v_id[v_i] || v_id[v_i];
-                v_pa := v_pa || v_aid[v_a] || v_aid[v_b];
-                v_px := v_px || -v_x || v_x;
-            END IF;
-        END LOOP;
-    END IF;
-
-    IF p_atomic THEN
-        SELECT min(g.i) INTO v_bad FROM generate_subscripts(v_err, 1) AS g(i) WHERE v_err[g.i] IS NOT NULL;
-        IF v_bad IS NOT NULL THEN
-            PERFORM ledger._raise(v_err[v_bad], format('transfer_batch item %s: %s', v_bad, v_msg[v_bad]),
-                format('idx=%s %s', v_bad, v_detail[v_bad]),
-                'Atomic batch: nothing was applied. Fix or drop that item and send the batch again.');
-        END IF;
-    END IF;
-
-    IF v_todo IS NOT NULL THEN
-        -- 5. Keys whose claimed row does not hold the key's posting item: discard that row
-        --    (no postings, so the DELETE is let through), then put in the row of a later item
-        --    with the same key that passed after the first one failed.
-        FOREACH v_i IN ARRAY v_todo LOOP
-            IF v_first[v_i] = v_i AND v_owner[v_i] IS DISTINCT FROM v_i THEN
-                v_drop := v_drop || v_id[v_i];
-            END IF;
-        END LOOP;
-        IF cardinality(v_drop) > 0 THEN
-            PERFORM set_config('pgbalance.discarding', 'on', true);
-            DELETE FROM ledger.entry AS e WHERE e.tenant_id = p_tenant AND e.entry_id = ANY (v_drop);
-            PERFORM set_config('pgbalance.discarding', '', true);
-            INSERT INTO ledger.entry AS e (tenant_id, entry_id, idempotency_key, fingerprint,
-                                           status, amount, metadata)
-            OVERRIDING SYSTEM VALUE
-            SELECT p_tenant, v_id[u.i], v_key[u.i], v_fp[u.i], 'posted', v_amount[u.i], v_meta[u.i]
-              FROM unnest(v_ok) AS u(i)
-             WHERE v_first[u.i] <> u.i AND v_owner[v_first[u.i]] = u.i;
-        END IF;
-
-        -- 6. The postings of every item that passed, one statement: the trigger applies them.
-        IF cardinality(v_ok) > 0 THEN
-            v_now := clock_timestamp();
-            INSERT INTO ledger.posting (tenant_id, entry_id, posting_no, account_id, kind, amount,
-                                        posted_at)
-            SELECT p_tenant, u.e, 2 - (u.o % 2)::smallint, u.a, 'B', u.x, v_now
-              FROM unnest(v_pe, v_pa, v_px) WITH ORDINALITY AS u(e, a, x, o);
-        END IF;
-    END IF;
-
+    v_moved := ledger._move(p_tenant, v_keys, v_meta, v_problems, v_leg_items, v_leg_codes,
+        v_leg_amounts, p_pending => false, p_expires_at => NULL, p_one_currency => true,
+        p_user => true, p_on_error => CASE WHEN p_atomic THEN 'raise_indexed' ELSE 'report' END);
     RETURN QUERY
-    SELECT g.i, v_eid[g.i], v_status[g.i], v_replayed[g.i], v_err[g.i]
+    SELECT g.i, v_moved.entry_ids[g.i], v_moved.statuses[g.i], v_moved.replayed[g.i],
+           v_moved.error_codes[g.i]
       FROM generate_series(1, v_n) AS g(i);
 END
 $_$;
@@ -3199,7 +3367,7 @@ $_$;
 -- Name: FUNCTION transfer_batch(p_tenant text, p_transfers jsonb, p_atomic boolean); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.transfer_batch(p_tenant text, p_transfers jsonb, p_atomic boolean) IS 'Many transfers in one call: p_transfers = [{"key", "from", "to", "amount", "metadata"}, ...] (at most 10000), applied in order, each idempotent by its key as ledger.transfer. One row per item (idx from 1). Non-atomic (default): each item succeeds or fails on its own (error_code = its SQLSTATE, entry_id NULL, nothing left). Atomic: all or none; the first failing item''s SQLSTATE is raised with idx=<n> in DETAIL. p_transfers not an array -> 22023.';
+COMMENT ON FUNCTION ledger.transfer_batch(p_tenant text, p_transfers jsonb, p_atomic boolean) IS 'Many transfers in one call: p_transfers = [{"key", "from", "to", "amount", "metadata"}, ...] (at most 1000), applied in order, each idempotent by its key as ledger.transfer. One row per item (idx from 1). Non-atomic (default): each item succeeds or fails on its own (error_code = its SQLSTATE, entry_id NULL, nothing left). Atomic: all or none; the first failing item''s SQLSTATE is raised with idx=<n> in DETAIL. p_transfers not an array -> 22023.';
 
 --
 -- Name: verify(text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -3947,7 +4115,7 @@ BEGIN
                ARRAY[-p_amount, p_amount],
                jsonb_build_object('workflow', 'tuition', 'student', p_student,
                                   'reference', p_reference, 'term_no', p_term_no),
-               true, NULL, true, false) AS h;
+               p_pending => true, p_expires_at => NULL, p_one_currency => true, p_user => false) AS h;
     UPDATE tuition.payment AS p SET hold_entry_id = v_hold_id
      WHERE p.tenant_id = p_tenant AND p.payment_id = v_payment_id;
     RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, v_payment_id, false);
@@ -4065,7 +4233,7 @@ BEGIN
                         ARRAY[-p_amount, p_amount],
                         jsonb_build_object('workflow', 'wallet', 'kind', p_kind,
                                            'user', p_user, 'reference', p_reference),
-                        false, NULL, true, false) AS e;
+                        p_pending => false, p_expires_at => NULL, p_one_currency => true, p_user => false) AS e;
     UPDATE wallet.tx AS t SET entry_id = v_entry_id
      WHERE t.tenant_id = p_tenant AND t.reference = p_reference;
     RETURN QUERY SELECT * FROM wallet._tx_out(p_tenant, p_reference, false);
@@ -5016,6 +5184,18 @@ CREATE TRIGGER apply_postings AFTER INSERT ON ledger.posting REFERENCING NEW TAB
 COMMENT ON TRIGGER apply_postings ON ledger.posting IS 'The single authority over balances: every balance change is an inserted posting.';
 
 --
+-- Name: account guard_account_delete; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_account_delete BEFORE DELETE ON ledger.account FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history('account');
+
+--
+-- Name: TRIGGER guard_account_delete ON account; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_account_delete ON ledger.account IS 'Accounts are never deleted (PB009).';
+
+--
 -- Name: account guard_account_insert; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
@@ -5026,6 +5206,18 @@ CREATE TRIGGER guard_account_insert BEFORE INSERT ON ledger.account FOR EACH ROW
 --
 
 COMMENT ON TRIGGER guard_account_insert ON ledger.account IS 'Accounts open at zero; balances come only from postings (PB009).';
+
+--
+-- Name: account guard_account_truncate; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_account_truncate BEFORE TRUNCATE ON ledger.account FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history('account');
+
+--
+-- Name: TRIGGER guard_account_truncate ON account; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_account_truncate ON ledger.account IS 'Accounts are never truncated (PB009).';
 
 --
 -- Name: account guard_account_update; Type: TRIGGER; Schema: ledger; Owner: -
@@ -5052,10 +5244,22 @@ CREATE TRIGGER guard_entry_created_xid BEFORE UPDATE OF created_xid ON ledger.en
 COMMENT ON TRIGGER guard_entry_created_xid ON ledger.entry IS 'An entry''s creating transaction never changes (PB009): the change feed reads it.';
 
 --
+-- Name: entry guard_entry_discard; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_entry_discard BEFORE DELETE ON ledger.entry FOR EACH ROW EXECUTE FUNCTION ledger._guard_entry_discard();
+
+--
+-- Name: TRIGGER guard_entry_discard ON entry; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_entry_discard ON ledger.entry IS 'An entry with postings is never deleted (PB009).';
+
+--
 -- Name: entry guard_entry_history; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
-CREATE TRIGGER guard_entry_history BEFORE DELETE ON ledger.entry FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history();
+CREATE TRIGGER guard_entry_history BEFORE DELETE ON ledger.entry FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history('entry');
 
 --
 -- Name: TRIGGER guard_entry_history ON entry; Type: COMMENT; Schema: ledger; Owner: -
@@ -5067,7 +5271,7 @@ COMMENT ON TRIGGER guard_entry_history ON ledger.entry IS 'Entries are never del
 -- Name: entry guard_entry_truncate; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
-CREATE TRIGGER guard_entry_truncate BEFORE TRUNCATE ON ledger.entry FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history();
+CREATE TRIGGER guard_entry_truncate BEFORE TRUNCATE ON ledger.entry FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history('entry');
 
 --
 -- Name: TRIGGER guard_entry_truncate ON entry; Type: COMMENT; Schema: ledger; Owner: -
@@ -5091,7 +5295,7 @@ COMMENT ON TRIGGER guard_entry_update ON ledger.entry IS 'Only status columns of
 -- Name: posting guard_posting_history; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
-CREATE TRIGGER guard_posting_history BEFORE DELETE OR UPDATE ON ledger.posting FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history();
+CREATE TRIGGER guard_posting_history BEFORE DELETE OR UPDATE ON ledger.posting FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history('posting');
 
 --
 -- Name: TRIGGER guard_posting_history ON posting; Type: COMMENT; Schema: ledger; Owner: -
@@ -5103,7 +5307,7 @@ COMMENT ON TRIGGER guard_posting_history ON ledger.posting IS 'Postings are appe
 -- Name: posting guard_posting_truncate; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
-CREATE TRIGGER guard_posting_truncate BEFORE TRUNCATE ON ledger.posting FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history();
+CREATE TRIGGER guard_posting_truncate BEFORE TRUNCATE ON ledger.posting FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history('posting');
 
 --
 -- Name: TRIGGER guard_posting_truncate ON posting; Type: COMMENT; Schema: ledger; Owner: -
@@ -5115,7 +5319,7 @@ COMMENT ON TRIGGER guard_posting_truncate ON ledger.posting IS 'Postings are app
 -- Name: entry_status_change guard_status_change_history; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
-CREATE TRIGGER guard_status_change_history BEFORE DELETE OR UPDATE ON ledger.entry_status_change FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history();
+CREATE TRIGGER guard_status_change_history BEFORE DELETE OR UPDATE ON ledger.entry_status_change FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history('entry_status_change');
 
 --
 -- Name: TRIGGER guard_status_change_history ON entry_status_change; Type: COMMENT; Schema: ledger; Owner: -
@@ -5127,7 +5331,7 @@ COMMENT ON TRIGGER guard_status_change_history ON ledger.entry_status_change IS 
 -- Name: entry_status_change guard_status_change_truncate; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
-CREATE TRIGGER guard_status_change_truncate BEFORE TRUNCATE ON ledger.entry_status_change FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history();
+CREATE TRIGGER guard_status_change_truncate BEFORE TRUNCATE ON ledger.entry_status_change FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history('entry_status_change');
 
 --
 -- Name: TRIGGER guard_status_change_truncate ON entry_status_change; Type: COMMENT; Schema: ledger; Owner: -
@@ -5243,20 +5447,6 @@ ALTER TABLE ONLY ledger.entry
 
 ALTER TABLE ONLY ledger.entry_status_change
     ADD CONSTRAINT entry_status_change_entry_fkey FOREIGN KEY (tenant_id, entry_id) REFERENCES ledger.entry(tenant_id, entry_id);
-
---
--- Name: posting posting_account_fkey; Type: FK CONSTRAINT; Schema: ledger; Owner: -
---
-
-ALTER TABLE ONLY ledger.posting
-    ADD CONSTRAINT posting_account_fkey FOREIGN KEY (tenant_id, account_id) REFERENCES ledger.account(tenant_id, account_id);
-
---
--- Name: posting posting_entry_fkey; Type: FK CONSTRAINT; Schema: ledger; Owner: -
---
-
-ALTER TABLE ONLY ledger.posting
-    ADD CONSTRAINT posting_entry_fkey FOREIGN KEY (tenant_id, entry_id) REFERENCES ledger.entry(tenant_id, entry_id);
 
 --
 -- Name: allocation allocation_payment_fkey; Type: FK CONSTRAINT; Schema: tuition; Owner: -
@@ -5517,10 +5707,10 @@ REVOKE ALL ON FUNCTION ledger._account_id(p_tenant text, p_code text) FROM PUBLI
 REVOKE ALL ON FUNCTION ledger._account_out(p_tenant text, p_code text) FROM PUBLIC;
 
 --
--- Name: FUNCTION _apply_legs(p_tenant text, p_entry_id bigint, p_codes text[], p_amounts bigint[], p_pending boolean, p_one_currency boolean); Type: ACL; Schema: ledger; Owner: -
+-- Name: FUNCTION _apply_legs(p_tenant text, p_keys text[], p_entry_ids bigint[], p_first integer[], p_fingerprints uuid[], p_leg_items integer[], p_leg_codes text[], p_leg_amounts bigint[], p_pending boolean, p_one_currency boolean, p_atomic boolean, OUT owners integer[], OUT error_codes text[], OUT messages text[], OUT details text[], OUT hints text[]); Type: ACL; Schema: ledger; Owner: -
 --
 
-REVOKE ALL ON FUNCTION ledger._apply_legs(p_tenant text, p_entry_id bigint, p_codes text[], p_amounts bigint[], p_pending boolean, p_one_currency boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger._apply_legs(p_tenant text, p_keys text[], p_entry_ids bigint[], p_first integer[], p_fingerprints uuid[], p_leg_items integer[], p_leg_codes text[], p_leg_amounts bigint[], p_pending boolean, p_one_currency boolean, p_atomic boolean, OUT owners integer[], OUT error_codes text[], OUT messages text[], OUT details text[], OUT hints text[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _apply_postings(); Type: ACL; Schema: ledger; Owner: -
@@ -5595,6 +5785,12 @@ REVOKE ALL ON FUNCTION ledger._check_text(p_what text, p_value text, p_empty_ok 
 REVOKE ALL ON FUNCTION ledger._check_user_entry(p_entry_id bigint, p_key text, p_action text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _fingerprint(p_codes text[], p_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._fingerprint(p_codes text[], p_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _granted_tenants(); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -5611,6 +5807,12 @@ REVOKE ALL ON FUNCTION ledger._guard_account_update() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger._guard_ddl() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _guard_entry_discard(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._guard_entry_discard() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _guard_entry_update(); Type: ACL; Schema: ledger; Owner: -
@@ -5643,16 +5845,34 @@ GRANT SELECT ON TABLE ledger.entry TO pgbalance_auditor;
 REVOKE ALL ON FUNCTION ledger._lock_entry(p_tenant text, p_entry_id bigint) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _move(p_tenant text, p_keys text[], p_metadata jsonb[], p_problems text[], p_leg_items integer[], p_leg_codes text[], p_leg_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, p_on_error text, OUT entry_ids bigint[], OUT statuses text[], OUT replayed boolean[], OUT error_codes text[]); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._move(p_tenant text, p_keys text[], p_metadata jsonb[], p_problems text[], p_leg_items integer[], p_leg_codes text[], p_leg_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, p_on_error text, OUT entry_ids bigint[], OUT statuses text[], OUT replayed boolean[], OUT error_codes text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _name_ok(p_value text, p_user boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._name_ok(p_value text, p_user boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _name_problem(p_what text, p_value text, p_user boolean); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._name_problem(p_what text, p_value text, p_user boolean) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _open_account(p_tenant text, p_code text, p_currency text, p_min_balance bigint, p_max_balance bigint, p_metadata jsonb); Type: ACL; Schema: ledger; Owner: -
 --
 
 REVOKE ALL ON FUNCTION ledger._open_account(p_tenant text, p_code text, p_currency text, p_min_balance bigint, p_max_balance bigint, p_metadata jsonb) FROM PUBLIC;
 
 --
--- Name: FUNCTION _post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean); Type: ACL; Schema: ledger; Owner: -
+-- Name: FUNCTION _post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, OUT entry_id bigint, OUT status text, OUT replayed boolean); Type: ACL; Schema: ledger; Owner: -
 --
 
-REVOKE ALL ON FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, OUT entry_id bigint, OUT status text, OUT replayed boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _raise(p_code text, p_message text, p_detail text, p_hint text); Type: ACL; Schema: ledger; Owner: -

@@ -2,7 +2,6 @@ CREATE OR REPLACE FUNCTION ledger._check_amount(p_what text, p_value bigint, p_n
 RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF p_value IS NULL AND NOT p_nullable THEN

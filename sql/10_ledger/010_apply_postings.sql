@@ -1,66 +1,90 @@
 -- The one writer of balance columns. Callers have already locked every account they
--- post to (in account_id order), so the UPDATE never waits and never deadlocks.
--- A striped account (stripes > 0: no floor, no ceiling; migrations/0006_perf_stripes.sql)
+-- post to (in account_id order, ledger._apply_legs), so the UPDATE never waits and never
+-- deadlocks. A striped account (stripes > 0: no floor, no ceiling; migrations/0006_perf_stripes.sql)
 -- gets its deltas in one of its `stripes` rows of ledger.account_stripe instead, chosen by
 -- the transaction id (one transaction always uses the same stripe, concurrent ones mostly
 -- different ones), written last and in account_id order; callers hold only a share lock on
--- a striped account (ledger._apply_legs).
+-- a striped account.
+-- The transition table is read by a statement of its own (Citus runs no statement that reads
+-- one together with a distributed table); one statement inserts postings of one tenant.
+-- Every posting's account must exist: what a foreign key from ledger.posting checked row by
+-- row is one comparison of counts here.
 CREATE OR REPLACE FUNCTION ledger._apply_postings()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
--- The plans are cached per session for the size of the first statement's postings: a session
--- whose first insert had many rows would otherwise keep a hash join over every account for
--- all its later two-leg movements. Index lookups are right for any size here.
+-- The arrays are read through init plans ((SELECT v_ids)): the planner then assumes a few
+-- elements whatever the call, so the generic plan costs what a custom one would and plpgsql
+-- keeps it instead of planning every call. Index lookups are right for any size here: without
+-- enable_seqscan = off a plan made for a large first statement would scan every account.
 SET enable_seqscan = off
 AS $$
 DECLARE
-    v_striped bigint;
+    v_tenant text;
+    v_other text;
+    v_ids bigint[];
+    v_b bigint[];
+    v_o bigint[];
+    v_i bigint[];
+    v_rows bigint;
+    v_striped bigint := 0;
+    v_txid bigint;
+    v_marker text;
 BEGIN
-    -- Transaction-local marker read by the account guard; reset before returning.
-    PERFORM set_config('pgbalance.applying', 'on', true);
-    WITH d AS (
-        SELECT n.tenant_id, n.account_id,
-               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'B'), 0) AS b,
-               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'O'), 0) AS o,
-               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'I'), 0) AS i
-          FROM new_postings AS n
-         GROUP BY n.tenant_id, n.account_id
-    ), limited AS (
-        UPDATE ledger.account AS a
-           SET balance     = a.balance + d.b,
-               pending_out = a.pending_out + d.o,
-               pending_in  = a.pending_in + d.i
-          FROM d
-         WHERE a.tenant_id = d.tenant_id
-           AND a.account_id = d.account_id
-           AND a.stripes = 0
-        RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM d) - (SELECT count(*) FROM limited) INTO v_striped;
-    IF v_striped > 0 THEN
+    SELECT min(d.tenant_id), max(d.tenant_id), array_agg(d.account_id), array_agg(d.b),
+           array_agg(d.o), array_agg(d.i)
+      INTO v_tenant, v_other, v_ids, v_b, v_o, v_i
+      FROM (SELECT n.tenant_id, n.account_id,
+                   coalesce(sum(n.amount) FILTER (WHERE n.kind = 'B'), 0)::bigint AS b,
+                   coalesce(sum(n.amount) FILTER (WHERE n.kind = 'O'), 0)::bigint AS o,
+                   coalesce(sum(n.amount) FILTER (WHERE n.kind = 'I'), 0)::bigint AS i
+              FROM new_postings AS n
+             GROUP BY n.tenant_id, n.account_id
+             ORDER BY n.account_id) AS d;
+    IF v_tenant IS DISTINCT FROM v_other THEN
+        PERFORM ledger._raise('22023', 'one statement inserts postings of one tenant',
+            format('tenants=%s,%s', v_tenant, v_other));
+    END IF;
+    IF v_ids IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- Transaction-local marker read by the account and stripe guards; reset before returning.
+    -- Assignments, not PERFORM: an expression needs no executor run.
+    v_marker := set_config('pgbalance.applying', 'on', true);
+    -- One index scan over the accounts (no join); each finds its deltas by its position.
+    UPDATE ledger.account AS a
+       SET balance     = a.balance + v_b[array_position(v_ids, a.account_id)],
+           pending_out = a.pending_out + v_o[array_position(v_ids, a.account_id)],
+           pending_in  = a.pending_in + v_i[array_position(v_ids, a.account_id)]
+     WHERE a.tenant_id = v_tenant AND a.account_id = ANY ((SELECT v_ids)::bigint[]) AND a.stripes = 0;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    IF v_rows < cardinality(v_ids) THEN
+        v_txid := txid_current();
         INSERT INTO ledger.account_stripe AS s (tenant_id, account_id, stripe_no, balance,
                                                 pending_out, pending_in)
-        SELECT n.tenant_id, n.account_id, (txid_current() % a.stripes)::smallint,
-               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'B'), 0),
-               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'O'), 0),
-               coalesce(sum(n.amount) FILTER (WHERE n.kind = 'I'), 0)
-          FROM new_postings AS n
-          JOIN ledger.account AS a ON a.tenant_id = n.tenant_id AND a.account_id = n.account_id
+        SELECT v_tenant, a.account_id, (v_txid % a.stripes)::smallint, d.b, d.o, d.i
+          FROM unnest((SELECT v_ids)::bigint[], (SELECT v_b)::bigint[], (SELECT v_o)::bigint[],
+                      (SELECT v_i)::bigint[]) AS d(id, b, o, i)
+          JOIN ledger.account AS a ON a.tenant_id = v_tenant AND a.account_id = d.id
          WHERE a.stripes > 0
-         GROUP BY n.tenant_id, n.account_id, a.stripes
-         ORDER BY n.account_id
+         ORDER BY a.account_id
             ON CONFLICT ON CONSTRAINT account_stripe_pkey DO UPDATE
            SET balance     = s.balance + excluded.balance,
                pending_out = s.pending_out + excluded.pending_out,
                pending_in  = s.pending_in + excluded.pending_in;
+        GET DIAGNOSTICS v_striped = ROW_COUNT;
     END IF;
-    PERFORM set_config('pgbalance.applying', '', true);
+    v_marker := set_config('pgbalance.applying', '', true);
+    IF v_rows + v_striped < cardinality(v_ids) THEN
+        PERFORM ledger._raise('PB009', 'a posting names an account that does not exist',
+            format('tenant=%s accounts=%s updated=%s', v_tenant, cardinality(v_ids), v_rows + v_striped),
+            'Postings are inserted by the kernel''s movements only.');
+    END IF;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION ledger._apply_postings() IS
-    'Private trigger: applies inserted postings to balance, pending_out and pending_in (the only writer); a striped account gets them in one of its stripe rows per transaction.';
+    'Private trigger: applies inserted postings to balance, pending_out and pending_in (the only writer); a striped account gets them in one of its stripe rows per transaction; a posting of an unknown account is refused (PB009).';
 
 CREATE OR REPLACE TRIGGER apply_postings
     AFTER INSERT ON ledger.posting

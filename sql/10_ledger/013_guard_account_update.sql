@@ -43,3 +43,14 @@ CREATE OR REPLACE TRIGGER guard_account_insert
     EXECUTE FUNCTION ledger._guard_account_update();
 COMMENT ON TRIGGER guard_account_insert ON ledger.account IS
     'Accounts open at zero; balances come only from postings (PB009).';
+
+-- Postings name their account without a foreign key (ledger._apply_postings checks it), so
+-- no account row may ever go away.
+CREATE OR REPLACE TRIGGER guard_account_delete
+    BEFORE DELETE ON ledger.account
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history('account');
+CREATE OR REPLACE TRIGGER guard_account_truncate
+    BEFORE TRUNCATE ON ledger.account
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history('account');
+COMMENT ON TRIGGER guard_account_delete ON ledger.account IS 'Accounts are never deleted (PB009).';
+COMMENT ON TRIGGER guard_account_truncate ON ledger.account IS 'Accounts are never truncated (PB009).';

@@ -1,130 +1,238 @@
--- Locks the accounts of a new movement in account_id order, checks them in the contract's
--- order (PB005, PB006, PB007, PB001/PB002) and inserts the postings. The entry row exists.
--- One global lock order for every movement: its accounts that are not striped FOR NO KEY
+-- The set-based heart of every movement (ledger._move for transfer, hold, post_entry and
+-- transfer_batch; ledger._reverse): lock the accounts of the items' legs, check the items in
+-- item order against the balances the earlier items leave, and insert the postings of the
+-- items that pass with one INSERT (one run of the posting trigger). Entry rows exist already.
+--
+-- Lock order, the same for every movement: its accounts that are not striped FOR NO KEY
 -- UPDATE by account_id; then its striped accounts (no floor, no ceiling, stripes > 0:
--- ledger.set_account_stripes) FOR KEY SHARE by account_id. Nothing is checked against those,
--- so the share lock (it keeps ledger.close_account, FOR UPDATE, out) is all they need and
--- concurrent movements into one hot account do not queue; their deltas go to a stripe row,
--- locked last, in account_id order, by the posting trigger. Each pass also reads the rows.
+-- ledger.set_account_stripes) FOR KEY SHARE by account_id; then (in the posting trigger) the
+-- stripe rows by account_id. The share lock keeps ledger.close_account (FOR UPDATE) out and
+-- lets concurrent movements into one hot account run side by side. Each pass reads the rows.
+--
+-- Check order per item (contract): PB005, PB006 (p_one_currency), PB007, then limits; each
+-- error names the first offending leg in legs order. Limits: balance - pending_out >= floor,
+-- balance + pending_in <= ceiling, and without a floor or a ceiling what a bigint holds, for
+-- a striped account on its row plus its stripes (read under the share lock).
+--
+-- Items of one call that share a key (p_first: the first item with that key) behave as calls
+-- in a row: a later item replays the earlier one that posted (or PB003), or tries itself when
+-- every earlier one failed. owners[i] is the item whose entry item i stands for (i itself when
+-- it posted, NULL when it failed). With p_atomic nothing is posted once an item fails.
 CREATE OR REPLACE FUNCTION ledger._apply_legs(
-    p_tenant text, p_entry_id bigint, p_codes text[], p_amounts bigint[],
-    p_pending boolean, p_one_currency boolean)
-RETURNS void
+    p_tenant text, p_keys text[], p_entry_ids bigint[], p_first integer[], p_fingerprints uuid[],
+    p_leg_items integer[], p_leg_codes text[], p_leg_amounts bigint[],
+    p_pending boolean, p_one_currency boolean, p_atomic boolean,
+    OUT owners integer[], OUT error_codes text[], OUT messages text[], OUT details text[],
+    OUT hints text[])
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
--- A custom plan per call (for the array sizes) costs more than it saves.
-SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    r ledger.account;
-    v_rows ledger.account[];
-    v_n int := cardinality(p_codes);
-    v_ids bigint[] := array_fill(NULL::bigint, ARRAY[cardinality(p_codes)]);
-    v_found int := 0;
-    v_pos int;
-    v_amount bigint;
-    v_closed_pos int;
-    v_limit_pos int;
-    v_total record;
-    v_currency text;
-    v_mixed boolean := false;
-    v_limit_code text;
-    v_limit_message text;
-    v_limit_detail text;
+    c_max CONSTANT numeric := 9223372036854775807;
+    c_min CONSTANT numeric := -9223372036854775808;
+    v_n integer := cardinality(p_entry_ids);
+    v_m integer := coalesce(cardinality(p_leg_codes), 0);
+    v_codes text[];
+    -- per locked account (slot), in lock order
+    v_aid bigint[];
+    v_acode text[];
+    v_cur text[];
+    v_bal bigint[];
+    v_pout bigint[];
+    v_pin bigint[];
+    v_min bigint[];
+    v_max bigint[];
+    v_closed boolean[];
+    -- per leg
+    v_slot integer[];
+    -- per first item of a key: the item that posted under that key
+    v_holder integer[];
+    -- per item: its legs are v_start[i] .. v_end[i]
+    v_start integer[];
+    v_end integer[];
+    v_failed boolean := false;
+    v_posted boolean := false;
+    v_f integer;
+    v_o integer;
+    v_s integer;
+    v_a bigint;
+    v_missing integer;
+    v_mixed boolean;
+    v_closed_leg integer;
+    v_limit_leg integer;
     v_now timestamptz;
 BEGIN
-    -- Locked rows come back as they are now.
-    SELECT array_agg(l.a) INTO v_rows
-      FROM (SELECT a FROM ledger.account AS a
-             WHERE a.tenant_id = p_tenant AND a.code = ANY (p_codes) AND a.stripes = 0
-             ORDER BY a.account_id
-               FOR NO KEY UPDATE) AS l;
-    -- Some account is striped or unknown: a second pass, a new statement (so it also sees an
-    -- account striped by a ledger.set_account_stripes that committed while the first waited).
-    IF coalesce(cardinality(v_rows), 0) < v_n THEN
-        v_rows := coalesce(v_rows, '{}') || ARRAY(
-            SELECT l.a
-              FROM (SELECT a FROM ledger.account AS a
-                     WHERE a.tenant_id = p_tenant AND a.code = ANY (p_codes) AND a.stripes > 0
-                     ORDER BY a.account_id
-                       FOR KEY SHARE) AS l);
-    END IF;
-
-    -- Errors name the first offending leg (legs order).
-    FOREACH r IN ARRAY v_rows LOOP
-        v_pos := array_position(p_codes, r.code);
-        v_ids[v_pos] := r.account_id;
-        v_found := v_found + 1;
-        IF v_currency IS NULL THEN
-            v_currency := r.currency;
-        ELSIF v_currency <> r.currency THEN
-            v_mixed := true;
+    -- Per-item arrays start NULL and get their elements assigned by subscript (gaps read NULL).
+    FOR j IN 1 .. v_m LOOP
+        v_f := p_leg_items[j];
+        IF v_start[v_f] IS NULL THEN
+            v_start[v_f] := j;
         END IF;
-        IF r.closed_at IS NOT NULL AND (v_closed_pos IS NULL OR v_pos < v_closed_pos) THEN
-            v_closed_pos := v_pos;
-        END IF;
-        CONTINUE WHEN v_limit_pos < v_pos;
-        v_amount := p_amounts[v_pos];
-        -- Striped: nothing to check but that the total (the row plus the stripes) stays within
-        -- a bigint, which only a huge amount can break; that one reads the stripes.
-        CONTINUE WHEN r.stripes > 0 AND abs(v_amount) < 4503599627370496;
-        IF r.min_balance IS NULL AND r.max_balance IS NULL AND abs(v_amount) >= 4503599627370496 THEN
-            SELECT o.balance, o.pending_out, o.pending_in INTO v_total
-              FROM ledger._account_out(p_tenant, r.code) AS o;
-            r.balance := v_total.balance;
-            r.pending_out := v_total.pending_out;
-            r.pending_in := v_total.pending_in;
-        END IF;
-        -- numeric: a huge amount is a limit error, never a bigint overflow. Without a floor
-        -- or a ceiling, what a bigint holds is the limit (balance, available, pending).
-        IF v_amount < 0 AND r.balance::numeric - r.pending_out + v_amount
-                            < coalesce(r.min_balance, -9223372036854775808)
-           OR p_pending AND v_amount < 0 AND r.pending_out::numeric - v_amount > 9223372036854775807 THEN
-            v_limit_pos := v_pos;
-            v_limit_code := 'PB001';
-            v_limit_message := format('insufficient funds in account %s', r.code);
-            v_limit_detail := format('account=%s available=%s requested=%s pending=%s min_balance=%s',
-                r.code, r.balance - r.pending_out, -v_amount::numeric, r.pending_out,
-                coalesce(r.min_balance::text, '-9223372036854775808'));
-        ELSIF v_amount > 0 AND r.balance::numeric + r.pending_in + v_amount
-                               > coalesce(r.max_balance, 9223372036854775807)
-           OR p_pending AND v_amount > 0 AND r.pending_in::numeric + v_amount > 9223372036854775807 THEN
-            v_limit_pos := v_pos;
-            v_limit_code := 'PB002';
-            v_limit_message := format('account %s would exceed its maximum balance', r.code);
-            v_limit_detail := format('account=%s balance=%s pending_in=%s requested=%s max_balance=%s',
-                r.code, r.balance, r.pending_in, v_amount,
-                coalesce(r.max_balance::text, '9223372036854775807'));
-        END IF;
+        v_end[v_f] := j;
     END LOOP;
 
-    IF v_found < v_n THEN
-        PERFORM ledger._raise('PB005', 'account not found',
-            format('account=%s', p_codes[array_position(v_ids, NULL)]),
-            'Open it first with ledger.open_account.');
+    IF v_n = 1 THEN
+        v_codes := p_leg_codes;
+    ELSE
+        v_codes := ARRAY(SELECT DISTINCT p_leg_codes[g.j] FROM generate_subscripts(p_leg_codes, 1) AS g(j)
+                          WHERE p_entry_ids[p_leg_items[g.j]] IS NOT NULL);
     END IF;
-    -- Mixed currencies that balance per currency (post_entry, reversals) were checked by
-    -- ledger._post before the key claim; single-currency movements refuse them here.
-    IF v_mixed AND p_one_currency THEN
-        PERFORM ledger._raise('PB006', 'accounts of different currencies in one movement',
-            format('accounts=%s', array_to_string(p_codes, ',')));
-    END IF;
-    IF v_closed_pos IS NOT NULL THEN
-        PERFORM ledger._raise('PB007', 'account is closed', format('account=%s', p_codes[v_closed_pos]));
-    END IF;
-    IF v_limit_code IS NOT NULL THEN
-        PERFORM ledger._raise(v_limit_code, v_limit_message, v_limit_detail);
+    SELECT array_agg(l.account_id), array_agg(l.code), array_agg(l.currency), array_agg(l.balance),
+           array_agg(l.pending_out), array_agg(l.pending_in), array_agg(l.min_balance),
+           array_agg(l.max_balance), array_agg(l.closed)
+      INTO v_aid, v_acode, v_cur, v_bal, v_pout, v_pin, v_min, v_max, v_closed
+      FROM (SELECT a.account_id, a.code, a.currency, a.balance, a.pending_out, a.pending_in,
+                   a.min_balance, a.max_balance, a.closed_at IS NOT NULL AS closed
+              FROM ledger.account AS a
+             WHERE a.tenant_id = p_tenant AND a.code = ANY ((SELECT v_codes)::text[]) AND a.stripes = 0
+             ORDER BY a.account_id
+               FOR NO KEY UPDATE) AS l;
+    -- Plans: plpgsql keeps a statement's generic plan only when it costs no more than the
+    -- custom ones, so no estimate here may depend on an array's values: its elements come
+    -- from generate_subscripts (no row estimate from the array) and ANY reads the codes from
+    -- an init plan ((SELECT v_codes): no size known). Otherwise every call would plan anew.
+    -- Some account is striped or unknown: a second pass, a new statement (so it also sees an
+    -- account striped by a ledger.set_account_stripes that committed while the first waited).
+    -- A striped account's amounts are its row plus its stripes.
+    IF coalesce(cardinality(v_aid), 0) < cardinality(v_codes) THEN
+        SELECT coalesce(v_aid, '{}') || array_agg(l.account_id),
+               coalesce(v_acode, '{}') || array_agg(l.code),
+               coalesce(v_cur, '{}') || array_agg(l.currency),
+               coalesce(v_bal, '{}') || array_agg(l.balance + coalesce(x.b, 0)),
+               coalesce(v_pout, '{}') || array_agg(l.pending_out + coalesce(x.o, 0)),
+               coalesce(v_pin, '{}') || array_agg(l.pending_in + coalesce(x.i, 0)),
+               coalesce(v_min, '{}') || array_agg(NULL::bigint),
+               coalesce(v_max, '{}') || array_agg(NULL::bigint),
+               coalesce(v_closed, '{}') || array_agg(l.closed)
+          INTO v_aid, v_acode, v_cur, v_bal, v_pout, v_pin, v_min, v_max, v_closed
+          FROM (SELECT a.account_id, a.code, a.currency, a.balance, a.pending_out, a.pending_in,
+                       a.closed_at IS NOT NULL AS closed
+                  FROM ledger.account AS a
+                 WHERE a.tenant_id = p_tenant AND a.code = ANY ((SELECT v_codes)::text[]) AND a.stripes > 0
+                 ORDER BY a.account_id
+                   FOR KEY SHARE) AS l
+          LEFT JOIN LATERAL (
+                SELECT sum(s.balance) AS b, sum(s.pending_out) AS o, sum(s.pending_in) AS i
+                  FROM ledger.account_stripe AS s
+                 WHERE s.tenant_id = p_tenant AND s.account_id = l.account_id) AS x ON true;
     END IF;
 
-    -- Taken under the locks, so posted_at orders an account's postings as they took effect.
-    v_now := clock_timestamp();
-    INSERT INTO ledger.posting (tenant_id, entry_id, posting_no, account_id, kind, amount, posted_at)
-    SELECT p_tenant, p_entry_id, u.ord, v_ids[u.ord],
-           CASE WHEN NOT p_pending THEN 'B' WHEN u.amount < 0 THEN 'O' ELSE 'I' END,
-           CASE WHEN p_pending THEN abs(u.amount) ELSE u.amount END,
-           v_now
-      FROM unnest(p_amounts) WITH ORDINALITY AS u(amount, ord);
+    -- Each leg's slot: a few legs look up directly, many through one hash join.
+    IF v_m <= 16 THEN
+        v_slot := array_fill(NULL::integer, ARRAY[v_m]);
+        FOR j IN 1 .. v_m LOOP
+            v_slot[j] := array_position(v_acode, p_leg_codes[j]);
+        END LOOP;
+    ELSE
+        SELECT array_agg(s.slot ORDER BY u.j) INTO v_slot
+          FROM unnest(p_leg_codes) WITH ORDINALITY AS u(code, j)
+          LEFT JOIN unnest(v_acode) WITH ORDINALITY AS s(code, slot) ON s.code = u.code;
+    END IF;
+
+    FOR i IN 1 .. v_n LOOP
+        CONTINUE WHEN p_entry_ids[i] IS NULL;
+        v_f := coalesce(p_first[i], i);
+        IF v_f <> i AND v_holder[v_f] IS NOT NULL THEN
+            -- An earlier item of this call holds the key.
+            v_o := v_holder[v_f];
+            IF p_fingerprints[i] = p_fingerprints[v_o] THEN
+                owners[i] := v_o;
+            ELSE
+                error_codes[i] := 'PB003';
+                messages[i] := 'idempotency key reused with different parameters';
+                details[i] := format('key=%s entry_id=%s', p_keys[i], p_entry_ids[v_o]);
+                hints[i] := 'Use a new key for a new movement; retry with exactly the same parameters.';
+                v_failed := true;
+            END IF;
+            CONTINUE;
+        END IF;
+
+        -- One pass over the legs finds the first leg of each kind of problem (few expressions:
+        -- plpgsql prepares each one it meets once per transaction).
+        v_missing := NULL;
+        v_mixed := false;
+        v_closed_leg := NULL;
+        v_limit_leg := NULL;
+        FOR j IN v_start[i] .. v_end[i] LOOP
+            v_s := v_slot[j];
+            IF v_s IS NULL THEN
+                v_missing := j;
+                EXIT;
+            END IF;
+            v_mixed := v_mixed OR v_cur[v_s] <> v_cur[v_slot[v_start[i]]];
+            v_closed_leg := coalesce(v_closed_leg, CASE WHEN v_closed[v_s] THEN j END);
+            -- numeric: a huge amount is a limit error, never a bigint overflow.
+            v_limit_leg := coalesce(v_limit_leg, CASE WHEN CASE WHEN p_leg_amounts[j] < 0
+                THEN v_bal[v_s]::numeric - v_pout[v_s] + p_leg_amounts[j] < coalesce(v_min[v_s], c_min)
+                     OR p_pending AND v_pout[v_s]::numeric - p_leg_amounts[j] > c_max
+                ELSE v_bal[v_s]::numeric + v_pin[v_s] + p_leg_amounts[j] > coalesce(v_max[v_s], c_max)
+                     OR p_pending AND v_pin[v_s]::numeric + p_leg_amounts[j] > c_max END THEN j END);
+        END LOOP;
+
+        IF v_missing IS NOT NULL THEN
+            error_codes[i] := 'PB005';
+            messages[i] := 'account not found';
+            details[i] := format('account=%s', p_leg_codes[v_missing]);
+            hints[i] := 'Open it first with ledger.open_account.';
+        ELSIF v_mixed AND p_one_currency THEN
+            -- Mixed currencies that balance per currency (post_entry, reversals) were checked
+            -- by ledger._move before the key claim.
+            error_codes[i] := 'PB006';
+            messages[i] := 'accounts of different currencies in one movement';
+            details[i] := format('accounts=%s', array_to_string(p_leg_codes[v_start[i]:v_end[i]], ','));
+        ELSIF v_closed_leg IS NOT NULL THEN
+            error_codes[i] := 'PB007';
+            messages[i] := 'account is closed';
+            details[i] := format('account=%s', p_leg_codes[v_closed_leg]);
+        ELSIF v_limit_leg IS NOT NULL THEN
+            v_s := v_slot[v_limit_leg];
+            v_a := p_leg_amounts[v_limit_leg];
+            IF v_a < 0 THEN
+                error_codes[i] := 'PB001';
+                messages[i] := format('insufficient funds in account %s', v_acode[v_s]);
+                details[i] := format('account=%s available=%s requested=%s pending=%s min_balance=%s',
+                    v_acode[v_s], v_bal[v_s]::numeric - v_pout[v_s], -v_a::numeric, v_pout[v_s],
+                    coalesce(v_min[v_s]::text, c_min::text));
+            ELSE
+                error_codes[i] := 'PB002';
+                messages[i] := format('account %s would exceed its maximum balance', v_acode[v_s]);
+                details[i] := format('account=%s balance=%s pending_in=%s requested=%s max_balance=%s',
+                    v_acode[v_s], v_bal[v_s], v_pin[v_s], v_a, coalesce(v_max[v_s]::text, c_max::text));
+            END IF;
+        ELSE
+            owners[i] := i;
+            v_holder[v_f] := i;
+            v_posted := true;
+            -- What this item leaves is what the next ones see.
+            IF i < v_n THEN
+                FOR j IN v_start[i] .. v_end[i] LOOP
+                    v_s := v_slot[j];
+                    v_a := p_leg_amounts[j];
+                    IF NOT p_pending THEN
+                        v_bal[v_s] := v_bal[v_s] + v_a;
+                    ELSIF v_a < 0 THEN
+                        v_pout[v_s] := v_pout[v_s] - v_a;
+                    ELSE
+                        v_pin[v_s] := v_pin[v_s] + v_a;
+                    END IF;
+                END LOOP;
+            END IF;
+            CONTINUE;
+        END IF;
+        v_failed := true;
+        EXIT WHEN p_atomic;
+    END LOOP;
+
+    IF v_posted AND NOT (p_atomic AND v_failed) THEN
+        -- Taken under the locks, so posted_at orders an account's postings as they took effect.
+        v_now := clock_timestamp();
+        INSERT INTO ledger.posting (tenant_id, entry_id, posting_no, account_id, kind, amount, posted_at)
+        SELECT p_tenant, p_entry_ids[g.i], g.j - v_start[g.i] + 1, v_aid[v_slot[g.j]],
+               (CASE WHEN NOT p_pending THEN 'B' WHEN p_leg_amounts[g.j] < 0 THEN 'O' ELSE 'I' END)::"char",
+               CASE WHEN p_pending THEN abs(p_leg_amounts[g.j]) ELSE p_leg_amounts[g.j] END, v_now
+          FROM (SELECT l.j, p_leg_items[l.j] AS i FROM generate_subscripts(p_leg_codes, 1) AS l(j)) AS g
+         WHERE owners[g.i] = g.i;
+    END IF;
 END
 $$;
-COMMENT ON FUNCTION ledger._apply_legs(text, bigint, text[], bigint[], boolean, boolean) IS
-    'Private: lock, check and post the legs of a new entry (pending legs raise pending_out/pending_in).';
+COMMENT ON FUNCTION ledger._apply_legs(text, text[], bigint[], integer[], uuid[], integer[], text[], bigint[], boolean, boolean, boolean) IS
+    'Private: lock, check (in item order, against running balances) and post the legs of new entries; per item the owner of its result or its error (pending legs raise pending_out/pending_in).';

@@ -10,6 +10,7 @@ DECLARE
     v_codes text[];
     v_amounts bigint[];
     v_bad jsonb;
+    v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_json('metadata', p_metadata);
@@ -31,8 +32,13 @@ BEGIN
     SELECT array_agg(l ->> 'account' ORDER BY o), array_agg((l ->> 'amount')::bigint ORDER BY o)
       INTO v_codes, v_amounts
       FROM jsonb_array_elements(p_legs) WITH ORDINALITY AS x(l, o);
-    RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, v_codes, v_amounts, p_metadata,
-        coalesce(p_pending, false), p_expires_at, false, true);
+    v_moved := ledger._post(p_tenant, p_key, v_codes, v_amounts, p_metadata,
+        p_pending => coalesce(p_pending, false), p_expires_at => p_expires_at,
+        p_one_currency => false, p_user => true);
+    entry_id := v_moved.entry_id;
+    status := v_moved.status;
+    replayed := v_moved.replayed;
+    RETURN NEXT;
 END
 $$;
 COMMENT ON FUNCTION ledger.post_entry(text, text, jsonb, jsonb, boolean, timestamptz) IS

@@ -6,12 +6,19 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_json('metadata', p_metadata);
     PERFORM ledger._check_amount('amount', p_amount);
-    RETURN QUERY SELECT * FROM ledger._post(p_tenant, p_key, ARRAY[p_from, p_to],
-        ARRAY[-p_amount, p_amount], p_metadata, true, p_expires_at, true, true);
+    v_moved := ledger._post(p_tenant, p_key, ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount],
+        p_metadata, p_pending => true, p_expires_at => p_expires_at, p_one_currency => true,
+        p_user => true);
+    entry_id := v_moved.entry_id;
+    status := v_moved.status;
+    replayed := v_moved.replayed;
+    RETURN NEXT;
 END
 $$;
 COMMENT ON FUNCTION ledger.hold(text, text, text, text, bigint, timestamptz, jsonb) IS

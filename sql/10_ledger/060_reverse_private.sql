@@ -15,6 +15,7 @@ DECLARE
     v_closed text;
     v_remaining bigint;
     v_reverse bigint;
+    v_applied record;
 BEGIN
     PERFORM ledger._check_name('tenant', p_tenant, false);
     PERFORM ledger._check_name('key', p_key, p_user);
@@ -82,7 +83,13 @@ BEGIN
     ELSE
         v_amounts := (SELECT array_agg(-x ORDER BY o) FROM unnest(v_amounts) WITH ORDINALITY AS u(x, o));
     END IF;
-    PERFORM ledger._apply_legs(p_tenant, v_reversal_id, v_codes, v_amounts, false, false);
+    v_applied := ledger._apply_legs(p_tenant, ARRAY[p_key], ARRAY[v_reversal_id], NULL, NULL,
+        array_fill(1, ARRAY[cardinality(v_codes)]), v_codes, v_amounts,
+        p_pending => false, p_one_currency => false, p_atomic => true);
+    IF v_applied.error_codes[1] IS NOT NULL THEN
+        PERFORM ledger._raise(v_applied.error_codes[1], v_applied.messages[1], v_applied.details[1],
+            v_applied.hints[1]);
+    END IF;
     UPDATE ledger.entry AS e SET amount = v_reverse, reverses_entry_id = p_entry_id
      WHERE e.tenant_id = p_tenant AND e.entry_id = v_reversal_id;
     UPDATE ledger.entry AS e

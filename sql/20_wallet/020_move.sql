@@ -60,7 +60,7 @@ BEGIN
                         ARRAY[-p_amount, p_amount],
                         jsonb_build_object('workflow', 'wallet', 'kind', p_kind,
                                            'user', p_user, 'reference', p_reference),
-                        false, NULL, true, false) AS e;
+                        p_pending => false, p_expires_at => NULL, p_one_currency => true, p_user => false) AS e;
     UPDATE wallet.tx AS t SET entry_id = v_entry_id
      WHERE t.tenant_id = p_tenant AND t.reference = p_reference;
     RETURN QUERY SELECT * FROM wallet._tx_out(p_tenant, p_reference, false);

@@ -28,7 +28,7 @@ BEGIN
                         jsonb_build_object('workflow', 'booking', 'kind', p_kind,
                                            'booking', p_booking.booking_id,
                                            'payment_ref', p_payment_ref),
-                        false, NULL, true, false) AS e;
+                        p_pending => false, p_expires_at => NULL, p_one_currency => true, p_user => false) AS e;
     UPDATE booking.payment AS p SET entry_id = v_entry_id
      WHERE p.tenant_id = p_tenant AND p.payment_ref = p_payment_ref;
     RETURN v_payment_no;

@@ -54,7 +54,7 @@ BEGIN
       FROM ledger._post(p_tenant, format('pgb:fees:%s:fee', v_load.load_no), v_codes, v_amounts,
                         jsonb_build_object('workflow', 'fees', 'load', p_load,
                                            'shipper_fee', p_shipper_fee, 'carrier_fee', p_carrier_fee),
-                        false, NULL, true, false) AS e;
+                        p_pending => false, p_expires_at => NULL, p_one_currency => true, p_user => false) AS e;
     UPDATE fees.load AS l
        SET fee_status = 'DEDUCTED', shipper_fee = p_shipper_fee, carrier_fee = p_carrier_fee,
            fee_entry_id = v_entry_id

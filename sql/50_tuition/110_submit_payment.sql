@@ -117,7 +117,7 @@ BEGIN
                ARRAY[-p_amount, p_amount],
                jsonb_build_object('workflow', 'tuition', 'student', p_student,
                                   'reference', p_reference, 'term_no', p_term_no),
-               true, NULL, true, false) AS h;
+               p_pending => true, p_expires_at => NULL, p_one_currency => true, p_user => false) AS h;
     UPDATE tuition.payment AS p SET hold_entry_id = v_hold_id
      WHERE p.tenant_id = p_tenant AND p.payment_id = v_payment_id;
     RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, v_payment_id, false);

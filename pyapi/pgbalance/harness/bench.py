@@ -2,14 +2,18 @@
 
 pgbench's built-in TPC-B-like script (3 updates, 1 insert, 1 select per transaction) is the
 yardstick. In one scratch database (`bench_<hex>`, dropped afterwards) the bench runs, with
-pgbench and the same number of clients, interleaved rounds (A B C D A B C D ...) so that
-machine drift hits every scenario alike:
+pgbench, prepared statements (`-M prepared`, as drivers run hot calls) and interleaved rounds
+(A B C D A B C D ...) so that machine drift hits every scenario alike:
 
 - ``tpcb``: ``pgbench -b tpcb-like`` (scale = clients);
 - ``uniform``: ``ledger.transfer`` between two random accounts out of 10,000 (floor 0);
 - ``hot``: ``ledger.transfer`` from a random account into one revenue account with no floor
   and no ceiling, striped (``ledger.set_account_stripes``), as platform revenue;
-- ``batch``: ``ledger.transfer_batch`` with 100 uniform transfers per call.
+- ``batch``: ``ledger.transfer_batch`` with 100 uniform transfers per call;
+- ``peer``: a peer ledger's transfer between two random accounts out of 10,000, when one is
+  given (``--peer pgledger=DIR``: installed from DIR into a scratch database of its own);
+- ``uniform_hi`` / ``hot_hi``: uniform and hot with many clients (``--high-clients``, 32);
+- ``tpcb_1`` / ``uniform_1`` (/ ``peer_1``): one client, for latency.
 
 Ratios are taken per round (neighbours in time) and their median is reported. Before the
 rounds, 100,000 uniform transfers measure the bytes of ledger tables and indexes each
@@ -44,12 +48,23 @@ BATCH_SIZE = 100
 STRIPES = 16
 SPACE_TRANSFERS = 100_000
 
-# Targets (issue 5): name -> (what, threshold, higher is better)
+# Targets (issue 10): name -> (what, threshold, higher is better)
 TARGETS: dict[str, tuple[str, float, bool]] = {
     "uniform_vs_tpcb": ("uniform transfers/s / TPC-B transactions/s", 1.0, True),
-    "hot_vs_uniform": ("hot-account transfers/s / uniform transfers/s", 0.7, True),
+    "uniform_vs_peer": ("uniform transfers/s / peer transfers/s (with --peer)", 2.5, True),
+    "hot_vs_uniform": ("hot-account transfers/s / uniform transfers/s", 0.9, True),
+    "hot_vs_uniform_hi": ("the same with --high-clients clients", 0.9, True),
     "batch_vs_uniform": ("batch transfers/s / uniform transfers/s", 10.0, True),
-    "bytes_per_transfer": ("bytes of ledger tables + indexes per transfer", 500.0, False),
+    "p50_uniform_vs_tpcb_1": ("1-client p50 latency: transfer / TPC-B", 1.0, False),
+    "bytes_per_transfer": ("bytes of ledger tables + indexes per transfer", 485.0, False),
+}
+# ratio name -> (numerator scenario, denominator scenario), taken per round on transfers/s
+RATIOS: dict[str, tuple[str, str]] = {
+    "uniform_vs_tpcb": ("uniform", "tpcb"),
+    "uniform_vs_peer": ("uniform", "peer"),
+    "hot_vs_uniform": ("hot", "uniform"),
+    "hot_vs_uniform_hi": ("hot_hi", "uniform_hi"),
+    "batch_vs_uniform": ("batch", "uniform"),
 }
 
 
@@ -59,11 +74,27 @@ class Scenario:
     label: str
     transfers_per_call: int
     script: str | None  # None: pgbench's built-in tpcb-like
+    clients: int  # 0: the run's --clients
+    peer: bool = False  # runs in the peer's database
 
 
-def scenarios() -> list[Scenario]:
-    pick = f"\\set a random(1, {ACCOUNTS})\n\\set b random(1, {ACCOUNTS - 1})\n"
-    other = f"'acct' || ((:a + :b - 1) % {ACCOUNTS} + 1)"
+@dataclass(frozen=True)
+class Peer:
+    """A third-party ledger measured beside the kernel (never part of pgbalance)."""
+
+    name: str
+    directory: Path
+
+
+_PICK = (f"\\set a random(1, {ACCOUNTS})\n\\set b random(1, {ACCOUNTS - 1})\n"
+         f"\\set c (:a + :b - 1) % {ACCOUNTS} + 1\n")  # fmt: skip
+
+
+def scenarios(high_clients: int = 32, peer: Peer | None = None) -> list[Scenario]:
+    uniform = (f"SELECT entry_id FROM ledger.transfer('{TENANT}', gen_random_uuid()::text,"
+               " 'acct' || :a, 'acct' || :c, 1 + :b % 100);\n")  # fmt: skip
+    hot = (f"SELECT entry_id FROM ledger.transfer('{TENANT}', gen_random_uuid()::text,"
+           " 'acct' || :a, 'revenue', 1 + :b % 100);\n")  # fmt: skip
     batch_items = (
         "SELECT jsonb_agg(jsonb_build_object('key', gen_random_uuid()::text,"
         f" 'from', 'acct' || x.a, 'to', 'acct' || ((x.a + x.b - 1) % {ACCOUNTS} + 1),"
@@ -72,18 +103,31 @@ def scenarios() -> list[Scenario]:
         f" 1 + floor(random() * {ACCOUNTS - 1})::int AS b"
         f" FROM generate_series(1, {BATCH_SIZE})) AS x"
     )
-    return [
-        Scenario("tpcb", "pgbench TPC-B-like", 1, None),
-        Scenario("uniform", "transfer, uniform", 1, pick + (
-            f"SELECT entry_id FROM ledger.transfer('{TENANT}', gen_random_uuid()::text,"
-            f" 'acct' || :a, {other}, 1 + :b % 100);\n")),
-        Scenario("hot", "transfer into hot revenue", 1, pick + (
-            f"SELECT entry_id FROM ledger.transfer('{TENANT}', gen_random_uuid()::text,"
-            " 'acct' || :a, 'revenue', 1 + :b % 100);\n")),
+    out = [
+        Scenario("tpcb", "pgbench TPC-B-like", 1, None, 0),
+        Scenario("uniform", "transfer, uniform", 1, _PICK + uniform, 0),
+        Scenario("hot", "transfer into hot revenue", 1, _PICK + hot, 0),
         Scenario("batch", f"transfer_batch x{BATCH_SIZE}", BATCH_SIZE, (
             f"SELECT count(*) FROM ledger.transfer_batch('{TENANT}', ({batch_items}))"
-            " WHERE error_code IS NULL;\n")),
+            " WHERE error_code IS NULL;\n"), 0),
     ]  # fmt: skip
+    peer_script = None
+    if peer is not None:
+        peer_script = _PICK + (
+            "SELECT pgledger_create_transfer((SELECT id FROM bench_peer_account WHERE n = :a),"
+            " (SELECT id FROM bench_peer_account WHERE n = :c), 1 + :b % 100);\n")
+        out.append(Scenario("peer", f"{peer.name} transfer, uniform", 1, peer_script, 0, True))
+    out += [
+        Scenario("uniform_hi", f"transfer, uniform, {high_clients} clients", 1, _PICK + uniform,
+                 high_clients),
+        Scenario("hot_hi", f"transfer into hot revenue, {high_clients} clients", 1, _PICK + hot,
+                 high_clients),
+        Scenario("tpcb_1", "pgbench TPC-B-like, 1 client", 1, None, 1),
+        Scenario("uniform_1", "transfer, uniform, 1 client", 1, _PICK + uniform, 1),
+    ]  # fmt: skip
+    if peer is not None:
+        out.append(Scenario("peer_1", f"{peer.name} transfer, 1 client", 1, peer_script, 1, True))
+    return out
 
 
 @dataclass(frozen=True)
@@ -104,6 +148,7 @@ class ScenarioResult:
     name: str
     label: str
     transfers_per_call: int
+    clients: int
     transfers_per_s: float  # median over rounds
     per_round: list[float]
     p50_ms: float  # per call
@@ -137,6 +182,8 @@ class BenchResult:
     clients: int
     seconds: float
     rounds: int
+    high_clients: int
+    peer: str | None
     scenarios: list[ScenarioResult]
     ratios: dict[str, float | None]
     ratios_per_round: dict[str, list[float]]
@@ -193,7 +240,7 @@ class Pgbench:
         tag: str,
     ) -> tuple[float, int, int, list[float]]:
         """Run one scenario; (calls/s, calls, failed, latencies in ms from the per-call log)."""
-        args = ["-n", "-c", str(clients), "-j", str(jobs)]
+        args = ["-n", "-M", "prepared", "-c", str(clients), "-j", str(jobs)]
         if seconds is not None:
             args += ["-T", str(max(1, round(seconds)))]
         else:
@@ -261,6 +308,28 @@ def _setup(dsn: str, pgbench: Pgbench, clients: int) -> None:
                 raise BenchError(f"funding the bench accounts failed: {done}")
         conn.execute("VACUUM ANALYZE")
         conn.execute("CHECKPOINT")
+
+
+def _setup_peer(dsn: str, peer: Peer) -> None:
+    """The peer's own install steps (its README) in its scratch database, and 10,000 accounts
+    (no floor: the peer has none by default) with a lookup table from account number to id."""
+    import psycopg
+
+    files = [peer.directory / "vendor" / "scoville-pgsql-ulid" / "ulid-to-uuid.sql",
+             peer.directory / "vendor" / "scoville-pgsql-ulid" / "uuid-to-ulid.sql",
+             peer.directory / "pgledger.sql"]  # fmt: skip
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise BenchError(f"peer {peer.name}: missing {', '.join(missing)}")
+    with psycopg.connect(dsn) as conn:
+        for f in files:
+            conn.execute(f.read_text(encoding="utf-8"))
+        conn.execute("CREATE TABLE bench_peer_account (n int PRIMARY KEY, id text NOT NULL)")
+        conn.execute("INSERT INTO bench_peer_account (n, id) SELECT g,"
+                     " (pgledger_create_account('acct' || g, 'EUR')).id"
+                     " FROM generate_series(1, %s) AS g", (ACCOUNTS,))  # fmt: skip
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
 
 
 _SIZES = """
@@ -339,9 +408,13 @@ def run_bench(
     seconds: float = 10,
     rounds: int = 2,
     space_transfers: int = SPACE_TRANSFERS,
+    high_clients: int = 32,
+    peer: Peer | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> BenchResult:
     """Run every scenario `rounds` times, interleaved, in a scratch database on dsn's server."""
+    from contextlib import ExitStack
+
     from psycopg.conninfo import conninfo_to_dict
 
     from pgbalance import docgen
@@ -349,33 +422,41 @@ def run_bench(
 
     say = progress or (lambda _msg: None)
     started = time.monotonic()
-    jobs = max(1, min(clients, os.cpu_count() or 1))
-    all_scenarios = scenarios()
+    all_scenarios = scenarios(high_clients, peer)
     by_name = {s.name: s for s in all_scenarios}
-    with docgen.scratch_database(dsn, prefix="bench") as scratch, \
-            tempfile.TemporaryDirectory(prefix="pgbalance-bench-") as tmp:  # fmt: skip
-        workdir = Path(tmp)
+    with ExitStack() as stack:
+        scratch = stack.enter_context(docgen.scratch_database(dsn, prefix="bench"))
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pgbalance-bench-")))
         pgbench = Pgbench(scratch)
+        peer_bench = None
         machine = machine_info(scratch)
         database = str(conninfo_to_dict(scratch).get("dbname", ""))
         say(f"scratch database {database}: migrating, "
             f"pgbench -i -s {clients}, {ACCOUNTS} accounts")  # fmt: skip
         migrate(scratch)
         _setup(scratch, pgbench, clients)
+        if peer is not None:
+            peer_db = stack.enter_context(docgen.scratch_database(dsn, prefix="bench_peer"))
+            say(f"peer {peer.name}: installing from {peer.directory}, {ACCOUNTS} accounts")
+            _setup_peer(peer_db, peer)
+            peer_bench = Pgbench(peer_db)
 
         space = None
         if space_transfers > 0:
             say(f"space: {space_transfers} transfers")
             space = _measure_space(scratch, pgbench, by_name["uniform"], space_transfers,
-                                   clients, jobs, workdir)  # fmt: skip
+                                   clients, max(1, min(clients, os.cpu_count() or 1)),
+                                   workdir)  # fmt: skip
 
         runs: list[RunResult] = []
         for r in range(1, rounds + 1):
             for sc in all_scenarios:
-                say(f"round {r}/{rounds}: {sc.name} ({clients} clients, {seconds:g} s)")
-                tps, calls, failed, lat = pgbench.load(
-                    sc, clients=clients, jobs=jobs, seconds=seconds, per_client=None,
-                    workdir=workdir, tag=f"{sc.name}_r{r}")  # fmt: skip
+                n = sc.clients or clients
+                say(f"round {r}/{rounds}: {sc.name} ({n} clients, {seconds:g} s)")
+                runner = peer_bench if sc.peer and peer_bench is not None else pgbench
+                tps, calls, failed, lat = runner.load(
+                    sc, clients=n, jobs=max(1, min(n, os.cpu_count() or 1)), seconds=seconds,
+                    per_client=None, workdir=workdir, tag=f"{sc.name}_r{r}")  # fmt: skip
                 runs.append(RunResult(sc.name, r, tps, tps * sc.transfers_per_call, calls,
                                       failed, lat))  # fmt: skip
 
@@ -393,6 +474,7 @@ def run_bench(
         per_round = [round(x.transfers_per_s, 1) for x in mine]
         results.append(ScenarioResult(
             name=sc.name, label=sc.label, transfers_per_call=sc.transfers_per_call,
+            clients=sc.clients or clients,
             transfers_per_s=round(statistics.median(per_round), 1) if per_round else math.nan,
             per_round=per_round, p50_ms=round(_percentile(lat, 0.50), 2),
             p99_ms=round(_percentile(lat, 0.99), 2), calls=sum(x.calls for x in mine),
@@ -401,21 +483,20 @@ def run_bench(
     def per_round_ratio(num: str, den: str) -> list[float]:
         out = []
         for r in range(1, rounds + 1):
-            a = next(x for x in runs if x.scenario == num and x.round == r).transfers_per_s
-            b = next(x for x in runs if x.scenario == den and x.round == r).transfers_per_s
-            if b > 0:
-                out.append(round(a / b, 3))
+            a = next((x for x in runs if x.scenario == num and x.round == r), None)
+            b = next((x for x in runs if x.scenario == den and x.round == r), None)
+            if a is not None and b is not None and b.transfers_per_s > 0:
+                out.append(round(a.transfers_per_s / b.transfers_per_s, 3))
         return out
 
-    ratios_per_round = {
-        "uniform_vs_tpcb": per_round_ratio("uniform", "tpcb"),
-        "hot_vs_uniform": per_round_ratio("hot", "uniform"),
-        "batch_vs_uniform": per_round_ratio("batch", "uniform"),
-    }
+    ratios_per_round = {k: per_round_ratio(num, den) for k, (num, den) in RATIOS.items()}
     ratios: dict[str, float | None] = {
         k: (round(statistics.median(v), 3) if v else None) for k, v in ratios_per_round.items()
     }
+    by_result = {x.name: x for x in results}
     values: dict[str, float | None] = dict(ratios)
+    values["p50_uniform_vs_tpcb_1"] = round(
+        by_result["uniform_1"].p50_ms / by_result["tpcb_1"].p50_ms, 3)
     values["bytes_per_transfer"] = space.bytes_per_transfer if space else None
     targets = []
     for key, (what, threshold, higher) in TARGETS.items():
@@ -423,7 +504,8 @@ def run_bench(
         met = None if value is None else (value >= threshold if higher else value <= threshold)
         targets.append(Target(key, what, value, threshold, higher, met))
     return BenchResult(database=database, machine=machine, clients=clients, seconds=seconds,
-                       rounds=rounds,
+                       rounds=rounds, high_clients=high_clients,
+                       peer=None if peer is None else peer.name,
                        scenarios=results, ratios=ratios, ratios_per_round=ratios_per_round,
                        space=space, targets=targets, verify_violations=violations,
                        duration_s=round(time.monotonic() - started, 1))  # fmt: skip
@@ -438,19 +520,22 @@ def render(result: BenchResult) -> None:
 
     console = Console()
     m = result.machine
-    console.print(f"[bold]pgbalance bench[/bold]: {result.clients} clients, "
+    console.print(f"[bold]pgbalance bench[/bold]: {result.clients} clients (and "
+                  f"{result.high_clients} and 1), prepared statements, "
                   f"{result.rounds} rounds x {result.seconds:g} s, interleaved; "
                   f"{m['nproc']} CPUs ({m['cpu_model']}), PostgreSQL "
                   f"{m['postgres']['server_version']}, load {m['loadavg_start']} -> "
                   f"{m.get('loadavg_end')}")  # fmt: skip
     table = Table(title="throughput (median of rounds) and latency per call")
-    for col in ("scenario", "transfers/s", "per round", "vs TPC-B", "p50 ms", "p99 ms", "failed"):
+    for col in ("scenario", "clients", "transfers/s", "per round", "vs TPC-B", "p50 ms", "p99 ms",
+                "failed"):  # fmt: skip
         table.add_column(col, justify="left" if col == "scenario" else "right")
     tpcb = next((s.transfers_per_s for s in result.scenarios if s.name == "tpcb"), math.nan)
     for s in result.scenarios:
-        table.add_row(s.label, f"{s.transfers_per_s:,.0f}",
+        table.add_row(s.label, str(s.clients), f"{s.transfers_per_s:,.0f}",
                       " ".join(f"{v:,.0f}" for v in s.per_round),
-                      f"{s.transfers_per_s / tpcb:.2f}x" if tpcb else "-",
+                      f"{s.transfers_per_s / tpcb:.2f}x" if tpcb and s.clients == result.clients
+                      else "-",
                       f"{s.p50_ms:.2f}", f"{s.p99_ms:.2f}", str(s.failed))  # fmt: skip
     console.print(table)
     if result.space is not None:
@@ -483,12 +568,14 @@ def plot(result: BenchResult, path: Path) -> None:
     values = [s.transfers_per_s for s in result.scenarios]
     tpcb = values[0] if values else 0.0
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    bars = ax.bar(names, values, color=["#888888", "#3b75af", "#ef8636", "#519e3e"][: len(values)])
+    palette = ["#888888", "#3b75af", "#ef8636", "#519e3e", "#c53a32", "#8d69b8", "#84584e"]
+    bars = ax.bar(names, values, color=[palette[i % len(palette)] for i in range(len(values))])
     for bar, value in zip(bars, values, strict=True):
         label = f"{value:,.0f}/s" + (f"\n{value / tpcb:.2f}x TPC-B" if tpcb else "")
         ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=8)  # fmt: skip
     ax.set_ylim(0, max(values + [1.0]) * 1.2)
+    ax.tick_params(axis="x", labelrotation=30, labelsize=7)
     ax.set_ylabel("transfers (TPC-B: transactions) per second")
     m = result.machine
     ax.set_title(f"pgbalance bench: {result.clients} clients, {m['nproc']} CPUs, "
@@ -507,6 +594,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     parser.add_argument("--space-transfers", type=int, default=SPACE_TRANSFERS,
                         help="transfers for the space measure (default 100000; 0 skips it)")
+    parser.add_argument("--high-clients", type=int, default=32,
+                        help="clients of the uniform_hi and hot_hi runs (default 32)")
+    parser.add_argument("--peer", default=None, metavar="NAME=DIR",
+                        help="also measure a peer ledger installed from DIR (pgledger=DIR);"
+                             " skipped when DIR is absent")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",
                         help="write the results as JSON")  # fmt: skip
     parser.add_argument("--plot", type=Path, default=None, metavar="PATH.png",
@@ -522,9 +614,23 @@ def run(args: argparse.Namespace) -> int:
         print("pgbalance bench: --clients and --rounds must be >= 1, --seconds > 0",
               file=sys.stderr)  # fmt: skip
         return 2
+    if args.high_clients < 1:
+        print("pgbalance bench: --high-clients must be >= 1", file=sys.stderr)
+        return 2
+    peer = None
+    if args.peer is not None:
+        name, _, directory = args.peer.partition("=")
+        if name != "pgledger" or not directory:
+            print("pgbalance bench: --peer takes pgledger=DIR", file=sys.stderr)
+            return 2
+        if Path(directory).is_dir():
+            peer = Peer(name, Path(directory))
+        else:
+            print(f"... peer {name}: {directory} is absent, skipped", file=sys.stderr)
     try:
         result = run_bench(dsn_of(args), clients=args.clients, seconds=args.seconds,
                            rounds=args.rounds, space_transfers=args.space_transfers,
+                           high_clients=args.high_clients, peer=peer,
                            progress=lambda msg: print(f"... {msg}", file=sys.stderr))  # fmt: skip
         render(result)
         if args.json is not None:
