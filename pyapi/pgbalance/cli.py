@@ -30,7 +30,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "pgbalance.commands.expire_holds",
     "pgbalance.commands.listen",
     "pgbalance.commands.stress",
-    "pgbalance.harness.bench",
+    "pgbalance.commands.bench",
 )
 
 
