@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pgbalance.commands.base import dsn_of, table_console
+from pgbalance.commands.base import dsn_of, table_console, violations_table
 
 NAME = "verify"
 HELP = (
@@ -20,7 +20,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import psycopg
-    from rich.table import Table
 
     with psycopg.connect(dsn_of(args), autocommit=True) as conn:
         if args.tenant is not None:
@@ -42,10 +41,5 @@ def run(args: argparse.Namespace) -> int:
         scope = f"tenant {args.tenant}" if args.tenant else "all tenants"
         console.print(f"[green]ledger consistent[/green] ({scope})")
         return 0
-    table = Table(title=f"ledger.verify: {len(rows)} violations", title_style="bold red")
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
+    console.print(violations_table(f"ledger.verify: {len(rows)} violations", columns, rows))
     return 1

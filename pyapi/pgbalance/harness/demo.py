@@ -27,6 +27,7 @@ from rich.live import Live
 from rich.table import Table
 
 from pgbalance import errors
+from pgbalance.commands.base import violations_table
 from pgbalance.harness.together import Together
 from pgbalance.migrate import migrate
 
@@ -242,12 +243,8 @@ def _check(
     summary.add_row("[bold]sum[/bold]", str(sum(balances.values())), "0")
     parts: list[Any] = [summary]
     if violations:
-        vt = Table(title=f"ledger.verify: {len(violations)} violations", title_style="bold red")
-        for name in columns:
-            vt.add_column(name, overflow="fold")
-        for v in violations:
-            vt.add_row(*("" if x is None else str(x) for x in v))
-        parts.append(vt)
+        parts.append(violations_table(f"ledger.verify: {len(violations)} violations",
+                                      columns, violations))  # fmt: skip
         problems.append(f"ledger.verify reported {len(violations)} violations")
     console.print(Group(*parts))
 
