@@ -174,6 +174,8 @@ class Scenario(ABC):
     requires: ClassVar[tuple[str, ...]] = ()
     # Relative share of operations in the mixed scenario.
     weight: ClassVar[float] = 1.0
+    # What every name the scenario makes starts with (keys, references, users, loads, ...).
+    prefix: ClassVar[str]
 
     def __init__(self, tenant: str, seed: int) -> None:
         self.tenant = tenant
@@ -184,6 +186,15 @@ class Scenario(ABC):
     def missing(cls, conn: Conn) -> list[str]:
         """The required functions that are not deployed (empty: the scenario can run)."""
         return [fn for fn in cls.requires if not function_exists(conn, fn)]
+
+    def own_rows(
+        self, conn: Conn, table: str, columns: str, key: str, named_by: str = ""
+    ) -> dict[Any, Row]:
+        """The tenant's rows of `table` the scenario made (their `named_by` column, `key` by
+        default, starts with its prefix), by `key`."""
+        sql = (f"SELECT {columns} FROM {table}"
+               f" WHERE tenant_id = %s AND starts_with({named_by or key}, %s)")  # fmt: skip
+        return fetch_by(conn, key, sql, (self.tenant, self.prefix))
 
     def fresh(self, prefix: str) -> str:
         """A new unique name under this scenario's prefix."""

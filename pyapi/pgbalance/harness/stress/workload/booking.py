@@ -27,7 +27,6 @@ from pgbalance.harness.stress.workload.base import (
     compare_balances,
     exactly_once,
     fetch,
-    fetch_by,
     holds,
     load_entries,
 )
@@ -165,20 +164,10 @@ class BookingScenario(Scenario):
     def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
         out: list[Anomaly] = []
         t = self.tenant
-        rows = fetch(
-            conn,
-            "SELECT booking_id, status, total, deposit, deposit_paid, balance_paid_amount"
-            " FROM booking.booking WHERE tenant_id = %s AND starts_with(booking_id, %s)",
-            (t, self.prefix),
-        )
-        bookings = {r["booking_id"]: r for r in rows}
-        payments = fetch_by(
-            conn,
-            "payment_ref",
-            "SELECT payment_ref, booking_id, kind, amount, applied, entry_id"
-            " FROM booking.payment WHERE tenant_id = %s AND starts_with(booking_id, %s)",
-            (t, self.prefix),
-        )
+        columns = "booking_id, status, total, deposit, deposit_paid, balance_paid_amount"
+        bookings = self.own_rows(conn, "booking.booking", columns, "booking_id")
+        columns = "payment_ref, booking_id, kind, amount, applied, entry_id"
+        payments = self.own_rows(conn, "booking.payment", columns, "payment_ref", "booking_id")
         entries = by_key(load_entries(conn, t, "pgb:booking:pay:"))
         clearing = f"pgb:booking-clearing:{CURRENCY}"
 

@@ -23,7 +23,6 @@ from pgbalance.harness.stress.workload.base import (
     compare_balances,
     exactly_once,
     fetch,
-    fetch_by,
     holds,
     load_entries,
     open_funded_wallets,
@@ -217,21 +216,10 @@ class Fees(Scenario):
     def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
         out: list[Anomaly] = []
         t = self.tenant
-        loads = fetch_by(
-            conn,
-            "load_id",
-            "SELECT load_id, load_no, shipper, carrier, status, fee_status, shipper_fee,"
-            " carrier_fee, fee_entry_id, refund_entry_id FROM fees.load"
-            " WHERE tenant_id = %s AND starts_with(load_id, %s)",
-            (t, self.prefix),
-        )
-        txs = fetch_by(
-            conn,
-            "reference",
-            "SELECT reference, user_id, amount FROM wallet.tx"
-            " WHERE tenant_id = %s AND starts_with(reference, %s)",
-            (t, self.prefix),
-        )
+        columns = ("load_id, load_no, shipper, carrier, status, fee_status, shipper_fee,"
+                   " carrier_fee, fee_entry_id, refund_entry_id")  # fmt: skip
+        loads = self.own_rows(conn, "fees.load", columns, "load_id")
+        txs = self.own_rows(conn, "wallet.tx", "reference, user_id, amount", "reference")
         entries = by_key(load_entries(conn, t, "pgb:fees:"))
         revenue = f"pgb:fees:revenue:{CURRENCY}"
         groups = by_subject(ops)

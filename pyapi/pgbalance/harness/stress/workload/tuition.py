@@ -152,15 +152,8 @@ class Tuition(Scenario):
     def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
         out: list[Anomaly] = []
         t = self.tenant
-        assessments = {
-            r["student"]: int(r["assessment_id"])
-            for r in fetch(
-                conn,
-                "SELECT student, assessment_id FROM tuition.assessment"
-                " WHERE tenant_id = %s AND starts_with(student, %s)",
-                (t, self.prefix),
-            )
-        }
+        own = self.own_rows(conn, "tuition.assessment", "student, assessment_id", "student")
+        assessments = {s: int(r["assessment_id"]) for s, r in own.items()}
         student_of = {aid: s for s, aid in assessments.items()}
         payments = fetch_by(
             conn,

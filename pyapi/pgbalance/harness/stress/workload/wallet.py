@@ -21,7 +21,6 @@ from pgbalance.harness.stress.workload.base import (
     by_key,
     compare_balances,
     exactly_once,
-    fetch_by,
     holds,
     load_entries,
     open_funded_wallets,
@@ -126,13 +125,8 @@ class Wallet(Scenario):
     # -- the oracle ----------------------------------------------------------------------
     def check(self, conn: Conn, ops: list[Op]) -> list[Anomaly]:
         out: list[Anomaly] = []
-        txs = fetch_by(
-            conn,
-            "reference",
-            "SELECT reference, user_id, kind, amount, status, entry_id, refund_entry_id"
-            " FROM wallet.tx WHERE tenant_id = %s AND starts_with(reference, %s)",
-            (self.tenant, self.prefix),
-        )
+        columns = "reference, user_id, kind, amount, status, entry_id, refund_entry_id"
+        txs = self.own_rows(conn, "wallet.tx", columns, "reference")
         entries = by_key(load_entries(conn, self.tenant, "pgb:wallet:"))
         reversals: dict[int, int] = {}
         for e in entries.values():
