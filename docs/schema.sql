@@ -89,14 +89,17 @@ COMMENT ON FUNCTION booking._booking_account(p_booking text) IS 'Private: the bo
 --
 
 CREATE FUNCTION booking._booking_out(p_tenant text, p_booking text, p_replayed boolean, p_already_paid boolean) RETURNS TABLE(booking text, status text, total bigint, deposit_paid bigint, balance_paid_amount bigint, balance_paid_at timestamp with time zone, outstanding bigint, replayed boolean, already_paid boolean)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+BEGIN
+    RETURN QUERY
     SELECT b.booking_id, b.status, b.total, b.deposit_paid, b.balance_paid_amount,
            b.balance_paid_at, b.total - b.deposit_paid - b.balance_paid_amount,
            p_replayed, p_already_paid
       FROM booking.booking AS b
-     WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking
+     WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking;
+END
 $$;
 
 --
@@ -275,6 +278,7 @@ CREATE FUNCTION booking.complete_balance_payment(p_tenant text, p_booking text, 
     AS $$
 #variable_conflict use_column
 DECLARE
+    v_now timestamptz;
     v_booking booking.booking;
     v_payment booking.payment;
     v_outstanding bigint;
@@ -330,8 +334,9 @@ BEGIN
         RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, true, false);
         RETURN;
     END IF;
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
     UPDATE booking.booking AS b
-       SET status = 'PAID', balance_paid_amount = p_amount, balance_paid_at = clock_timestamp()
+       SET status = 'PAID', balance_paid_amount = p_amount, balance_paid_at = v_now
      WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking;
     RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, false, false);
 END
@@ -433,6 +438,7 @@ CREATE FUNCTION booking.record_deposit(p_tenant text, p_booking text, p_amount b
     AS $$
 #variable_conflict use_column
 DECLARE
+    v_now timestamptz;
     v_booking booking.booking;
     v_payment booking.payment;
 BEGIN
@@ -473,8 +479,9 @@ BEGIN
         RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, true, false);
         RETURN;
     END IF;
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
     UPDATE booking.booking AS b
-       SET status = 'DEPOSIT_PAID', deposit_paid = p_amount, deposit_paid_at = clock_timestamp()
+       SET status = 'DEPOSIT_PAID', deposit_paid = p_amount, deposit_paid_at = v_now
      WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking;
     RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, false, false);
 END
@@ -521,13 +528,16 @@ COMMENT ON FUNCTION booking.unapplied_payments(p_tenant text, p_booking text) IS
 --
 
 CREATE FUNCTION fees._load_out(p_tenant text, p_load text, p_replayed boolean) RETURNS TABLE(load text, status text, fee_status text, shipper_fee bigint, carrier_fee bigint, fee_entry_id bigint, refund_entry_id bigint, replayed boolean)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+BEGIN
+    RETURN QUERY
     SELECT l.load_id, l.status, l.fee_status, l.shipper_fee, l.carrier_fee, l.fee_entry_id,
            l.refund_entry_id, p_replayed
       FROM fees.load AS l
-     WHERE l.tenant_id = p_tenant AND l.load_id = p_load
+     WHERE l.tenant_id = p_tenant AND l.load_id = p_load;
+END
 $$;
 
 --
@@ -633,6 +643,7 @@ CREATE FUNCTION fees.complete_load(p_tenant text, p_load text) RETURNS TABLE(loa
     AS $$
 #variable_conflict use_column
 DECLARE
+    v_now timestamptz;
     v_load fees.load;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
@@ -643,7 +654,8 @@ BEGIN
         RETURN QUERY SELECT * FROM fees._load_out(p_tenant, p_load, true);
         RETURN;
     END IF;
-    UPDATE fees.load AS l SET status = 'COMPLETED', completed_at = clock_timestamp()
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
+    UPDATE fees.load AS l SET status = 'COMPLETED', completed_at = v_now
      WHERE l.tenant_id = p_tenant AND l.load_id = p_load;
     RETURN QUERY SELECT * FROM fees._load_out(p_tenant, p_load, false);
 END
@@ -915,9 +927,11 @@ COMMENT ON FUNCTION ledger._account_id(p_tenant text, p_code text) IS 'Private: 
 --
 
 CREATE FUNCTION ledger._account_out(p_tenant text, p_code text) RETURNS TABLE(tenant text, code text, currency text, balance bigint, pending_out bigint, pending_in bigint, available bigint, min_balance bigint, max_balance bigint, closed boolean)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+BEGIN
+    RETURN QUERY
     SELECT a.tenant_id, a.code, a.currency, a.balance + s.b, a.pending_out + s.o,
            a.pending_in + s.i, a.balance + s.b - a.pending_out - s.o, a.min_balance,
            a.max_balance, a.closed_at IS NOT NULL
@@ -927,8 +941,9 @@ CREATE FUNCTION ledger._account_out(p_tenant text, p_code text) RETURNS TABLE(te
                   coalesce(sum(x.pending_out), 0)::bigint AS o,
                   coalesce(sum(x.pending_in), 0)::bigint AS i
              FROM ledger.account_stripe AS x
-            WHERE x.tenant_id = a.tenant_id AND x.account_id = a.account_id) AS s
-     WHERE a.tenant_id = p_tenant AND a.code = p_code
+            WHERE x.tenant_id = p_tenant AND x.account_id = a.account_id) AS s
+     WHERE a.tenant_id = p_tenant AND a.code = p_code;
+END
 $$;
 
 --
@@ -2776,6 +2791,7 @@ CREATE FUNCTION ledger.close_account(p_tenant text, p_code text) RETURNS TABLE(t
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
+    v_now timestamptz;
     v_account ledger.account;
     v_out record;
 BEGIN
@@ -2799,7 +2815,8 @@ BEGIN
                        v_out.balance, v_out.pending_out, v_out.pending_in),
                 'Move the balance out and settle or void pending holds first.');
         END IF;
-        UPDATE ledger.account AS a SET closed_at = clock_timestamp()
+        v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
+        UPDATE ledger.account AS a SET closed_at = v_now
          WHERE a.tenant_id = p_tenant AND a.account_id = v_account.account_id;
     END IF;
     RETURN QUERY SELECT * FROM ledger._account_out(p_tenant, p_code);
@@ -2821,52 +2838,66 @@ CREATE FUNCTION ledger.expire_holds(p_tenant text DEFAULT NULL::text) RETURNS in
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    v_entries ledger.entry[];
-    v_entry ledger.entry;
+    v_now timestamptz := clock_timestamp();
+    v_txid bigint;
+    v_tenant text;
+    v_count integer := 0;
+    v_ids bigint[];
+    v_id bigint;
     -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
     v_tenants text[];
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
+    -- Every tenant: one tenant at a time, in tenant order (one global lock order). Each
+    -- call's queries name its tenant, so on Citus they run on the tenant's worker (FOR UPDATE
+    -- is refused across shards).
     IF p_tenant IS NULL THEN
         v_tenants := ledger._granted_tenants();
+        FOR v_tenant IN
+            SELECT DISTINCT e.tenant_id FROM ledger.entry AS e
+             WHERE e.status = 'pending' AND e.expires_at <= v_now
+               AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
+             ORDER BY e.tenant_id
+        LOOP
+            v_count := v_count + ledger.expire_holds(v_tenant);
+        END LOOP;
+        RETURN v_count;
     END IF;
     -- Entries first (skipping those a capture or void is working on), then every account
     -- they touch in one global order, so this never deadlocks with other calls.
-    SELECT array_agg(x) INTO v_entries FROM (
-        SELECT e.* FROM ledger.entry AS e
-         WHERE e.status = 'pending' AND e.expires_at <= clock_timestamp()
-           AND (p_tenant IS NULL OR e.tenant_id = p_tenant)
-           AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
-         ORDER BY e.tenant_id, e.entry_id
+    SELECT array_agg(x.entry_id ORDER BY x.entry_id) INTO v_ids FROM (
+        SELECT e.entry_id FROM ledger.entry AS e
+         WHERE e.tenant_id = p_tenant AND e.status = 'pending' AND e.expires_at <= v_now
+         ORDER BY e.entry_id
            FOR UPDATE SKIP LOCKED) AS x;
-    IF v_entries IS NULL THEN
+    IF v_ids IS NULL THEN
         RETURN 0;
     END IF;
     PERFORM FROM ledger.account AS a
-     WHERE (a.tenant_id, a.account_id) IN (
-            SELECT p.tenant_id, p.account_id FROM ledger.posting AS p
-              JOIN unnest(v_entries) AS e ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id)
+     WHERE a.tenant_id = p_tenant
+       AND a.account_id IN (SELECT p.account_id FROM ledger.posting AS p
+                             WHERE p.tenant_id = p_tenant AND p.entry_id = ANY (v_ids))
      ORDER BY a.account_id
        FOR NO KEY UPDATE;
     -- The holds are released one statement each, so the stripes of striped accounts
     -- (ledger._apply_postings writes those last, in account_id order, on stripe
     -- txid_current() % stripes) are locked here first, in that order, created empty if missing.
+    v_txid := txid_current();
     INSERT INTO ledger.account_stripe AS s (tenant_id, account_id, stripe_no)
-    SELECT a.tenant_id, a.account_id, (txid_current() % a.stripes)::smallint
+    SELECT p_tenant, a.account_id, (v_txid % a.stripes)::smallint
       FROM ledger.account AS a
-     WHERE (a.tenant_id, a.account_id) IN (
-            SELECT p.tenant_id, p.account_id FROM ledger.posting AS p
-              JOIN unnest(v_entries) AS e ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id)
+     WHERE a.tenant_id = p_tenant
+       AND a.account_id IN (SELECT p.account_id FROM ledger.posting AS p
+                             WHERE p.tenant_id = p_tenant AND p.entry_id = ANY (v_ids))
        AND a.stripes > 0
      ORDER BY a.account_id
         ON CONFLICT ON CONSTRAINT account_stripe_pkey DO UPDATE SET stripe_no = s.stripe_no;
-    FOREACH v_entry IN ARRAY v_entries LOOP
-        PERFORM ledger._release_hold(v_entry.tenant_id, v_entry.entry_id, NULL);
+    FOREACH v_id IN ARRAY v_ids LOOP
+        PERFORM ledger._release_hold(p_tenant, v_id, NULL);
     END LOOP;
     UPDATE ledger.entry AS e SET status = 'voided'
-      FROM unnest(v_entries) AS x
-     WHERE e.tenant_id = x.tenant_id AND e.entry_id = x.entry_id;
-    RETURN cardinality(v_entries);
+     WHERE e.tenant_id = p_tenant AND e.entry_id = ANY (v_ids);
+    RETURN cardinality(v_ids);
 END
 $$;
 
@@ -2929,9 +2960,9 @@ BEGIN
                                                   FILTER (WHERE p.amount > 0)
                                     END::bigint AS amount
                                FROM ledger.posting AS p
-                              WHERE p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
+                              WHERE p.tenant_id = p_tenant AND p.entry_id = e.entry_id
                               GROUP BY p.account_id) AS l
-                       JOIN ledger.account AS a ON a.tenant_id = e.tenant_id AND a.account_id = l.account_id),
+                       JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.account_id = l.account_id),
                     '[]'::jsonb),
            e.metadata, e.created_at
       FROM ledger.entry AS e
@@ -2985,6 +3016,9 @@ CREATE FUNCTION ledger.grant_tenant(p_tenant text, p_role name) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    -- Not in the statement: Citus refuses a non-IMMUTABLE call in ON CONFLICT DO UPDATE.
+    v_now timestamptz := now();
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
@@ -2996,7 +3030,7 @@ BEGIN
     INSERT INTO ledger.tenant_grant AS g (tenant_id, role_name)
     VALUES (p_tenant, p_role::text)
     ON CONFLICT ON CONSTRAINT tenant_grant_pkey DO UPDATE
-       SET revoked_at = NULL, granted_at = now()
+       SET revoked_at = NULL, granted_at = v_now
      WHERE g.revoked_at IS NOT NULL;
 END
 $$;
@@ -3424,6 +3458,7 @@ BEGIN
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
           FROM ledger.posting AS p
           JOIN ledger.account AS a ON a.tenant_id = p.tenant_id AND a.account_id = p.account_id
+                                AND (p_tenant IS NULL OR a.tenant_id = p_tenant)
          WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
            AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
          GROUP BY p.tenant_id, p.entry_id, a.currency
@@ -3445,6 +3480,7 @@ BEGIN
                coalesce(min(x.total), 0) AS reversals
           FROM ledger.entry AS e
           LEFT JOIN ledger.posting AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
+                                     AND (p_tenant IS NULL OR p.tenant_id = p_tenant)
           LEFT JOIN reversed AS x ON x.tenant_id = e.tenant_id AND x.entry_id = e.entry_id
          WHERE (p_tenant IS NULL OR e.tenant_id = p_tenant)
            AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
@@ -3645,17 +3681,20 @@ COMMENT ON FUNCTION tuition._lock_payment(p_tenant text, p_payment_id bigint) IS
 --
 
 CREATE FUNCTION tuition._payment_out(p_tenant text, p_payment_id bigint, p_replayed boolean) RETURNS TABLE(payment_id bigint, reference text, term_no integer, amount bigint, status text, allocations jsonb, replayed boolean)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+BEGIN
+    RETURN QUERY
     SELECT p.payment_id, p.reference, p.term_no, p.amount, p.status,
            (SELECT jsonb_agg(jsonb_build_object('term_no', a.term_no, 'amount', a.amount)
                              ORDER BY a.term_no)
               FROM tuition.allocation AS a
-             WHERE a.tenant_id = p.tenant_id AND a.payment_id = p.payment_id),
+             WHERE a.tenant_id = p_tenant AND a.payment_id = p.payment_id),
            p_replayed
       FROM tuition.payment AS p
-     WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id
+     WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
+END
 $$;
 
 --
@@ -3718,18 +3757,20 @@ COMMENT ON FUNCTION tuition._student_account(p_assessment_id bigint) IS 'Private
 --
 
 CREATE FUNCTION tuition._terms(p_tenant text, p_assessment_id bigint) RETURNS TABLE(term_no integer, name text, amount bigint, paid bigint, pending bigint, remaining bigint, effective_remaining bigint, status text, selectable boolean, blocked_reason text)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+BEGIN
+    RETURN QUERY
     WITH sums AS (
         SELECT t.term_no, t.name, t.amount,
                coalesce(sum(a.amount) FILTER (WHERE p.status = 'paid'), 0)::bigint AS paid,
                coalesce(sum(a.amount) FILTER (WHERE p.status = 'awaiting_approval'), 0)::bigint AS pending
           FROM tuition.term AS t
           LEFT JOIN tuition.allocation AS a
-            ON a.tenant_id = t.tenant_id AND a.assessment_id = t.assessment_id AND a.term_no = t.term_no
+            ON a.tenant_id = p_tenant AND a.assessment_id = t.assessment_id AND a.term_no = t.term_no
           LEFT JOIN tuition.payment AS p
-            ON p.tenant_id = a.tenant_id AND p.payment_id = a.payment_id
+            ON p.tenant_id = p_tenant AND p.payment_id = a.payment_id
          WHERE t.tenant_id = p_tenant AND t.assessment_id = p_assessment_id
          GROUP BY t.term_no, t.name, t.amount
     ), state AS (
@@ -3750,7 +3791,8 @@ CREATE FUNCTION tuition._terms(p_tenant text, p_assessment_id bigint) RETURNS TA
                ELSE format('Terms are paid in order: pay term %s first.', s.first_open)
            END
       FROM state AS s
-     ORDER BY s.term_no
+     ORDER BY s.term_no;
+END
 $$;
 
 --
@@ -3769,6 +3811,7 @@ CREATE FUNCTION tuition.approve_payment(p_tenant text, p_payment_id bigint, p_ap
     AS $$
 #variable_conflict use_column
 DECLARE
+    v_now timestamptz;
     v_payment tuition.payment;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
@@ -3790,8 +3833,9 @@ BEGIN
     END IF;
 
     PERFORM ledger._capture(p_tenant, v_payment.hold_entry_id, NULL, false);
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
     UPDATE tuition.payment AS p
-       SET status = 'paid', approver = p_approver, decided_at = clock_timestamp()
+       SET status = 'paid', approver = p_approver, decided_at = v_now
      WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
     RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, false);
 END
@@ -3812,16 +3856,23 @@ CREATE FUNCTION tuition.awaiting_approval(p_tenant text) RETURNS TABLE(payment_i
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 #variable_conflict use_column
+DECLARE
+    v_payment_id bigint;
+    v_student text;
 BEGIN
     PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    RETURN QUERY
-    SELECT o.*, a.student
-      FROM tuition.payment AS p
-      JOIN tuition.assessment AS a ON a.tenant_id = p.tenant_id AND a.assessment_id = p.assessment_id
-     CROSS JOIN LATERAL tuition._payment_out(p.tenant_id, p.payment_id, false) AS o
-     WHERE p.tenant_id = p_tenant AND p.status = 'awaiting_approval'
-     ORDER BY p.submitted_at, p.payment_id;
+    -- Payment by payment: on Citus a function that reads tables (_payment_out) cannot run
+    -- inside a query over a distributed table.
+    FOR v_payment_id, v_student IN
+        SELECT p.payment_id, a.student
+          FROM tuition.payment AS p
+          JOIN tuition.assessment AS a ON a.tenant_id = p_tenant AND a.assessment_id = p.assessment_id
+         WHERE p.tenant_id = p_tenant AND p.status = 'awaiting_approval'
+         ORDER BY p.submitted_at, p.payment_id
+    LOOP
+        RETURN QUERY SELECT o.*, v_student FROM tuition._payment_out(p_tenant, v_payment_id, false) AS o;
+    END LOOP;
 END
 $$;
 
@@ -3963,6 +4014,7 @@ CREATE FUNCTION tuition.reject_payment(p_tenant text, p_payment_id bigint, p_rea
     AS $$
 #variable_conflict use_column
 DECLARE
+    v_now timestamptz;
     v_payment tuition.payment;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
@@ -3983,8 +4035,9 @@ BEGIN
     END IF;
 
     PERFORM ledger._void(p_tenant, v_payment.hold_entry_id, false);
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
     UPDATE tuition.payment AS p
-       SET status = 'rejected', reason = p_reason, decided_at = clock_timestamp()
+       SET status = 'rejected', reason = p_reason, decided_at = v_now
      WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
     RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, false);
 END
@@ -4268,12 +4321,15 @@ COMMENT ON FUNCTION wallet._revenue_account(p_currency text) IS 'Private: the pe
 --
 
 CREATE FUNCTION wallet._tx_out(p_tenant text, p_reference text, p_replayed boolean) RETURNS TABLE(reference text, user_id text, kind text, amount bigint, status text, replayed boolean)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+BEGIN
+    RETURN QUERY
     SELECT t.reference, t.user_id, t.kind, t.amount, t.status, p_replayed
       FROM wallet.tx AS t
-     WHERE t.tenant_id = p_tenant AND t.reference = p_reference
+     WHERE t.tenant_id = p_tenant AND t.reference = p_reference;
+END
 $$;
 
 --
@@ -4287,13 +4343,22 @@ COMMENT ON FUNCTION wallet._tx_out(p_tenant text, p_reference text, p_replayed b
 --
 
 CREATE FUNCTION wallet._wallet_out(p_tenant text, p_user text) RETURNS TABLE(user_id text, currency text, balance bigint, available bigint)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT w.user_id, w.currency, a.balance, a.available
+DECLARE
+    v_currency text;
+    v_code text;
+BEGIN
+    -- Read first, then the kernel's shape: on Citus a function that reads tables cannot run
+    -- inside a query over a distributed table.
+    SELECT w.currency, w.account_code INTO v_currency, v_code
       FROM wallet.wallet AS w
-     CROSS JOIN LATERAL ledger._account_out(w.tenant_id, w.account_code) AS a
-     WHERE w.tenant_id = p_tenant AND w.user_id = p_user
+     WHERE w.tenant_id = p_tenant AND w.user_id = p_user;
+    RETURN QUERY
+    SELECT p_user, v_currency, a.balance, a.available
+      FROM ledger._account_out(p_tenant, v_code) AS a;
+END
 $$;
 
 --
@@ -4338,6 +4403,7 @@ CREATE FUNCTION wallet.fail_purchase(p_tenant text, p_reference text, p_reason t
     AS $$
 #variable_conflict use_column
 DECLARE
+    v_now timestamptz;
     v_tx wallet.tx;
     v_refund_id bigint;
 BEGIN
@@ -4369,9 +4435,10 @@ BEGIN
                                               'user', v_tx.user_id, 'reference', p_reference,
                                               'reason', p_reason),
                            false) AS e;
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
     UPDATE wallet.tx AS t
        SET status = 'failed', refund_entry_id = v_refund_id, failure_reason = p_reason,
-           failed_at = clock_timestamp()
+           failed_at = v_now
      WHERE t.tenant_id = p_tenant AND t.reference = p_reference;
     RETURN QUERY SELECT * FROM wallet._tx_out(p_tenant, p_reference, false);
 END

@@ -98,7 +98,11 @@ def test_down_to_an_earlier_release_and_up_again(
     assert _applied(empty_dsn) == list(target.migrations)
     assert kernel_dump(empty_dsn) == old_fresh, "the downgrade differs from a fresh install"
     with psycopg.connect(empty_dsn, autocommit=True) as conn:
-        assert ledger_rows(conn) == rows
+        # Columns the earlier release does not have (e.g. entry.created_xid of the change
+        # feed) go with the migrations rolled back; every other value is kept.
+        down = ledger_rows(conn)
+        assert down == {t: [{k: r[k] for k in (down[t] or [{}])[0]} for r in rs]
+                        for t, rs in rows.items()}  # fmt: skip
         assert verify_rows(conn) == []
         moved = conn.execute("SELECT status, replayed FROM ledger.transfer(%s, 'down', 'alice', "
                              "'bob', 5)", (tenant,)).fetchone()  # fmt: skip

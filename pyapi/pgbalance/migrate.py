@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from pgbalance import paths
+from pgbalance import distribute, paths
 
 KERNEL_SCHEMAS = ("ledger", "wallet", "booking", "fees", "tuition")
 # Serialises concurrent sql/ re-applications on one database (yoyo locks only migrations).
@@ -219,6 +219,7 @@ def apply_sql_objects(dsn: str) -> tuple[list[str], str, str]:
     names = [f.relative_to(root).as_posix() for f in files]
     with psycopg.connect(dsn, autocommit=True) as conn:
         before = catalog_fingerprint(conn)
+        commands = distribute.command_splitter(conn)
         if files:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_SQL_LOCK_KEY,))
@@ -226,7 +227,8 @@ def apply_sql_objects(dsn: str) -> tuple[list[str], str, str]:
                     try:
                         # No parameters: psycopg sends the text as a simple query, so one
                         # file may hold several statements.
-                        conn.execute(path.read_text(encoding="utf-8").encode())
+                        for command in commands(path.read_text(encoding="utf-8")):
+                            conn.execute(command.encode())
                     except psycopg.Error as exc:
                         raise MigrationError(
                             f"sql/{name} failed; no sql/ file was applied:\n  " + _describe(exc)
@@ -244,5 +246,6 @@ def migrate(dsn: str) -> MigrateReport:
     release.check_install(dsn)
     applied = apply_migrations(dsn)
     files, before, after = apply_sql_objects(dsn)
+    distribute.distribute(dsn, KERNEL_SCHEMAS, lambda: apply_sql_objects(dsn))  # Citus only
     return MigrateReport(applied=applied, sql_files=files, catalog_before=before,
                          catalog_after=after)  # fmt: skip

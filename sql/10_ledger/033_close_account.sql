@@ -7,6 +7,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    v_now timestamptz;
     v_account ledger.account;
     v_out record;
 BEGIN
@@ -30,7 +31,8 @@ BEGIN
                        v_out.balance, v_out.pending_out, v_out.pending_in),
                 'Move the balance out and settle or void pending holds first.');
         END IF;
-        UPDATE ledger.account AS a SET closed_at = clock_timestamp()
+        v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
+        UPDATE ledger.account AS a SET closed_at = v_now
          WHERE a.tenant_id = p_tenant AND a.account_id = v_account.account_id;
     END IF;
     RETURN QUERY SELECT * FROM ledger._account_out(p_tenant, p_code);

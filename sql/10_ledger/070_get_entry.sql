@@ -26,9 +26,9 @@ BEGIN
                                                   FILTER (WHERE p.amount > 0)
                                     END::bigint AS amount
                                FROM ledger.posting AS p
-                              WHERE p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
+                              WHERE p.tenant_id = p_tenant AND p.entry_id = e.entry_id
                               GROUP BY p.account_id) AS l
-                       JOIN ledger.account AS a ON a.tenant_id = e.tenant_id AND a.account_id = l.account_id),
+                       JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.account_id = l.account_id),
                     '[]'::jsonb),
            e.metadata, e.created_at
       FROM ledger.entry AS e

@@ -52,6 +52,7 @@ BEGIN
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
           FROM ledger.posting AS p
           JOIN ledger.account AS a ON a.tenant_id = p.tenant_id AND a.account_id = p.account_id
+                                AND (p_tenant IS NULL OR a.tenant_id = p_tenant)
          WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
            AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
          GROUP BY p.tenant_id, p.entry_id, a.currency
@@ -73,6 +74,7 @@ BEGIN
                coalesce(min(x.total), 0) AS reversals
           FROM ledger.entry AS e
           LEFT JOIN ledger.posting AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
+                                     AND (p_tenant IS NULL OR p.tenant_id = p_tenant)
           LEFT JOIN reversed AS x ON x.tenant_id = e.tenant_id AND x.entry_id = e.entry_id
          WHERE (p_tenant IS NULL OR e.tenant_id = p_tenant)
            AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))

@@ -4,6 +4,9 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    -- Not in the statement: Citus refuses a non-IMMUTABLE call in ON CONFLICT DO UPDATE.
+    v_now timestamptz := now();
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
@@ -15,7 +18,7 @@ BEGIN
     INSERT INTO ledger.tenant_grant AS g (tenant_id, role_name)
     VALUES (p_tenant, p_role::text)
     ON CONFLICT ON CONSTRAINT tenant_grant_pkey DO UPDATE
-       SET revoked_at = NULL, granted_at = now()
+       SET revoked_at = NULL, granted_at = v_now
      WHERE g.revoked_at IS NOT NULL;
 END
 $$;

@@ -2,13 +2,22 @@
 -- read the way the kernel shapes it for its own callers.
 CREATE OR REPLACE FUNCTION wallet._wallet_out(p_tenant text, p_user text)
 RETURNS TABLE (user_id text, currency text, balance bigint, available bigint)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT w.user_id, w.currency, a.balance, a.available
+DECLARE
+    v_currency text;
+    v_code text;
+BEGIN
+    -- Read first, then the kernel's shape: on Citus a function that reads tables cannot run
+    -- inside a query over a distributed table.
+    SELECT w.currency, w.account_code INTO v_currency, v_code
       FROM wallet.wallet AS w
-     CROSS JOIN LATERAL ledger._account_out(w.tenant_id, w.account_code) AS a
-     WHERE w.tenant_id = p_tenant AND w.user_id = p_user
+     WHERE w.tenant_id = p_tenant AND w.user_id = p_user;
+    RETURN QUERY
+    SELECT p_user, v_currency, a.balance, a.available
+      FROM ledger._account_out(p_tenant, v_code) AS a;
+END
 $$;
 COMMENT ON FUNCTION wallet._wallet_out(text, text) IS 'Private: the wallet row as the API returns it.';

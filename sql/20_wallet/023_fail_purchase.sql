@@ -6,6 +6,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    v_now timestamptz;
     v_tx wallet.tx;
     v_refund_id bigint;
 BEGIN
@@ -37,9 +38,10 @@ BEGIN
                                               'user', v_tx.user_id, 'reference', p_reference,
                                               'reason', p_reason),
                            false) AS e;
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
     UPDATE wallet.tx AS t
        SET status = 'failed', refund_entry_id = v_refund_id, failure_reason = p_reason,
-           failed_at = clock_timestamp()
+           failed_at = v_now
      WHERE t.tenant_id = p_tenant AND t.reference = p_reference;
     RETURN QUERY SELECT * FROM wallet._tx_out(p_tenant, p_reference, false);
 END

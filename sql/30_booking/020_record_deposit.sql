@@ -9,6 +9,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    v_now timestamptz;
     v_booking booking.booking;
     v_payment booking.payment;
 BEGIN
@@ -49,8 +50,9 @@ BEGIN
         RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, true, false);
         RETURN;
     END IF;
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
     UPDATE booking.booking AS b
-       SET status = 'DEPOSIT_PAID', deposit_paid = p_amount, deposit_paid_at = clock_timestamp()
+       SET status = 'DEPOSIT_PAID', deposit_paid = p_amount, deposit_paid_at = v_now
      WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking;
     RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, false, false);
 END

@@ -7,6 +7,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    v_now timestamptz;
     v_load fees.load;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
@@ -17,7 +18,8 @@ BEGIN
         RETURN QUERY SELECT * FROM fees._load_out(p_tenant, p_load, true);
         RETURN;
     END IF;
-    UPDATE fees.load AS l SET status = 'COMPLETED', completed_at = clock_timestamp()
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
+    UPDATE fees.load AS l SET status = 'COMPLETED', completed_at = v_now
      WHERE l.tenant_id = p_tenant AND l.load_id = p_load;
     RETURN QUERY SELECT * FROM fees._load_out(p_tenant, p_load, false);
 END

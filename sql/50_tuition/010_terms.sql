@@ -3,19 +3,21 @@
 CREATE OR REPLACE FUNCTION tuition._terms(p_tenant text, p_assessment_id bigint)
 RETURNS TABLE (term_no int, name text, amount bigint, paid bigint, pending bigint, remaining bigint,
                effective_remaining bigint, status text, selectable boolean, blocked_reason text)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    RETURN QUERY
     WITH sums AS (
         SELECT t.term_no, t.name, t.amount,
                coalesce(sum(a.amount) FILTER (WHERE p.status = 'paid'), 0)::bigint AS paid,
                coalesce(sum(a.amount) FILTER (WHERE p.status = 'awaiting_approval'), 0)::bigint AS pending
           FROM tuition.term AS t
           LEFT JOIN tuition.allocation AS a
-            ON a.tenant_id = t.tenant_id AND a.assessment_id = t.assessment_id AND a.term_no = t.term_no
+            ON a.tenant_id = p_tenant AND a.assessment_id = t.assessment_id AND a.term_no = t.term_no
           LEFT JOIN tuition.payment AS p
-            ON p.tenant_id = a.tenant_id AND p.payment_id = a.payment_id
+            ON p.tenant_id = p_tenant AND p.payment_id = a.payment_id
          WHERE t.tenant_id = p_tenant AND t.assessment_id = p_assessment_id
          GROUP BY t.term_no, t.name, t.amount
     ), state AS (
@@ -36,7 +38,8 @@ AS $$
                ELSE format('Terms are paid in order: pay term %s first.', s.first_open)
            END
       FROM state AS s
-     ORDER BY s.term_no
+     ORDER BY s.term_no;
+END
 $$;
 COMMENT ON FUNCTION tuition._terms(text, bigint) IS
     'Private: per term amount, paid, pending (allocations awaiting approval), remaining, effective_remaining, status, selectable and blocked_reason.';

@@ -2,18 +2,21 @@
 CREATE OR REPLACE FUNCTION tuition._payment_out(p_tenant text, p_payment_id bigint, p_replayed boolean)
 RETURNS TABLE (payment_id bigint, reference text, term_no int, amount bigint, status text,
                allocations jsonb, replayed boolean)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    RETURN QUERY
     SELECT p.payment_id, p.reference, p.term_no, p.amount, p.status,
            (SELECT jsonb_agg(jsonb_build_object('term_no', a.term_no, 'amount', a.amount)
                              ORDER BY a.term_no)
               FROM tuition.allocation AS a
-             WHERE a.tenant_id = p.tenant_id AND a.payment_id = p.payment_id),
+             WHERE a.tenant_id = p_tenant AND a.payment_id = p.payment_id),
            p_replayed
       FROM tuition.payment AS p
-     WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id
+     WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
+END
 $$;
 COMMENT ON FUNCTION tuition._payment_out(text, bigint, boolean) IS
     'Private: a payment row as the API returns it, allocations in term order.';

@@ -7,6 +7,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    v_now timestamptz;
     v_payment tuition.payment;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
@@ -27,8 +28,9 @@ BEGIN
     END IF;
 
     PERFORM ledger._void(p_tenant, v_payment.hold_entry_id, false);
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
     UPDATE tuition.payment AS p
-       SET status = 'rejected', reason = p_reason, decided_at = clock_timestamp()
+       SET status = 'rejected', reason = p_reason, decided_at = v_now
      WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
     RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, false);
 END

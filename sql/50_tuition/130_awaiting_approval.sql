@@ -7,16 +7,23 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+    v_payment_id bigint;
+    v_student text;
 BEGIN
     PERFORM ledger._check_access(p_tenant, false);
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    RETURN QUERY
-    SELECT o.*, a.student
-      FROM tuition.payment AS p
-      JOIN tuition.assessment AS a ON a.tenant_id = p.tenant_id AND a.assessment_id = p.assessment_id
-     CROSS JOIN LATERAL tuition._payment_out(p.tenant_id, p.payment_id, false) AS o
-     WHERE p.tenant_id = p_tenant AND p.status = 'awaiting_approval'
-     ORDER BY p.submitted_at, p.payment_id;
+    -- Payment by payment: on Citus a function that reads tables (_payment_out) cannot run
+    -- inside a query over a distributed table.
+    FOR v_payment_id, v_student IN
+        SELECT p.payment_id, a.student
+          FROM tuition.payment AS p
+          JOIN tuition.assessment AS a ON a.tenant_id = p_tenant AND a.assessment_id = p.assessment_id
+         WHERE p.tenant_id = p_tenant AND p.status = 'awaiting_approval'
+         ORDER BY p.submitted_at, p.payment_id
+    LOOP
+        RETURN QUERY SELECT o.*, v_student FROM tuition._payment_out(p_tenant, v_payment_id, false) AS o;
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION tuition.awaiting_approval(text) IS
