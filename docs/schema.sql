@@ -1356,15 +1356,19 @@ CREATE FUNCTION ledger._check_access(p_tenant text, p_write boolean) RETURNS voi
     LANGUAGE plpgsql STABLE
     AS $$
 BEGIN
-    IF p_write AND pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+    IF p_write AND pg_catalog.current_setting('transaction_isolation') IN ('repeatable read', 'serializable') THEN
         PERFORM ledger._raise('25000', 'pgbalance writes run at READ COMMITTED',
             pg_catalog.format('transaction_isolation=%s', pg_catalog.current_setting('transaction_isolation')),
             'Call it in its own transaction at READ COMMITTED, PostgreSQL''s default (or SET TRANSACTION ISOLATION LEVEL READ COMMITTED first); to move several amounts atomically use ledger.post_entry or ledger.transfer_batch with p_atomic.');
     END IF;
+    -- Grants name the role by OID (regrole): a renamed role keeps its grants, a dropped and
+    -- re-created one does not inherit them. The cast is a syscache lookup, no query.
     IF p_tenant IS NOT NULL
-       AND EXISTS (SELECT FROM ledger.tenant_grant AS g WHERE g.role_name = session_user::text) THEN
+       AND EXISTS (SELECT FROM ledger.tenant_grant AS g
+                    WHERE g.role_id = pg_catalog.quote_ident(session_user)::regrole) THEN
         IF NOT EXISTS (SELECT FROM ledger.tenant_grant AS g
-                        WHERE g.tenant_id = p_tenant AND g.role_name = session_user::text
+                        WHERE g.tenant_id = p_tenant
+                          AND g.role_id = pg_catalog.quote_ident(session_user)::regrole
                           AND g.revoked_at IS NULL) THEN
             PERFORM ledger._raise('42501', 'role may not act on this tenant',
                 pg_catalog.format('role=%s tenant=%s', session_user, p_tenant),
@@ -1378,7 +1382,7 @@ $$;
 -- Name: FUNCTION _check_access(p_tenant text, p_write boolean); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._check_access(p_tenant text, p_write boolean) IS 'Private, first call of every public function: 25000 when a write (p_write) runs above READ COMMITTED; 42501 when the session_user is tenant-bound (ledger.grant_tenant) and does not hold p_tenant.';
+COMMENT ON FUNCTION ledger._check_access(p_tenant text, p_write boolean) IS 'Private, first call of every public function: 25000 when a write (p_write) runs at REPEATABLE READ or SERIALIZABLE; 42501 when the session_user is tenant-bound (ledger.grant_tenant) and does not hold p_tenant.';
 
 --
 -- Name: _check_amount(text, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1556,7 +1560,7 @@ BEGIN
         PERFORM ledger._raise('PB004', format('a %s workflow entry cannot be %s directly', v_workflow, p_action),
             format('entry_id=%s workflow=%s key=%s', p_entry_id, v_workflow, p_key),
             CASE v_workflow
-                WHEN 'wallet' THEN 'A purchase is refunded with wallet.fail_purchase.'
+                WHEN 'wallet' THEN 'A purchase is refunded with wallet.fail_purchase; top-ups and refunds are final and are not undone through the API.'
                 WHEN 'fees' THEN 'A service fee is refunded with fees.refund_service_fee.'
                 WHEN 'tuition' THEN 'A payment is settled with tuition.approve_payment or tuition.reject_payment.'
                 WHEN 'booking' THEN 'Booking payments are recorded by booking.record_deposit and booking.complete_balance_payment and are not undone through the ledger.'
@@ -1616,7 +1620,7 @@ CREATE FUNCTION ledger._granted_tenants() RETURNS text[]
     SELECT CASE WHEN count(*) > 0
                 THEN coalesce(array_agg(g.tenant_id ORDER BY g.tenant_id)
                               FILTER (WHERE g.revoked_at IS NULL), '{}') END
-      FROM ledger.tenant_grant AS g WHERE g.role_name = session_user::text
+      FROM ledger.tenant_grant AS g WHERE g.role_id = pg_catalog.quote_ident(session_user)::regrole
 $$;
 
 --
@@ -1662,17 +1666,45 @@ CREATE FUNCTION ledger._guard_ddl() RETURNS event_trigger
 DECLARE
     v_type text;
     v_object text;
+    v_acl text;
 BEGIN
     IF (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = session_user) THEN
         RETURN;
     END IF;
-    IF TG_EVENT = 'sql_drop' THEN
+    IF TG_TAG IN ('GRANT', 'REVOKE') THEN
+        SELECT md5(string_agg(x.acl, ';' ORDER BY x.acl)) INTO v_acl FROM (
+            SELECT 'n' || n.oid || '=' || coalesce(n.nspacl::text, '') FROM pg_catalog.pg_namespace AS n
+             WHERE n.nspname IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+            UNION ALL
+            SELECT 'c' || c.oid || '=' || coalesce(c.relacl::text, '') FROM pg_catalog.pg_class AS c
+             WHERE c.relnamespace::regnamespace::text IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+            UNION ALL
+            SELECT 'a' || a.attrelid || '.' || a.attnum || '=' || a.attacl::text
+              FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+             WHERE c.relnamespace::regnamespace::text IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+               AND a.attacl IS NOT NULL
+            UNION ALL
+            SELECT 'p' || p.oid || '=' || coalesce(p.proacl::text, '') FROM pg_catalog.pg_proc AS p
+             WHERE p.pronamespace::regnamespace::text IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+            UNION ALL
+            SELECT 't' || t.oid || '=' || coalesce(t.typacl::text, '') FROM pg_catalog.pg_type AS t
+             WHERE t.typnamespace::regnamespace::text IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
+        ) AS x(acl);
+        IF TG_EVENT = 'ddl_command_start' THEN
+            PERFORM set_config('pgbalance.guard_acl', v_acl, true);
+            RETURN;
+        END IF;
+        IF v_acl IS DISTINCT FROM current_setting('pgbalance.guard_acl', true) THEN
+            v_type := 'privileges';
+            v_object := 'ledger,wallet,booking,fees,tuition';
+        END IF;
+    ELSIF TG_EVENT = 'sql_drop' THEN
         SELECT o.object_type, o.object_identity INTO v_type, v_object
           FROM pg_event_trigger_dropped_objects() AS o
          WHERE o.schema_name IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
             OR (o.object_type = 'schema' AND o.object_identity IN ('ledger', 'wallet', 'booking', 'fees', 'tuition'))
          LIMIT 1;
-    ELSE
+    ELSIF TG_EVENT = 'ddl_command_end' THEN
         SELECT c.object_type, c.object_identity INTO v_type, v_object
           FROM pg_event_trigger_ddl_commands() AS c
          WHERE c.schema_name IN ('ledger', 'wallet', 'booking', 'fees', 'tuition')
@@ -1694,7 +1726,7 @@ $$;
 -- Name: FUNCTION _guard_ddl(); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._guard_ddl() IS 'Private: event trigger function (pgbalance_guard_ddl, pgbalance_guard_drop): 42501 for DDL on pgbalance objects by a session user that is not a superuser, so no owner can switch the guard triggers off or replace them.';
+COMMENT ON FUNCTION ledger._guard_ddl() IS 'Private: event trigger function (pgbalance_guard_ddl, pgbalance_guard_drop, pgbalance_guard_grant): 42501 for DDL on pgbalance objects, GRANT and REVOKE on them included, by a session user that is not a superuser, so no owner can switch the guard triggers off, replace them, or grant itself around them.';
 
 --
 -- Name: _guard_entry_discard(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2862,6 +2894,8 @@ BEGIN
             v_count := v_count + ledger.expire_holds(v_tenant);
         END LOOP;
         RETURN v_count;
+    ELSE
+        PERFORM ledger._check_name('tenant', p_tenant, false);
     END IF;
     -- Entries first (skipping those a capture or void is working on), then every account
     -- they touch in one global order, so this never deadlocks with other calls.
@@ -2905,7 +2939,7 @@ $$;
 -- Name: FUNCTION expire_holds(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.expire_holds(p_tenant text) IS 'Void every pending hold past its expires_at (in one tenant, or all when NULL: those a tenant-bound role holds); returns how many. Run it periodically (pg_cron or pgbalance expire-holds).';
+COMMENT ON FUNCTION ledger.expire_holds(p_tenant text) IS 'Void every pending hold past its expires_at (in one tenant, or all when NULL: those a tenant-bound role holds); returns how many; 22023 for an empty or over-long tenant. Run it periodically (pg_cron or pgbalance expire-holds).';
 
 --
 -- Name: get_account(text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -3019,18 +3053,29 @@ CREATE FUNCTION ledger.grant_tenant(p_tenant text, p_role name) RETURNS void
 DECLARE
     -- Not in the statement: Citus refuses a non-IMMUTABLE call in ON CONFLICT DO UPDATE.
     v_now timestamptz := now();
+    v_role_id oid;
+    v_login boolean;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
-    IF p_role IS NULL OR NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS r WHERE r.rolname = p_role) THEN
+    SELECT r.oid, r.rolcanlogin INTO v_role_id, v_login
+      FROM pg_catalog.pg_roles AS r WHERE r.rolname = p_role;
+    IF v_role_id IS NULL THEN
         PERFORM ledger._raise('22023', 'role does not exist', format('role=%s', coalesce(p_role::text, 'NULL')),
             'Grant a tenant to an existing login role (CREATE ROLE ... LOGIN IN ROLE pgbalance_app).');
     END IF;
-    -- Granting again is a no-op; granting a revoked tenant again restores it.
-    INSERT INTO ledger.tenant_grant AS g (tenant_id, role_name)
-    VALUES (p_tenant, p_role::text)
+    -- The check compares the session_user: a role that cannot log in never is one, so a
+    -- grant to it (pgbalance_app, a group) would bind no one.
+    IF NOT v_login THEN
+        PERFORM ledger._raise('22023', 'role cannot log in', format('role=%s', p_role),
+            'Grant tenants to each login role the application connects as (CREATE ROLE ... LOGIN IN ROLE pgbalance_app), not to a group role.');
+    END IF;
+    -- By OID: a renamed role keeps its grants, a re-created one of the same name starts
+    -- unbound. Granting again is a no-op; granting a revoked tenant again restores it.
+    INSERT INTO ledger.tenant_grant AS g (tenant_id, role_id, role_name)
+    VALUES (p_tenant, v_role_id, p_role::text)
     ON CONFLICT ON CONSTRAINT tenant_grant_pkey DO UPDATE
-       SET revoked_at = NULL, granted_at = v_now
+       SET revoked_at = NULL, granted_at = v_now, role_name = excluded.role_name
      WHERE g.revoked_at IS NOT NULL;
 END
 $$;
@@ -3039,7 +3084,7 @@ $$;
 -- Name: FUNCTION grant_tenant(p_tenant text, p_role name); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.grant_tenant(p_tenant text, p_role name) IS 'Let p_role act on p_tenant. A role granted any tenant is tenant-bound: as the session_user it reaches only the tenants it holds (42501 elsewhere). Granting again changes nothing. Not executable by pgbalance_app; 22023 for an unknown role.';
+COMMENT ON FUNCTION ledger.grant_tenant(p_tenant text, p_role name) IS 'Let p_role act on p_tenant. A role granted any tenant is tenant-bound: as the session_user it reaches only the tenants it holds (42501 elsewhere). Granting again changes nothing. Not executable by pgbalance_app; 22023 for an unknown role or one that cannot log in.';
 
 --
 -- Name: hold(text, text, text, text, bigint, timestamp with time zone, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
@@ -3170,15 +3215,18 @@ CREATE FUNCTION ledger.revoke_tenant(p_tenant text, p_role name) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    v_role_id oid;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
     IF p_role IS NULL THEN
         PERFORM ledger._raise('22023', 'role must not be NULL');
     END IF;
+    v_role_id := (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = p_role);
     -- The row stays (revoked_at): a role whose last tenant is revoked remains bound, to none.
     UPDATE ledger.tenant_grant AS g SET revoked_at = now()
-     WHERE g.tenant_id = p_tenant AND g.role_name = p_role::text AND g.revoked_at IS NULL;
+     WHERE g.tenant_id = p_tenant AND g.role_id = v_role_id AND g.revoked_at IS NULL;
 END
 $$;
 
@@ -3417,6 +3465,7 @@ DECLARE
     v_tenants text[];
 BEGIN
     PERFORM ledger._check_access(p_tenant, false);
+    IF p_tenant IS NOT NULL THEN PERFORM ledger._check_name('tenant', p_tenant, false); END IF;
     IF p_tenant IS NULL THEN
         v_tenants := ledger._granted_tenants();
     END IF;
@@ -4121,18 +4170,21 @@ BEGIN
             format('term_no=%s first_payable=%s', p_term_no, coalesce(v_first::text, 'none')));
     END IF;
     -- What the payment allocates: the chosen term first, what exceeds it carried over to the
-    -- following terms in order. No term it reaches may already have an allocation awaiting
-    -- approval, so a term never has two payments awaiting approval (whose approvals could then
-    -- pay a later term while an earlier one is unpaid).
-    SELECT array_agg(s.term_no ORDER BY s.term_no), array_agg(s.amount ORDER BY s.term_no),
-           min(s.term_no) FILTER (WHERE s.pending > 0),
-           (array_agg(s.pending ORDER BY s.term_no) FILTER (WHERE s.pending > 0))[1]
+    -- following terms in order. No term from the chosen one up to the last it reaches may
+    -- already have an allocation awaiting approval, whether it would get a share or not (a
+    -- fully pending term gets none, and the carry-over would jump it): so a term never has two
+    -- payments awaiting approval, and no approval pays a term past an unpaid one.
+    SELECT array_agg(s.term_no ORDER BY s.term_no) FILTER (WHERE s.amount > 0),
+           array_agg(s.amount ORDER BY s.term_no) FILTER (WHERE s.amount > 0),
+           min(s.term_no) FILTER (WHERE s.pending > 0 AND s.term_no <= s.last_term_no),
+           (array_agg(s.pending ORDER BY s.term_no)
+                FILTER (WHERE s.pending > 0 AND s.term_no <= s.last_term_no))[1]
       INTO v_alloc_terms, v_alloc_amounts, v_blocked, v_blocked_pending
-      FROM (SELECT u.term_no, u.pending,
-                   least(u.open, p_amount - coalesce(sum(u.open) OVER (
-                       ORDER BY u.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS amount
-              FROM unnest(v_term_nos, v_open, v_pendings) WITH ORDINALITY AS u(term_no, open, pending, ord)) AS s
-     WHERE s.amount > 0;
+      FROM (SELECT a.term_no, a.pending, a.amount, max(a.term_no) FILTER (WHERE a.amount > 0) OVER () AS last_term_no
+              FROM (SELECT u.term_no, u.pending,
+                           least(u.open, p_amount - coalesce(sum(u.open) OVER (
+                               ORDER BY u.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS amount
+                      FROM unnest(v_term_nos, v_open, v_pendings) WITH ORDINALITY AS u(term_no, open, pending, ord)) AS a) AS s;
     IF v_blocked IS NOT NULL THEN
         PERFORM ledger._raise('PB008',
             CASE WHEN v_blocked = p_term_no THEN 'this term already has a payment awaiting approval'
@@ -4179,7 +4231,7 @@ $$;
 -- Name: FUNCTION submit_payment(p_tenant text, p_student text, p_term_no integer, p_amount bigint, p_reference text); Type: COMMENT; Schema: tuition; Owner: -
 --
 
-COMMENT ON FUNCTION tuition.submit_payment(p_tenant text, p_student text, p_term_no integer, p_amount bigint, p_reference text) IS 'Submit a payment for p_term_no, which must be the first term with effective_remaining > 0 (PB004) and no term the payment reaches (the chosen one or one it carries over into) may have anything pending (PB008); at most what is left from that term on (PB002). Held in the ledger until approved; the excess carries over to later terms. Same reference and parameters -> replayed; different -> PB003.';
+COMMENT ON FUNCTION tuition.submit_payment(p_tenant text, p_student text, p_term_no integer, p_amount bigint, p_reference text) IS 'Submit a payment for p_term_no, which must be the first term with effective_remaining > 0 (PB004) and no term from it up to the last one the payment carries over into may have anything pending (PB008); at most what is left from that term on (PB002). Held in the ledger until approved; the excess carries over to later terms. Same reference and parameters -> replayed; different -> PB003.';
 
 --
 -- Name: _account(text, text); Type: FUNCTION; Schema: wallet; Owner: -
@@ -4824,6 +4876,7 @@ CREATE TABLE ledger.tenant_grant (
     role_name text NOT NULL,
     granted_at timestamp with time zone DEFAULT now() NOT NULL,
     revoked_at timestamp with time zone,
+    role_id regrole NOT NULL,
     CONSTRAINT tenant_grant_role_not_empty CHECK ((role_name <> ''::text)),
     CONSTRAINT tenant_grant_tenant_not_empty CHECK ((tenant_id <> ''::text))
 );
@@ -4838,13 +4891,19 @@ COMMENT ON TABLE ledger.tenant_grant IS 'Tenants a role may act on when it is th
 -- Name: COLUMN tenant_grant.role_name; Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON COLUMN ledger.tenant_grant.role_name IS 'The login role (session_user) the tenant is granted to.';
+COMMENT ON COLUMN ledger.tenant_grant.role_name IS 'The role''s name when it was granted (display only: access is decided by role_id).';
 
 --
 -- Name: COLUMN tenant_grant.revoked_at; Type: COMMENT; Schema: ledger; Owner: -
 --
 
 COMMENT ON COLUMN ledger.tenant_grant.revoked_at IS 'When the grant was revoked (NULL: in force). The row stays: its role remains tenant-bound.';
+
+--
+-- Name: COLUMN tenant_grant.role_id; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON COLUMN ledger.tenant_grant.role_id IS 'The login role (session_user) the tenant is granted to, by OID: a rename keeps the grant, a re-created role of the same name does not get it.';
 
 --
 -- Name: allocation; Type: TABLE; Schema: tuition; Owner: -
@@ -5083,7 +5142,7 @@ ALTER TABLE ONLY ledger.release_history
 --
 
 ALTER TABLE ONLY ledger.tenant_grant
-    ADD CONSTRAINT tenant_grant_pkey PRIMARY KEY (tenant_id, role_name);
+    ADD CONSTRAINT tenant_grant_pkey PRIMARY KEY (tenant_id, role_id);
 
 --
 -- Name: allocation allocation_pkey; Type: CONSTRAINT; Schema: tuition; Owner: -
@@ -5212,7 +5271,7 @@ COMMENT ON INDEX ledger.posting_account_idx IS 'An account''s postings (statemen
 -- Name: tenant_grant_role_idx; Type: INDEX; Schema: ledger; Owner: -
 --
 
-CREATE INDEX tenant_grant_role_idx ON ledger.tenant_grant USING btree (role_name, tenant_id);
+CREATE INDEX tenant_grant_role_idx ON ledger.tenant_grant USING btree (role_id, tenant_id);
 
 --
 -- Name: allocation_term_idx; Type: INDEX; Schema: tuition; Owner: -

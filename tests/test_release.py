@@ -191,14 +191,41 @@ def test_destructive_migrate_options_need_yes(
 
 
 def test_a_function_used_elsewhere_stops_the_downgrade(
-    db: psycopg.Connection[Any], dsn: str
+    db: psycopg.Connection[Any], dsn: str, tenant: str
 ) -> None:
     db.execute("CREATE VIEW public.pgb_uses_kernel AS SELECT * FROM ledger.verify()")
     with pytest.raises(MigrationError, match="pgb_uses_kernel"):
         release.migrate_to(dsn, "0.1.0")
-    # The refusal came before any function was touched (the migrations did go back).
-    assert db.execute("SELECT to_regprocedure('ledger.transfer(text, text, text, text, "
-                      "bigint, jsonb)') IS NOT NULL").fetchone() == (True,)  # fmt: skip
+    # Refused before anything changed: this release's migrations and functions, working.
+    assert_untouched(db, dsn, tenant)
+
+
+def test_tenant_grants_stop_the_downgrade_before_anything(
+    db: psycopg.Connection[Any], dsn: str, tenant: str
+) -> None:
+    """0.1.0 has no tenant grants, and 0007's rollback refuses to drop them: refused up front
+    (it used to come after the newer migrations were rolled back)."""
+    role = f"pgb_release_test_{uuid.uuid4().hex[:8]}"
+    db.execute(f"CREATE ROLE {role} LOGIN IN ROLE pgbalance_app")
+    try:
+        db.execute("SELECT ledger.grant_tenant(%s, %s)", (tenant, role))
+        with pytest.raises(MigrationError, match="tenant_grant"):
+            release.migrate_to(dsn, "0.1.0")
+        assert_untouched(db, dsn, tenant)
+    finally:
+        db.execute("DELETE FROM ledger.tenant_grant")
+        db.execute(f"DROP ROLE {role}")
+
+
+def assert_untouched(db: psycopg.Connection[Any], dsn: str, tenant: str) -> None:
+    assert _applied(dsn) == release.migration_ids()
+    assert db.execute("SELECT release FROM ledger.version()").fetchone() == (__version__,)
+    db.execute("SELECT * FROM ledger.open_account(%s, 'a', 'EUR')", (tenant,))
+    db.execute("SELECT * FROM ledger.open_account(%s, 'b', 'EUR', NULL)", (tenant,))
+    moved = db.execute("SELECT status FROM ledger.transfer(%s, 'k', 'b', 'a', 5)",
+                       (tenant,)).fetchone()  # fmt: skip
+    assert moved == ("posted",)
+    assert db.execute("SELECT count(*) FROM ledger.verify(%s)", (tenant,)).fetchone() == (0,)
 
 
 def test_get_tenant_answers_from_sql(db: psycopg.Connection[Any], tenant: str) -> None:

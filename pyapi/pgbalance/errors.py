@@ -17,9 +17,27 @@ from typing import Any, ClassVar
 
 import psycopg
 
-# DETAIL is `key=value key=value ...` (e.g. `available=1875 requested=5000 pending=1234`); a
-# value runs to the next ` key=`, so codes with spaces survive.
-_FIELD = re.compile(r"(?:^|\s)([a-z_][a-z0-9_]*)=(.*?)(?=\s[a-z_][a-z0-9_]*=|$)", re.DOTALL)
+# DETAIL is `key=value key=value ...` (e.g. `available=1875 requested=5000 pending=1234`).
+# Values may hold user text (codes, references) with spaces and `=`: a field starts only at
+# a key pgbalance's DETAILs use (DETAIL_KEYS; tests/kernel/test_client.py checks it against
+# sql/), and only at that key's last occurrence, so an account code `z b=7 available=999`
+# stays whole before the real `available=`. Limit: user text holding ` <key>=` of a key that
+# does not follow it in the same DETAIL still splits there (e.detail keeps the raw text).
+DETAIL_KEYS = frozenset({
+    "account", "account_id", "accounts", "amount", "approver", "assessment_id", "available",
+    "balance", "booking", "bytes", "captured", "carrier", "carrier_fee", "code", "command",
+    "created_at", "currency", "deposit", "deposit_paid", "entry_id", "existing", "expires_at",
+    "fee_status", "first_payable", "first_posted_at", "held", "idx", "items", "key", "kind",
+    "leg", "legs", "length", "limit", "load", "load_currency", "max_balance", "metadata",
+    "migration", "min_balance", "name", "object", "object_type", "operation", "outstanding",
+    "payment_id", "payment_ref", "pending", "pending_in", "pending_out", "pending_term_no",
+    "posted", "posted_legs", "postings", "reason", "reference", "remaining", "requested",
+    "requested_amount", "requested_term_no", "reversals", "reversed", "reversed_amount", "role",
+    "shipper", "shipper_fee", "snapshot", "status", "still_pending", "stripe_no", "stripe_rows",
+    "stripes", "student", "sum", "tenant", "tenants", "term", "term_no", "terms", "total",
+    "transaction_isolation", "transfers", "updated", "user", "workflow",
+})  # fmt: skip
+_KEY = re.compile(r"(?:^|(?<=\s))([a-z_][a-z0-9_]*)=")
 
 Detail = dict[str, int | str | None]
 
@@ -27,9 +45,17 @@ Detail = dict[str, int | str | None]
 def parse_detail(detail: str | None) -> Detail:
     """DETAIL's fields: integers as int, an empty value (a SQL NULL, e.g. an unbounded
     `max_balance=`) as None, anything else (`(1,2)`, `5->6`, codes) as text."""
+    text = detail or ""
+    starts: list[re.Match[str]] = []
+    for match in reversed(list(_KEY.finditer(text))):
+        if match.group(1) in DETAIL_KEYS and all(m.group(1) != match.group(1) for m in starts):
+            starts.insert(0, match)
     fields: Detail = {}
-    for key, value in _FIELD.findall(detail or ""):
-        fields[key] = int(value) if re.fullmatch(r"-?\d+", value) else (value or None)
+    for i, match in enumerate(starts):
+        # A value runs to the whitespace before the next field.
+        value = text[match.end() : starts[i + 1].start() - 1] if i + 1 < len(starts) else (
+            text[match.end() :])  # fmt: skip
+        fields[match.group(1)] = int(value) if re.fullmatch(r"-?\d+", value) else (value or None)
     return fields
 
 

@@ -156,6 +156,7 @@ def migrate_to(dsn: str, version: str) -> str:
         )
     check_install(dsn)
     keep = frozenset(target.migrations)
+    _check_going_back(dsn, target)
     rolled_back = rollback_migrations(dsn, keep=keep)
     applied = apply_migrations(dsn, only=keep)
     _install_snapshot(dsn, target)
@@ -216,6 +217,39 @@ $$
 """
 
 
+
+def _refuse_foreign_dependents(conn: psycopg.Connection[Any]) -> None:
+    foreign = conn.execute(_FOREIGN_DEPENDENTS, {"schemas": list(KERNEL_SCHEMAS)}).fetchall()
+    if foreign:
+        listed = "\n  ".join(f"{what} uses {fn}" for what, fn in foreign)
+        raise MigrationError(
+            "nothing changed: cannot replace the kernel functions, other objects use them "
+            f"(drop those first, and re-create them afterwards):\n  {listed}"
+        )
+
+
+def _check_going_back(dsn: str, target: Release) -> None:
+    """Every reason going back to `target` would stop half-way, checked before anything
+    changes: a refusal leaves this release's migrations and functions as they were."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        _refuse_foreign_dependents(conn)
+        # 0007_tenant_grant's rollback refuses while any grant exists (dropping them would
+        # make every tenant-bound role reach every tenant again).
+        if "0007_tenant_grant" in target.migrations or conn.execute(
+            "SELECT to_regclass('ledger.tenant_grant')"
+        ).fetchone() == (None,):
+            return
+        grants = conn.execute("SELECT count(*) FROM ledger.tenant_grant").fetchone()
+        if grants and grants[0]:
+            raise MigrationError(
+                f"nothing changed: ledger.tenant_grant holds {grants[0]} tenant grants, and "
+                f"release {target.version} has none: its roles would reach every tenant. "
+                "Revoking keeps the rows (the role stays bound), so clear them as the owner "
+                "or a superuser with `DELETE FROM ledger.tenant_grant` (after making sure no "
+                "tenant-bound login can connect), then run this again."
+            )
+
+
 def _install_snapshot(dsn: str, target: Release) -> None:
     """In one transaction: drop every kernel function (and the triggers on them), then run
     the release's sql/ snapshot, which creates its own again."""
@@ -225,13 +259,9 @@ def _install_snapshot(dsn: str, target: Release) -> None:
     schemas = {"schemas": list(KERNEL_SCHEMAS)}
     with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_SQL_LOCK_KEY,))
-        foreign = conn.execute(_FOREIGN_DEPENDENTS, schemas).fetchall()
-        if foreign:
-            listed = "\n  ".join(f"{what} uses {fn}" for what, fn in foreign)
-            raise MigrationError(
-                "cannot replace the kernel functions: other objects use them (drop those "
-                f"first, and re-create them afterwards):\n  {listed}"
-            )
+        # Checked first in _check_going_back; again under the lock, since the DROP below
+        # would take along anything made in between.
+        _refuse_foreign_dependents(conn)
         functions = [r[0] for r in conn.execute(_KERNEL_FUNCTIONS, schemas)]
         if functions:
             drop = sql.SQL("DROP FUNCTION {} CASCADE").format(

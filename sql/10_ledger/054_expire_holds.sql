@@ -29,6 +29,8 @@ BEGIN
             v_count := v_count + ledger.expire_holds(v_tenant);
         END LOOP;
         RETURN v_count;
+    ELSE
+        PERFORM ledger._check_name('tenant', p_tenant, false);
     END IF;
     -- Entries first (skipping those a capture or void is working on), then every account
     -- they touch in one global order, so this never deadlocks with other calls.
@@ -68,4 +70,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger.expire_holds(text) IS
-    'Void every pending hold past its expires_at (in one tenant, or all when NULL: those a tenant-bound role holds); returns how many. Run it periodically (pg_cron or pgbalance expire-holds).';
+    'Void every pending hold past its expires_at (in one tenant, or all when NULL: those a tenant-bound role holds); returns how many; 22023 for an empty or over-long tenant. Run it periodically (pg_cron or pgbalance expire-holds).';

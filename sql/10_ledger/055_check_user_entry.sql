@@ -17,7 +17,7 @@ BEGIN
         PERFORM ledger._raise('PB004', format('a %s workflow entry cannot be %s directly', v_workflow, p_action),
             format('entry_id=%s workflow=%s key=%s', p_entry_id, v_workflow, p_key),
             CASE v_workflow
-                WHEN 'wallet' THEN 'A purchase is refunded with wallet.fail_purchase.'
+                WHEN 'wallet' THEN 'A purchase is refunded with wallet.fail_purchase; top-ups and refunds are final and are not undone through the API.'
                 WHEN 'fees' THEN 'A service fee is refunded with fees.refund_service_fee.'
                 WHEN 'tuition' THEN 'A payment is settled with tuition.approve_payment or tuition.reject_payment.'
                 WHEN 'booking' THEN 'Booking payments are recorded by booking.record_deposit and booking.complete_balance_payment and are not undone through the ledger.'

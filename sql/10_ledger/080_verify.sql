@@ -11,6 +11,7 @@ DECLARE
     v_tenants text[];
 BEGIN
     PERFORM ledger._check_access(p_tenant, false);
+    IF p_tenant IS NOT NULL THEN PERFORM ledger._check_name('tenant', p_tenant, false); END IF;
     IF p_tenant IS NULL THEN
         v_tenants := ledger._granted_tenants();
     END IF;

@@ -70,18 +70,21 @@ BEGIN
             format('term_no=%s first_payable=%s', p_term_no, coalesce(v_first::text, 'none')));
     END IF;
     -- What the payment allocates: the chosen term first, what exceeds it carried over to the
-    -- following terms in order. No term it reaches may already have an allocation awaiting
-    -- approval, so a term never has two payments awaiting approval (whose approvals could then
-    -- pay a later term while an earlier one is unpaid).
-    SELECT array_agg(s.term_no ORDER BY s.term_no), array_agg(s.amount ORDER BY s.term_no),
-           min(s.term_no) FILTER (WHERE s.pending > 0),
-           (array_agg(s.pending ORDER BY s.term_no) FILTER (WHERE s.pending > 0))[1]
+    -- following terms in order. No term from the chosen one up to the last it reaches may
+    -- already have an allocation awaiting approval, whether it would get a share or not (a
+    -- fully pending term gets none, and the carry-over would jump it): so a term never has two
+    -- payments awaiting approval, and no approval pays a term past an unpaid one.
+    SELECT array_agg(s.term_no ORDER BY s.term_no) FILTER (WHERE s.amount > 0),
+           array_agg(s.amount ORDER BY s.term_no) FILTER (WHERE s.amount > 0),
+           min(s.term_no) FILTER (WHERE s.pending > 0 AND s.term_no <= s.last_term_no),
+           (array_agg(s.pending ORDER BY s.term_no)
+                FILTER (WHERE s.pending > 0 AND s.term_no <= s.last_term_no))[1]
       INTO v_alloc_terms, v_alloc_amounts, v_blocked, v_blocked_pending
-      FROM (SELECT u.term_no, u.pending,
-                   least(u.open, p_amount - coalesce(sum(u.open) OVER (
-                       ORDER BY u.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS amount
-              FROM unnest(v_term_nos, v_open, v_pendings) WITH ORDINALITY AS u(term_no, open, pending, ord)) AS s
-     WHERE s.amount > 0;
+      FROM (SELECT a.term_no, a.pending, a.amount, max(a.term_no) FILTER (WHERE a.amount > 0) OVER () AS last_term_no
+              FROM (SELECT u.term_no, u.pending,
+                           least(u.open, p_amount - coalesce(sum(u.open) OVER (
+                               ORDER BY u.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS amount
+                      FROM unnest(v_term_nos, v_open, v_pendings) WITH ORDINALITY AS u(term_no, open, pending, ord)) AS a) AS s;
     IF v_blocked IS NOT NULL THEN
         PERFORM ledger._raise('PB008',
             CASE WHEN v_blocked = p_term_no THEN 'this term already has a payment awaiting approval'
@@ -124,4 +127,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION tuition.submit_payment(text, text, int, bigint, text) IS
-    'Submit a payment for p_term_no, which must be the first term with effective_remaining > 0 (PB004) and no term the payment reaches (the chosen one or one it carries over into) may have anything pending (PB008); at most what is left from that term on (PB002). Held in the ledger until approved; the excess carries over to later terms. Same reference and parameters -> replayed; different -> PB003.';
+    'Submit a payment for p_term_no, which must be the first term with effective_remaining > 0 (PB004) and no term from it up to the last one the payment carries over into may have anything pending (PB008); at most what is left from that term on (PB002). Held in the ledger until approved; the excess carries over to later terms. Same reference and parameters -> replayed; different -> PB003.';

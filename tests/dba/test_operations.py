@@ -144,7 +144,11 @@ def test_expire_holds_command(dsn: str, tenant: str, capsys: pytest.CaptureFixtu
     assert cli_main(["expire-holds", "--dsn", dsn, "--tenant", tenant]) == 0
     assert capsys.readouterr().out.strip() == f"1 expired holds voided (tenant {tenant})"
     assert cli_main(["expire-holds", "--dsn", dsn]) == 0
-    assert capsys.readouterr().out.strip() == "0 expired holds voided (all tenants)"
+    out = capsys.readouterr().out.strip()
+    assert out == "0 expired holds voided (every tenant this role may reach)"
+    # An unknown tenant is an error, as in `pgbalance verify`: a typo is not "nothing to do".
+    assert cli_main(["expire-holds", "--dsn", dsn, "--tenant", f"{tenant}-nosuch"]) == 1
+    assert "unknown tenant" in capsys.readouterr().err
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         status = conn.execute("SELECT status FROM ledger.get_entry(%s, %s)",

@@ -114,6 +114,38 @@ def test_a_superuser_keeps_the_repair_door(db: psycopg.Connection[Any]) -> None:
     assert ("ledger.account.guard_account_update", "O") in trigger_states(db)
 
 
+OWNER_GRANTS = [
+    "GRANT INSERT, UPDATE ON ledger.posting, ledger.account TO pgbalance_app",
+    "GRANT DELETE ON ledger.tenant_grant TO pgbalance_app",
+    "GRANT UPDATE (balance) ON ledger.account TO pgbalance_app",
+    "GRANT ALL ON ALL TABLES IN SCHEMA wallet TO PUBLIC",
+    "REVOKE EXECUTE ON FUNCTION ledger.verify(text) FROM pgbalance_auditor",
+]
+
+
+@pytest.mark.parametrize("statement", OWNER_GRANTS)
+def test_the_owner_cannot_grant_around_the_guards(
+    db: psycopg.Connection[Any], owner_login: psycopg.Connection[Any], statement: str
+) -> None:
+    """GRANT/REVOKE name no object to the event trigger: the privileges of the five schemas
+    are compared before and after, and any change by a non-superuser is refused."""
+    privileges = ("SELECT array_agg(c.oid::regclass::text || coalesce(c.relacl::text, '')"
+                  " ORDER BY 1) FROM pg_class AS c WHERE c.relnamespace::regnamespace::text"
+                  " = ANY(%s)")  # fmt: skip
+    before = db.execute(privileges, (list(KERNEL_SCHEMAS),)).fetchone()
+    with raises("42501") as info:
+        owner_login.execute(statement)
+    assert detail(info)["role"].startswith("pgb_owner_test_")  # the guard said no
+    assert db.execute(privileges, (list(KERNEL_SCHEMAS),)).fetchone() == before
+
+
+def test_grants_elsewhere_and_no_op_grants_pass(owner_login: psycopg.Connection[Any]) -> None:
+    owner_login.execute("CREATE TEMP TABLE scratch (a int)")
+    owner_login.execute("GRANT SELECT ON scratch TO pgbalance_app")
+    owner_login.execute("REVOKE SELECT ON scratch FROM pgbalance_app")
+    owner_login.execute("GRANT SELECT ON ledger.account TO pgbalance_owner")  # holds it already
+
+
 def test_ddl_elsewhere_is_not_the_guards_business(owner_login: psycopg.Connection[Any]) -> None:
     owner_login.execute("CREATE TEMP TABLE scratch (a int)")
     owner_login.execute("DROP TABLE scratch")

@@ -74,7 +74,7 @@ def login(kernel_dsn: str, kernel_conn: psycopg.Connection[Any]) -> Iterator[Log
     for conn in conns:
         conn.close()
     for role in roles:
-        # Grants name roles by text (no catalog dependency): remove them with the role.
+        # Grants hold the role's OID with no catalog dependency: remove them with the role.
         kernel_conn.execute("DELETE FROM ledger.tenant_grant WHERE role_name = %s", (role,))
         kernel_conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
@@ -259,3 +259,48 @@ def test_grant_checks_its_input(ledger: Ledger, login: Login) -> None:
     assert ledger.scalar(
         "SELECT count(*) AS n FROM ledger.tenant_grant WHERE role_name = %s", (role,)
     ) == 1
+
+
+def test_a_grant_follows_the_role_not_its_name(
+    ledger: Ledger, login: Login, kernel_dsn: str, tenant: str
+) -> None:
+    """By OID: a renamed role keeps its grants; a role dropped and re-created under the same
+    name does not inherit them (by name, it did)."""
+    role, conn = login()
+    grant(ledger, ledger.tenant, role)
+    other = f"{tenant}-other"
+    renamed = f"{role}_renamed"
+    ledger.conn.execute(sql.SQL("ALTER ROLE {} RENAME TO {}").format(
+        sql.Identifier(role), sql.Identifier(renamed)))  # fmt: skip
+    try:
+        with raises("42501"):
+            Ledger(conn, other).open("a")
+        Ledger(conn, ledger.tenant).open("a")
+    finally:
+        ledger.conn.execute(sql.SQL("ALTER ROLE {} RENAME TO {}").format(
+            sql.Identifier(renamed), sql.Identifier(role)))  # fmt: skip
+    conn.close()
+    ledger.conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    ledger.conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE pgbalance_app").format(
+        sql.Identifier(role)))  # fmt: skip
+    with psycopg.connect(make_conninfo(kernel_dsn, user=role), autocommit=True) as again:
+        Ledger(again, other).open("b")  # unbound: reaches every tenant
+
+
+def test_a_role_that_cannot_log_in_is_not_granted(ledger: Ledger) -> None:
+    """The check compares the session_user: a grant to a group role would bind no one."""
+    before = ledger.scalar("SELECT count(*) AS n FROM ledger.tenant_grant")
+    with raises("22023") as info:
+        grant(ledger, ledger.tenant, "pgbalance_app")
+    assert info.value.diag.message_hint
+    assert ledger.scalar("SELECT count(*) AS n FROM ledger.tenant_grant") == before
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 300])
+def test_all_tenant_calls_check_a_given_tenant(ledger: Ledger, bad: str) -> None:
+    """expire_holds and verify take NULL for every tenant; any other tenant is checked like
+    everywhere else (22023), not read as a tenant with nothing in it."""
+    with raises("22023"):
+        ledger.conn.execute("SELECT ledger.expire_holds(%s)", (bad,))
+    with raises("22023"):
+        ledger.conn.execute("SELECT * FROM ledger.verify(%s)", (bad,))

@@ -4,10 +4,12 @@ SQLSTATE, and transparent retry when the pooled connection is killed."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -15,7 +17,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
-from pgbalance import Client, errors
+from pgbalance import Client, errors, paths
 from pgbalance.models import Account, EntryResult
 from tests.kernel.support import Ledger, new_key
 
@@ -211,3 +213,25 @@ def test_call_killed_mid_flight_is_retried_once(
         "SELECT count(*) AS n FROM ledger.entry WHERE tenant_id = %s AND idempotency_key"
         " = 'k-mid'", (book.tenant,)
     ) == 1  # fmt: skip
+
+
+def test_details_keep_codes_with_spaces_and_equals_whole(book: Ledger, client: Client) -> None:
+    """The review's case: an account code `z b=7 available=999` used to split into fields of
+    its own (account=z, b=7, available=999 overriding the real one)."""
+    code = "z b=7 available=999"
+    client.open_account(book.tenant, code, "EUR")
+    with pytest.raises(errors.InsufficientFunds) as info:
+        client.transfer(book.tenant, new_key(), code, "b", 5)
+    details = info.value.details
+    assert details["account"] == code
+    assert details["available"] == 0 and details["requested"] == 5
+    assert "b" not in details
+
+
+def test_detail_keys_cover_every_key_the_kernel_writes() -> None:
+    """DETAIL_KEYS (the parser's field starts) holds every `key=` of sql/'s DETAILs."""
+    root = Path(paths.sql_dir())
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.sql")))
+    written = set(re.findall(r"[ '(]([a-z_][a-z0-9_]*)=%[sLI]", text))
+    written |= set(re.findall(r"ledger\._check_[a-z]+\('([a-z_]+)'", text))
+    assert written and written <= errors.DETAIL_KEYS, written - errors.DETAIL_KEYS

@@ -85,6 +85,20 @@ def test_default_isolation_set_higher_is_refused_until_the_transaction_says_read
     assert ledger.balance("b") == 10
 
 
+def test_read_uncommitted_writes_like_read_committed(
+    ledger: Ledger, kconnect: Callable[..., psycopg.Connection[Any]]
+) -> None:
+    """PostgreSQL runs READ UNCOMMITTED as READ COMMITTED: writes go through."""
+    ledger.open("a")
+    ledger.fund("a", 100)
+    ledger.open("b")
+    conn = kconnect()
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
+        Ledger(conn, ledger.tenant).transfer(new_key(), "a", "b", 10)
+    assert ledger.balance("b") == 10
+
+
 @pytest.mark.parametrize("level", ["REPEATABLE READ", "SERIALIZABLE"])
 def test_concurrent_transfers_with_one_key_above_read_committed_all_get_25000(
     ledger: Ledger, kernel_dsn: str, level: str

@@ -19,6 +19,7 @@ functions are discovered from the catalog; a function with a recipe that is gone
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -289,6 +290,11 @@ def seed(conn: psycopg.Connection[Any]) -> None:
         conn.execute(x + "tuition.submit_payment(%s, %s, 1, 1000, %s)", (t, stu, f"tp-{stu}"))
 
 
+# The role grant_tenant / revoke_tenant name: tenants go only to login roles (22023 for a
+# group role), and nobody logs in as this one, so binding it changes nothing else here.
+GRANTEE = f"pgb_hostile_{uuid.uuid4().hex[:10]}"
+
+
 @pytest.fixture
 def world(dsn: str) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Connection[Any]]]:
     """(owner connection, application connection) on a seeded database."""
@@ -297,7 +303,11 @@ def world(dsn: str) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Connectio
         psycopg.connect(dsn, autocommit=True) as app,
     ):
         seed(owner)
-        yield owner, app
+        owner.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(GRANTEE)))
+        try:
+            yield owner, app
+        finally:
+            owner.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(GRANTEE)))
 
 
 # --------------------------------------------------------------------------- valid calls
@@ -359,8 +369,8 @@ def _payment(p: Prober) -> int:
 
 
 def _granted(p: Prober) -> str:
-    p.setup("SELECT ledger.grant_tenant(%s, 'pgbalance_auditor')", (OWN,))
-    return "pgbalance_auditor"
+    p.setup("SELECT ledger.grant_tenant(%s, %s)", (OWN, GRANTEE))
+    return GRANTEE
 
 
 def _entry(p: Prober) -> int:
@@ -399,9 +409,7 @@ RECIPES: dict[str, Callable[[Prober], Args]] = {
             {"key": p.fresh("b"), "from": "acct-a", "to": "acct-b", "amount": 3},
             {"key": p.fresh("b"), "from": "acct-b", "to": "acct-a", "amount": 2}])},
     "ledger.verify": lambda p: {},
-    # A tenant-bound role is one that logs in as the session user; the tests never log in
-    # as the auditor, so binding it changes nothing else here.
-    "ledger.grant_tenant": lambda p: {"p_role": "pgbalance_auditor"},
+    "ledger.grant_tenant": lambda p: {"p_role": GRANTEE},
     "ledger.revoke_tenant": lambda p: {"p_role": _granted(p)},
     "wallet.open": lambda p: {"p_user": p.fresh("user"), "p_currency": "USD"},
     "wallet.balance": lambda p: {"p_user": "user-1"},

@@ -67,7 +67,33 @@ def test_a_carry_over_past_a_fully_pending_term_is_refused_too(
     before = tu.snapshot()
     with raises("PB008") as info:
         tu.submit("s", 1, 200, "P3")  # T1 100, T2 nothing open, T3 50 open but pending
-    assert detail(info)["pending_term_no"] == "3"
+    assert detail(info)["pending_term_no"] == "2"  # the first pending term it would pass
     assert tu.snapshot() == before
     assert max(awaiting_per_term(tu).values()) == 1
+    assert tu.verify() == []
+
+
+def test_a_carry_over_never_jumps_a_pending_term(
+    wf_conn: psycopg.Connection[Any], tenant: str
+) -> None:
+    """The review's case: T2 fully pending (P2) gets no share of P3 on T1, so only the terms
+    with a share were checked and P3 went T1 100 + T3 100; rejecting P2 and approving P3 then
+    left T2 unpaid between two paid terms."""
+    tu = Tuition(wf_conn, tenant)
+    tu.assess("s", [{"name": "T1", "amount": 100}, {"name": "T2", "amount": 100},
+                    {"name": "T3", "amount": 100}])  # fmt: skip
+    p1 = tu.submit("s", 1, 100, "P1")["payment_id"]
+    p2 = tu.submit("s", 2, 100, "P2")["payment_id"]
+    tu.reject(p1)
+    before = tu.snapshot()
+    with raises("PB008") as info:
+        tu.submit("s", 1, 200, "P3")
+    assert (detail(info)["term_no"], detail(info)["pending_term_no"]) == ("1", "2")
+    assert tu.snapshot() == before
+    # Within T1 it is accepted; once P2 is settled, the rest may carry over.
+    p3 = tu.submit("s", 1, 100, "P3")["payment_id"]
+    tu.reject(p2)
+    tu.approve(p3)
+    status = {t["term_no"]: t["status"] for t in tu.overview("s")}
+    assert status == {1: "paid", 2: "unpaid", 3: "unpaid"}
     assert tu.verify() == []

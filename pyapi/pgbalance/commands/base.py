@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import Any
 
+    import psycopg
     from rich.console import Console
     from rich.table import Table
 
@@ -92,3 +92,27 @@ def violations_table(title: str, columns: Sequence[str], rows: Sequence[Sequence
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     return table
+
+
+def tenant_known(conn: psycopg.Connection[Any], command: str, tenant: str | None) -> bool:
+    """False (said on stderr) when --tenant names a tenant the kernel does not know
+    (ledger.get_tenant: PB005): a typo in a cron job must not read as a clean run."""
+    import psycopg
+
+    if tenant is None:
+        return True
+    try:
+        conn.execute("SELECT * FROM ledger.get_tenant(%s)", (tenant,))
+    except psycopg.Error as exc:
+        if exc.sqlstate != "PB005":
+            raise
+        print(f"pgbalance {command}: unknown tenant {tenant!r} (no account in it): "
+              "nothing done", file=sys.stderr)  # fmt: skip
+        return False
+    return True
+
+
+def tenant_scope(tenant: str | None) -> str:
+    """What a run covered. Without --tenant the kernel narrows the call to the tenants the
+    role may reach (all of them unless it is tenant-bound: ledger.grant_tenant)."""
+    return f"tenant {tenant}" if tenant is not None else "every tenant this role may reach"
