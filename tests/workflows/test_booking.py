@@ -11,14 +11,7 @@ import pytest
 
 from pgbalance.client import Client
 from pgbalance.errors import InvalidState, LimitExceeded
-from tests.workflows.wallet_booking_support import (
-    Api,
-    as_app,
-    detail,
-    raises,
-    wb_conn,
-    wb_dsn,
-)
+from tests.workflows.wallet_booking_support import Api, as_app, detail, raises, wb_conn, wb_dsn
 
 __all__ = ["wb_conn", "wb_dsn"]  # module fixtures
 

@@ -13,14 +13,7 @@ from psycopg.types.json import Jsonb
 from pgbalance.client import Client
 from pgbalance.errors import IdempotencyConflict, InsufficientFunds
 from pgbalance.workflows.wallet import WalletRow, WalletTx
-from tests.workflows.wallet_booking_support import (
-    Api,
-    as_app,
-    detail,
-    raises,
-    wb_conn,
-    wb_dsn,
-)
+from tests.workflows.wallet_booking_support import Api, as_app, detail, raises, wb_conn, wb_dsn
 
 __all__ = ["wb_conn", "wb_dsn"]  # module fixtures
 
