@@ -1576,6 +1576,23 @@ $$;
 COMMENT ON FUNCTION ledger._check_user_entry(p_entry_id bigint, p_key text, p_action text) IS 'Private: PB004 (DETAIL workflow=..., HINT the function to use) when the entry''s key starts with pgb:, i.e. a workflow made it; ledger.capture, ledger.void and ledger.reverse call it.';
 
 --
+-- Name: _cursor_mac(bytea, bytea, text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._cursor_mac(p_ipad bytea, p_opad bytea, p_message text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT encode(sha256(p_opad || sha256(p_ipad || convert_to(p_message, 'UTF8'))), 'hex')
+$$;
+
+--
+-- Name: FUNCTION _cursor_mac(p_ipad bytea, p_opad bytea, p_message text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._cursor_mac(p_ipad bytea, p_opad bytea, p_message text) IS 'Private: HMAC-SHA256 of p_message, hex, given the key XOR ipad and XOR opad.';
+
+--
 -- Name: _fingerprint(text[], bigint[], boolean, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2579,6 +2596,590 @@ $$;
 COMMENT ON FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean) IS 'Private: ledger.reverse; p_user = false (workflows) allows pgb: keys and reversing the workflow''s own pgb: entries.';
 
 --
+-- Name: _seal_digest(text, text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._seal_digest(p_tenant text, p_prev text, p_from timestamp with time zone, p_to timestamp with time zone) RETURNS TABLE(digest text, entries bigint, postings bigint)
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    WITH p AS MATERIALIZED (
+        SELECT p.entry_id, p.posting_no, p.account_id, p.kind, p.amount, p.posted_at
+          FROM ledger.posting AS p
+         WHERE p.tenant_id = p_tenant AND p.posted_at >= p_from AND p.posted_at < p_to
+    ), e AS MATERIALIZED (
+        SELECT e.entry_id, e.idempotency_key, e.fingerprint, e.metadata, e.created_at,
+               e.expires_at, e.reverses_entry_id
+          FROM ledger.entry AS e
+         -- An array, so the entries are index lookups, never a scan of the tenant's entries.
+         WHERE e.tenant_id = p_tenant AND e.entry_id = ANY (ARRAY(SELECT DISTINCT p.entry_id FROM p))
+    ), lines AS (
+        SELECT e.entry_id, -1 AS posting_no,
+               json_build_array('E', e.entry_id, e.idempotency_key, e.fingerprint, e.metadata,
+                                (extract(epoch FROM e.created_at) * 1000000)::bigint,
+                                (extract(epoch FROM e.expires_at) * 1000000)::bigint,
+                                e.reverses_entry_id)::text AS line
+          FROM e
+        UNION ALL
+        SELECT p.entry_id, p.posting_no,
+               json_build_array('P', p.entry_id, p.posting_no, p.account_id, p.kind::text, p.amount,
+                                (extract(epoch FROM p.posted_at) * 1000000)::bigint)::text
+          FROM p
+    ), groups AS (
+        SELECT l.entry_id / 1024 AS g,
+               sha256(convert_to(string_agg(l.line, E'\n' ORDER BY l.entry_id, l.posting_no), 'UTF8')) AS h
+          FROM lines AS l
+         GROUP BY l.entry_id / 1024
+    )
+    SELECT encode(sha256(convert_to(json_build_array(p_tenant, p_prev)::text, 'UTF8')
+                         || coalesce((SELECT string_agg(g.h, ''::bytea ORDER BY g.g) FROM groups AS g), '')), 'hex'),
+           (SELECT count(*) FROM e), (SELECT count(*) FROM p)
+$$;
+
+--
+-- Name: FUNCTION _seal_digest(p_tenant text, p_prev text, p_from timestamp with time zone, p_to timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._seal_digest(p_tenant text, p_prev text, p_from timestamp with time zone, p_to timestamp with time zone) IS 'Private: digest, entry and posting counts of a tenant''s postings with p_from <= posted_at < p_to, chained to p_prev.';
+
+--
+-- Name: _seal_tenant(text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._seal_tenant(p_tenant text, p_horizon timestamp with time zone) RETURNS TABLE(tenant text, seal_no bigint, horizon timestamp with time zone, entries bigint, postings bigint, digest text)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_prev_no bigint := 0;
+    v_prev_horizon timestamptz := '-infinity';
+    v_prev_digest text := '';
+    v_digest text;
+    v_entries bigint;
+    v_postings bigint;
+    v_max_entry bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('pgbalance.seal:' || p_tenant, 0));
+    SELECT s.seal_no, s.horizon, s.digest INTO v_prev_no, v_prev_horizon, v_prev_digest
+      FROM ledger.seal AS s
+     WHERE s.tenant_id = p_tenant
+     ORDER BY s.seal_no DESC
+     LIMIT 1;
+    IF NOT FOUND THEN
+        v_prev_no := 0;
+        v_prev_horizon := '-infinity';
+        v_prev_digest := '';
+    ELSIF v_prev_horizon >= p_horizon THEN
+        RETURN QUERY
+        SELECT s.tenant_id, s.seal_no, s.horizon, s.entries, s.postings, s.digest
+          FROM ledger.seal AS s
+         WHERE s.tenant_id = p_tenant AND s.seal_no = v_prev_no;
+        RETURN;
+    END IF;
+    SELECT d.digest, d.entries, d.postings INTO v_digest, v_entries, v_postings
+      FROM ledger._seal_digest(p_tenant, v_prev_digest, v_prev_horizon, p_horizon) AS d;
+    SELECT max(e.entry_id) INTO v_max_entry FROM ledger.entry AS e WHERE e.tenant_id = p_tenant;
+    INSERT INTO ledger.seal (tenant_id, seal_no, horizon, max_entry_id, entries, postings,
+                             prev_digest, digest)
+    VALUES (p_tenant, v_prev_no + 1, p_horizon, coalesce(v_max_entry, 0), v_entries, v_postings,
+            v_prev_digest, v_digest);
+    INSERT INTO ledger.seal_balance (tenant_id, account_id, seal_no, balance, pending_out, pending_in)
+    SELECT p_tenant, d.account_id, v_prev_no + 1, coalesce(c.balance, 0) + d.b,
+           coalesce(c.pending_out, 0) + d.o, coalesce(c.pending_in, 0) + d.i
+      FROM (SELECT p.account_id,
+                   coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
+                   coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
+                   coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
+              FROM ledger.posting AS p
+             WHERE p.tenant_id = p_tenant AND p.posted_at >= v_prev_horizon AND p.posted_at < p_horizon
+             GROUP BY p.account_id) AS d
+      LEFT JOIN LATERAL (
+            SELECT c.balance, c.pending_out, c.pending_in FROM ledger.seal_balance AS c
+             WHERE c.tenant_id = p_tenant AND c.account_id = d.account_id
+             ORDER BY c.seal_no DESC
+             LIMIT 1) AS c ON true;
+    RETURN QUERY SELECT p_tenant, v_prev_no + 1, p_horizon, v_entries, v_postings, v_digest;
+END
+$$;
+
+--
+-- Name: FUNCTION _seal_tenant(p_tenant text, p_horizon timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._seal_tenant(p_tenant text, p_horizon timestamp with time zone) IS 'Private: seal one tenant''s postings before p_horizon: the seal row (digest chained to the previous one) and checkpoints of the accounts that moved.';
+
+--
+-- Name: _seal_wait(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._seal_wait() RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_xids xid[];
+BEGIN
+    SELECT array_agg(x.transactionid) INTO v_xids
+      FROM pg_locks AS x
+      JOIN pg_locks AS r ON r.pid = x.pid
+     WHERE x.locktype = 'transactionid' AND x.mode = 'ExclusiveLock' AND x.granted
+       AND r.locktype = 'relation' AND r.relation = 'ledger.entry'::regclass
+       AND r.database = (SELECT d.oid FROM pg_database AS d WHERE d.datname = current_database())
+       AND x.pid <> pg_backend_pid();
+    WHILE v_xids IS NOT NULL AND EXISTS (
+            SELECT FROM pg_locks AS l
+             WHERE l.locktype = 'transactionid' AND l.transactionid = ANY (v_xids)) LOOP
+        PERFORM pg_sleep(0.002);
+    END LOOP;
+END
+$$;
+
+--
+-- Name: FUNCTION _seal_wait(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._seal_wait() IS 'Private: wait until every transaction that holds a lock on ledger.entry now has ended (so no posting before a horizon taken earlier can still commit).';
+
+--
+-- Name: _verify_all(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._verify_all(p_tenant text DEFAULT NULL::text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    -- verify(NULL) by a tenant-bound role covers only its tenants (NULL: every tenant).
+    v_tenants text[];
+BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    IF p_tenant IS NOT NULL THEN PERFORM ledger._check_name('tenant', p_tenant, false); END IF;
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    END IF;
+    RETURN QUERY
+    WITH per_account AS (
+        SELECT p.tenant_id, p.account_id,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i,
+               min(p.posted_at) AS first_posted_at
+          FROM ledger.posting AS p
+         WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
+         GROUP BY p.tenant_id, p.account_id
+    ), per_stripe AS (
+        -- An account's amounts are its row plus its stripes (striped accounts only).
+        SELECT x.tenant_id, x.account_id, sum(x.balance) AS b, sum(x.pending_out) AS o,
+               sum(x.pending_in) AS i, count(*) AS stripes
+          FROM ledger.account_stripe AS x
+         WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR x.tenant_id = ANY(v_tenants))
+         GROUP BY x.tenant_id, x.account_id
+    ), accounts AS (
+        SELECT a.tenant_id, a.code, a.balance + coalesce(x.b, 0) AS balance,
+               a.pending_out + coalesce(x.o, 0) AS pending_out,
+               a.pending_in + coalesce(x.i, 0) AS pending_in, a.min_balance,
+               a.max_balance, coalesce(s.b, 0) AS b, coalesce(s.o, 0) AS o, coalesce(s.i, 0) AS i,
+               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes,
+               a.created_at, s.first_posted_at
+          FROM ledger.account AS a
+          LEFT JOIN per_account AS s ON s.tenant_id = a.tenant_id AND s.account_id = a.account_id
+          LEFT JOIN per_stripe AS x ON x.tenant_id = a.tenant_id AND x.account_id = a.account_id
+         WHERE (p_tenant IS NULL OR a.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR a.tenant_id = ANY(v_tenants))
+    ), per_currency AS (
+        SELECT p.tenant_id, p.entry_id, a.currency,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
+          FROM ledger.posting AS p
+          JOIN ledger.account AS a ON a.tenant_id = p.tenant_id AND a.account_id = p.account_id
+                                AND (p_tenant IS NULL OR a.tenant_id = p_tenant)
+         WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
+         GROUP BY p.tenant_id, p.entry_id, a.currency
+    ), reversed AS (
+        -- One pass over the reversals (a subquery per entry would scan entry once per entry).
+        SELECT r.tenant_id, r.reverses_entry_id AS entry_id, sum(r.amount) AS total
+          FROM ledger.entry AS r
+         WHERE r.reverses_entry_id IS NOT NULL AND (p_tenant IS NULL OR r.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR r.tenant_id = ANY(v_tenants))
+         GROUP BY r.tenant_id, r.reverses_entry_id
+    ), entries AS (
+        SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount, e.created_at,
+               min(p.posted_at) AS first_posted_at,
+               count(p.entry_id) AS postings,
+               count(p.entry_id) FILTER (WHERE p.kind = 'B') AS b_postings,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B' AND p.amount > 0), 0) AS b_positive,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I' AND p.amount > 0), 0) AS held,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind <> 'B'), 0) AS pending_net,
+               coalesce(min(x.total), 0) AS reversals
+          FROM ledger.entry AS e
+          LEFT JOIN ledger.posting AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
+                                     AND (p_tenant IS NULL OR p.tenant_id = p_tenant)
+          LEFT JOIN reversed AS x ON x.tenant_id = e.tenant_id AND x.entry_id = e.entry_id
+         WHERE (p_tenant IS NULL OR e.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
+         GROUP BY e.tenant_id, e.entry_id
+    )
+    SELECT 'balance_mismatch', tenant_id, code, format('balance=%s postings=%s', balance, b)
+      FROM accounts WHERE balance <> b
+    UNION ALL
+    SELECT 'pending_out_mismatch', tenant_id, code, format('pending_out=%s postings=%s', pending_out, o)
+      FROM accounts WHERE pending_out <> o
+    UNION ALL
+    SELECT 'pending_in_mismatch', tenant_id, code, format('pending_in=%s postings=%s', pending_in, i)
+      FROM accounts WHERE pending_in <> i
+    UNION ALL
+    SELECT 'stripes_not_allowed', tenant_id, code,
+           format('stripe_rows=%s stripes=%s min_balance=%s max_balance=%s', stripes,
+                  declared_stripes, min_balance, max_balance)
+      FROM accounts
+     WHERE stripes > 0 AND (declared_stripes = 0 OR min_balance IS NOT NULL OR max_balance IS NOT NULL)
+    UNION ALL
+    SELECT 'below_floor', tenant_id, code,
+           format('available=%s min_balance=%s', balance - pending_out, min_balance)
+      FROM accounts WHERE balance - pending_out < min_balance
+    UNION ALL
+    SELECT 'above_ceiling', tenant_id, code,
+           format('balance=%s pending_in=%s max_balance=%s', balance, pending_in, max_balance)
+      FROM accounts WHERE balance + pending_in > max_balance
+    UNION ALL
+    SELECT 'entry_unbalanced', tenant_id, entry_id::text, format('currency=%s sum=%s', currency, b)
+      FROM per_currency WHERE b <> 0
+    UNION ALL
+    SELECT 'hold_unbalanced', tenant_id, entry_id::text,
+           format('currency=%s pending_out=%s pending_in=%s', currency, o, i)
+      FROM per_currency WHERE o <> i
+    UNION ALL
+    SELECT 'entry_without_postings', tenant_id, entry_id::text, format('status=%s', status)
+      FROM entries WHERE postings = 0
+    UNION ALL
+    SELECT 'status_mismatch', tenant_id, entry_id::text,
+           format('status=%s amount=%s reversed=%s posted_legs=%s posted=%s held=%s still_pending=%s',
+                  status, amount, reversed_amount, b_postings, b_positive, held, pending_net)
+      FROM entries
+     WHERE postings > 0 AND NOT CASE status
+           WHEN 'pending'  THEN b_postings = 0 AND pending_net > 0 AND held = amount AND reversed_amount = 0
+           WHEN 'voided'   THEN b_postings = 0 AND pending_net = 0 AND held = amount AND reversed_amount = 0
+           WHEN 'posted'   THEN b_postings > 0 AND pending_net = 0 AND b_positive = amount AND reversed_amount < amount
+           WHEN 'reversed' THEN b_postings > 0 AND pending_net = 0 AND b_positive = amount AND reversed_amount = amount
+           ELSE false END
+    UNION ALL
+    -- The kernel posts under its locks, after the entry and its accounts exist (posted_at is
+    -- taken then): a posting dated earlier was written around the kernel (backdated).
+    SELECT 'posting_before_entry', tenant_id, entry_id::text,
+           format('created_at=%s first_posted_at=%s', created_at, first_posted_at)
+      FROM entries WHERE first_posted_at < created_at
+    UNION ALL
+    SELECT 'posting_before_account', tenant_id, code,
+           format('created_at=%s first_posted_at=%s', created_at, first_posted_at)
+      FROM accounts WHERE first_posted_at < created_at
+    UNION ALL
+    SELECT 'reversal_mismatch', tenant_id, entry_id::text,
+           format('reversed_amount=%s reversals=%s', reversed_amount, reversals)
+      FROM entries WHERE reversed_amount <> reversals;
+END
+$$;
+
+--
+-- Name: FUNCTION _verify_all(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._verify_all(p_tenant text) IS 'Private (ledger.verify, ledger.verify_full): recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals, postings dated before their entry or account existed (written around the kernel). No rows = consistent. NULL = every tenant (a tenant-bound role: its own tenants).';
+
+--
+-- Name: _verify_chain(text, text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._verify_chain(p_tenant text, p_digest text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_seal record;
+    v_from timestamptz := '-infinity';
+    v_chain text := '';
+    v_found boolean := p_digest IS NULL;
+BEGIN
+    FOR v_seal IN
+        SELECT s.seal_no, s.horizon, s.digest FROM ledger.seal AS s
+         WHERE s.tenant_id = p_tenant
+         ORDER BY s.seal_no
+    LOOP
+        SELECT d.digest INTO v_chain
+          FROM ledger._seal_digest(p_tenant, v_chain, v_from, v_seal.horizon) AS d;
+        IF v_chain <> v_seal.digest THEN
+            RETURN QUERY SELECT 'seal_digest_mismatch', p_tenant, v_seal.seal_no::text,
+                                format('stored=%s recomputed=%s', v_seal.digest, v_chain);
+        END IF;
+        v_found := v_found OR v_chain = p_digest;
+        v_from := v_seal.horizon;
+    END LOOP;
+    IF NOT v_found THEN
+        RETURN QUERY SELECT 'seal_digest_not_reproduced', p_tenant, p_digest,
+                            format('seals=%s last_recomputed=%s', (SELECT count(*) FROM ledger.seal AS s
+                                                                    WHERE s.tenant_id = p_tenant), v_chain);
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION _verify_chain(p_tenant text, p_digest text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._verify_chain(p_tenant text, p_digest text) IS 'Private: recompute a tenant''s seal digests from history; rows for each that differs from the stored one, and one when p_digest (if given) is not reproduced.';
+
+--
+-- Name: _verify_checkpoints(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._verify_checkpoints(p_tenant text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    WITH h AS (
+        SELECT array_agg(s.horizon ORDER BY s.seal_no) AS horizons FROM ledger.seal AS s
+         WHERE s.tenant_id = p_tenant
+    ), moved AS (
+        SELECT p.account_id, width_bucket(p.posted_at, h.horizons) + 1 AS seal_no,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
+          FROM ledger.posting AS p CROSS JOIN h
+         WHERE p.tenant_id = p_tenant AND p.posted_at < h.horizons[cardinality(h.horizons)]
+         GROUP BY p.account_id, width_bucket(p.posted_at, h.horizons)
+    ), expected AS (
+        SELECT m.account_id, m.seal_no,
+               sum(m.b) OVER w AS b, sum(m.o) OVER w AS o, sum(m.i) OVER w AS i
+          FROM moved AS m
+        WINDOW w AS (PARTITION BY m.account_id ORDER BY m.seal_no)
+    ), stored AS (
+        SELECT c.account_id, c.seal_no, c.balance, c.pending_out, c.pending_in
+          FROM ledger.seal_balance AS c
+         WHERE c.tenant_id = p_tenant
+    )
+    SELECT 'checkpoint_mismatch', p_tenant,
+           coalesce(a.code, coalesce(x.account_id, c.account_id)::text),
+           format('seal_no=%s balance=%s pending_out=%s pending_in=%s postings=%s/%s/%s',
+                  coalesce(x.seal_no, c.seal_no), c.balance, c.pending_out, c.pending_in,
+                  x.b, x.o, x.i)
+      FROM expected AS x
+      FULL JOIN stored AS c ON c.account_id = x.account_id AND c.seal_no = x.seal_no
+      LEFT JOIN ledger.account AS a
+             ON a.tenant_id = p_tenant AND a.account_id = coalesce(x.account_id, c.account_id)
+     WHERE c.balance IS DISTINCT FROM x.b OR c.pending_out IS DISTINCT FROM x.o
+        OR c.pending_in IS DISTINCT FROM x.i
+$$;
+
+--
+-- Name: FUNCTION _verify_checkpoints(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._verify_checkpoints(p_tenant text) IS 'Private: checkpoints (ledger.seal_balance) of a tenant that differ from the sums of the postings before their horizon, or are missing or extra.';
+
+--
+-- Name: _verify_links(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._verify_links(p_tenant text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT 'seal_chain_broken', p_tenant, s.seal_no::text,
+           format('prev_digest=%s previous_seal_digest=%s horizon=%s previous_horizon=%s previous_seal_no=%s',
+                  s.prev_digest, coalesce(s.previous_digest, ''), s.horizon, s.previous_horizon,
+                  s.previous_no)
+      FROM (SELECT s.seal_no, s.prev_digest, s.horizon,
+                   lag(s.digest) OVER w AS previous_digest,
+                   lag(s.horizon) OVER w AS previous_horizon,
+                   coalesce(lag(s.seal_no) OVER w, 0) AS previous_no
+              FROM ledger.seal AS s
+             WHERE s.tenant_id = p_tenant
+            WINDOW w AS (ORDER BY s.seal_no)) AS s
+     WHERE s.prev_digest <> coalesce(s.previous_digest, '')
+        OR s.horizon <= s.previous_horizon
+        OR s.seal_no <> s.previous_no + 1
+$$;
+
+--
+-- Name: FUNCTION _verify_links(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._verify_links(p_tenant text) IS 'Private: seals of a tenant that do not follow the previous one (number, horizon, prev_digest).';
+
+--
+-- Name: _verify_recent(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._verify_recent(p_tenant text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_seal bigint;
+    v_horizon timestamptz;
+    v_max_entry bigint;
+BEGIN
+    SELECT s.seal_no, s.horizon, s.max_entry_id INTO v_seal, v_horizon, v_max_entry
+      FROM ledger.seal AS s
+     WHERE s.tenant_id = p_tenant
+     ORDER BY s.seal_no DESC
+     LIMIT 1;
+    RETURN QUERY
+    WITH recent AS MATERIALIZED (
+        SELECT p.entry_id, p.account_id, p.kind, p.amount, p.posted_at
+          FROM ledger.posting AS p
+         WHERE p.tenant_id = p_tenant AND p.posted_at >= v_horizon
+    ), per_account AS (
+        SELECT r.account_id,
+               coalesce(sum(r.amount) FILTER (WHERE r.kind = 'B'), 0) AS b,
+               coalesce(sum(r.amount) FILTER (WHERE r.kind = 'O'), 0) AS o,
+               coalesce(sum(r.amount) FILTER (WHERE r.kind = 'I'), 0) AS i,
+               min(r.posted_at) AS first_posted_at
+          FROM recent AS r
+         GROUP BY r.account_id
+    ), per_stripe AS (
+        SELECT x.account_id, sum(x.balance) AS b, sum(x.pending_out) AS o,
+               sum(x.pending_in) AS i, count(*) AS stripes
+          FROM ledger.account_stripe AS x
+         WHERE x.tenant_id = p_tenant
+         GROUP BY x.account_id
+    ), accounts AS (
+        SELECT a.code, a.balance + coalesce(x.b, 0) AS balance,
+               a.pending_out + coalesce(x.o, 0) AS pending_out,
+               a.pending_in + coalesce(x.i, 0) AS pending_in, a.min_balance, a.max_balance,
+               coalesce(c.balance, 0) + coalesce(s.b, 0) AS b,
+               coalesce(c.pending_out, 0) + coalesce(s.o, 0) AS o,
+               coalesce(c.pending_in, 0) + coalesce(s.i, 0) AS i,
+               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes,
+               a.created_at, s.first_posted_at
+          FROM ledger.account AS a
+          LEFT JOIN per_account AS s ON s.account_id = a.account_id
+          LEFT JOIN per_stripe AS x ON x.account_id = a.account_id
+          LEFT JOIN LATERAL (
+                SELECT c.balance, c.pending_out, c.pending_in FROM ledger.seal_balance AS c
+                 WHERE c.tenant_id = p_tenant AND c.account_id = a.account_id AND c.seal_no <= v_seal
+                 ORDER BY c.seal_no DESC
+                 LIMIT 1) AS c ON true
+         WHERE a.tenant_id = p_tenant
+    ), touched AS (
+        -- Entry ids as arrays from here on, so that every lookup below is an index probe,
+        -- never a scan of the tenant's history.
+        SELECT ARRAY(SELECT DISTINCT r.entry_id FROM recent AS r
+                     UNION
+                     SELECT e.entry_id FROM ledger.entry AS e
+                      WHERE e.tenant_id = p_tenant AND e.entry_id > v_max_entry) AS ids
+    ), scope AS MATERIALIZED (
+        SELECT ARRAY(SELECT unnest(t.ids)
+                     UNION
+                     SELECT e.reverses_entry_id FROM ledger.entry AS e
+                      WHERE e.tenant_id = p_tenant AND e.reverses_entry_id IS NOT NULL
+                        AND e.entry_id = ANY (t.ids)) AS ids
+          FROM touched AS t
+    ), postings AS MATERIALIZED (
+        SELECT p.entry_id, p.account_id, p.kind, p.amount, p.posted_at
+          FROM ledger.posting AS p
+         WHERE p.tenant_id = p_tenant AND p.entry_id = ANY ((SELECT s.ids FROM scope AS s)::bigint[])
+    ), per_currency AS (
+        SELECT p.entry_id, a.currency,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
+          FROM postings AS p
+          JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.account_id = p.account_id
+         GROUP BY p.entry_id, a.currency
+    ), reversed AS (
+        SELECT r.reverses_entry_id AS entry_id, sum(r.amount) AS total
+          FROM ledger.entry AS r
+         WHERE r.tenant_id = p_tenant
+           AND r.reverses_entry_id = ANY ((SELECT s.ids FROM scope AS s)::bigint[])
+         GROUP BY r.reverses_entry_id
+    ), entries AS (
+        SELECT e.entry_id, e.status, e.amount, e.reversed_amount, e.created_at,
+               min(p.posted_at) AS first_posted_at,
+               count(p.entry_id) AS postings,
+               count(p.entry_id) FILTER (WHERE p.kind = 'B') AS b_postings,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B' AND p.amount > 0), 0) AS b_positive,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I' AND p.amount > 0), 0) AS held,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind <> 'B'), 0) AS pending_net,
+               coalesce(min(x.total), 0) AS reversals
+          FROM ledger.entry AS e
+          LEFT JOIN postings AS p ON p.entry_id = e.entry_id
+          LEFT JOIN reversed AS x ON x.entry_id = e.entry_id
+         WHERE e.tenant_id = p_tenant AND e.entry_id = ANY ((SELECT s.ids FROM scope AS s)::bigint[])
+         GROUP BY e.tenant_id, e.entry_id
+    )
+    SELECT 'balance_mismatch', p_tenant, a.code, format('balance=%s postings=%s', a.balance, a.b)
+      FROM accounts AS a WHERE a.balance <> a.b
+    UNION ALL
+    SELECT 'pending_out_mismatch', p_tenant, a.code, format('pending_out=%s postings=%s', a.pending_out, a.o)
+      FROM accounts AS a WHERE a.pending_out <> a.o
+    UNION ALL
+    SELECT 'pending_in_mismatch', p_tenant, a.code, format('pending_in=%s postings=%s', a.pending_in, a.i)
+      FROM accounts AS a WHERE a.pending_in <> a.i
+    UNION ALL
+    SELECT 'stripes_not_allowed', p_tenant, a.code,
+           format('stripe_rows=%s stripes=%s min_balance=%s max_balance=%s', a.stripes,
+                  a.declared_stripes, a.min_balance, a.max_balance)
+      FROM accounts AS a
+     WHERE a.stripes > 0
+       AND (a.declared_stripes = 0 OR a.min_balance IS NOT NULL OR a.max_balance IS NOT NULL)
+    UNION ALL
+    SELECT 'below_floor', p_tenant, a.code,
+           format('available=%s min_balance=%s', a.balance - a.pending_out, a.min_balance)
+      FROM accounts AS a WHERE a.balance - a.pending_out < a.min_balance
+    UNION ALL
+    SELECT 'above_ceiling', p_tenant, a.code,
+           format('balance=%s pending_in=%s max_balance=%s', a.balance, a.pending_in, a.max_balance)
+      FROM accounts AS a WHERE a.balance + a.pending_in > a.max_balance
+    UNION ALL
+    SELECT 'entry_unbalanced', p_tenant, c.entry_id::text, format('currency=%s sum=%s', c.currency, c.b)
+      FROM per_currency AS c WHERE c.b <> 0
+    UNION ALL
+    SELECT 'hold_unbalanced', p_tenant, c.entry_id::text,
+           format('currency=%s pending_out=%s pending_in=%s', c.currency, c.o, c.i)
+      FROM per_currency AS c WHERE c.o <> c.i
+    UNION ALL
+    SELECT 'entry_without_postings', p_tenant, e.entry_id::text, format('status=%s', e.status)
+      FROM entries AS e WHERE e.postings = 0
+    UNION ALL
+    SELECT 'status_mismatch', p_tenant, e.entry_id::text,
+           format('status=%s amount=%s reversed=%s posted_legs=%s posted=%s held=%s still_pending=%s',
+                  e.status, e.amount, e.reversed_amount, e.b_postings, e.b_positive, e.held, e.pending_net)
+      FROM entries AS e
+     WHERE e.postings > 0 AND NOT CASE e.status
+           WHEN 'pending'  THEN e.b_postings = 0 AND e.pending_net > 0 AND e.held = e.amount AND e.reversed_amount = 0
+           WHEN 'voided'   THEN e.b_postings = 0 AND e.pending_net = 0 AND e.held = e.amount AND e.reversed_amount = 0
+           WHEN 'posted'   THEN e.b_postings > 0 AND e.pending_net = 0 AND e.b_positive = e.amount AND e.reversed_amount < e.amount
+           WHEN 'reversed' THEN e.b_postings > 0 AND e.pending_net = 0 AND e.b_positive = e.amount AND e.reversed_amount = e.amount
+           ELSE false END
+    UNION ALL
+    SELECT 'posting_before_entry', p_tenant, e.entry_id::text,
+           format('created_at=%s first_posted_at=%s', e.created_at, e.first_posted_at)
+      FROM entries AS e WHERE e.first_posted_at < e.created_at
+    UNION ALL
+    -- Postings since the horizon only: an account's earlier ones are sealed.
+    SELECT 'posting_before_account', p_tenant, a.code,
+           format('created_at=%s first_posted_at=%s', a.created_at, a.first_posted_at)
+      FROM accounts AS a WHERE a.first_posted_at < a.created_at
+    UNION ALL
+    SELECT 'reversal_mismatch', p_tenant, e.entry_id::text,
+           format('reversed_amount=%s reversals=%s', e.reversed_amount, e.reversals)
+      FROM entries AS e WHERE e.reversed_amount <> e.reversals;
+END
+$$;
+
+--
+-- Name: FUNCTION _verify_recent(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._verify_recent(p_tenant text) IS 'Private (ledger.verify): the checks of ledger._verify_all for a sealed tenant over accounts (from their last checkpoint) and the entries touched since its last seal.';
+
+--
 -- Name: _void(text, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2626,15 +3227,32 @@ CREATE FUNCTION ledger.balance_at(p_tenant text, p_code text, p_at timestamp wit
     AS $$
 DECLARE
     v_id bigint;
+    v_seal bigint;
+    v_from timestamptz := '-infinity';
+    v_base bigint := 0;
 BEGIN
     PERFORM ledger._check_access(p_tenant, false);
     v_id := ledger._account_id(p_tenant, p_code);
     IF p_at IS NULL THEN
         PERFORM ledger._raise('22023', 'p_at must not be NULL');
     END IF;
-    RETURN (SELECT coalesce(sum(p.amount), 0)::bigint FROM ledger.posting AS p
-             WHERE p.tenant_id = p_tenant AND p.account_id = v_id
-               AND p.kind = 'B' AND p.posted_at <= p_at);
+    SELECT s.seal_no, s.horizon INTO v_seal, v_from FROM ledger.seal AS s
+     WHERE s.tenant_id = p_tenant AND s.horizon <= p_at
+     ORDER BY s.horizon DESC
+     LIMIT 1;
+    IF FOUND THEN
+        -- An account without a checkpoint at that seal did not move since its last one.
+        SELECT c.balance INTO v_base FROM ledger.seal_balance AS c
+         WHERE c.tenant_id = p_tenant AND c.account_id = v_id AND c.seal_no <= v_seal
+         ORDER BY c.seal_no DESC
+         LIMIT 1;
+        v_base := coalesce(v_base, 0);
+    ELSE
+        v_from := '-infinity';
+    END IF;
+    RETURN v_base + (SELECT coalesce(sum(p.amount), 0)::bigint FROM ledger.posting AS p
+                      WHERE p.tenant_id = p_tenant AND p.account_id = v_id AND p.kind = 'B'
+                        AND p.posted_at >= v_from AND p.posted_at <= p_at);
 END
 $$;
 
@@ -2642,7 +3260,7 @@ $$;
 -- Name: FUNCTION balance_at(p_tenant text, p_code text, p_at timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.balance_at(p_tenant text, p_code text, p_at timestamp with time zone) IS 'The posted balance of an account at p_at: the sum of its postings with posted_at <= p_at.';
+COMMENT ON FUNCTION ledger.balance_at(p_tenant text, p_code text, p_at timestamp with time zone) IS 'The posted balance of an account at p_at (the sum of its postings with posted_at <= p_at): its checkpoint at the last seal before p_at plus its postings since.';
 
 --
 -- Name: capture(text, bigint, bigint); Type: FUNCTION; Schema: ledger; Owner: -
@@ -3237,6 +3855,45 @@ $$;
 COMMENT ON FUNCTION ledger.revoke_tenant(p_tenant text, p_role name) IS 'Take p_tenant from p_role (a no-op if it does not hold it). The role stays tenant-bound: revoking its last tenant leaves it bound to none, never unbound. Not executable by pgbalance_app.';
 
 --
+-- Name: seal(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.seal(p_tenant text DEFAULT NULL::text) RETURNS TABLE(tenant text, seal_no bigint, horizon timestamp with time zone, entries bigint, postings bigint, digest text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_horizon timestamptz;
+    v_tenant text;
+    -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
+    v_tenants text[];
+BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    ELSE
+        PERFORM ledger._check_name('tenant', p_tenant, false);
+    END IF;
+    v_horizon := clock_timestamp();
+    PERFORM ledger._seal_wait();
+    FOR v_tenant IN
+        SELECT DISTINCT a.tenant_id FROM ledger.account AS a
+         WHERE (p_tenant IS NULL OR a.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR a.tenant_id = ANY (v_tenants))
+         ORDER BY a.tenant_id
+    LOOP
+        RETURN QUERY SELECT * FROM ledger._seal_tenant(v_tenant, v_horizon);
+    END LOOP;
+END
+$$;
+
+--
+-- Name: FUNCTION seal(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.seal(p_tenant text) IS 'Seal a tenant''s history up to now (NULL: every tenant, one seal each: spans tenants; a tenant-bound role: its own): per-account checkpoints at the horizon and a digest chaining the previous seal''s digest with every entry and posting sealed. Returns the seals made; keep the digests elsewhere (pgbalance seal prints them). Run it periodically: balance_at and verify read at most what came after the last seal.';
+
+--
 -- Name: set_account_stripes(text, text, integer); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -3320,6 +3977,80 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger.statement(p_tenant text, p_code text, p_since timestamp with time zone, p_until timestamp with time zone) IS 'Posted movements of an account between p_since and p_until, oldest first, signed from the account''s side, with the true running balance after each.';
+
+--
+-- Name: statement_page(text, text, text, integer); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.statement_page(p_tenant text, p_code text, p_after text DEFAULT NULL::text, p_limit integer DEFAULT 100) RETURNS TABLE(entry_id bigint, posted_at timestamp with time zone, amount bigint, balance_after bigint, metadata jsonb, cursor text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+#variable_conflict use_column
+DECLARE
+    v_ipad bytea;
+    v_opad bytea;
+    v_parts text[];
+    v_id bigint;
+    v_account bigint;
+    v_at timestamptz := '-infinity';
+    v_entry bigint := 0;
+    v_no int := 0;
+    v_balance bigint := 0;
+BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+        PERFORM ledger._raise('22023', 'p_limit must be between 1 and 1000',
+            format('limit=%s', coalesce(p_limit::text, 'NULL')));
+    END IF;
+    SELECT k.ipad, k.opad INTO v_ipad, v_opad FROM ledger.cursor_key AS k WHERE k.one;
+    IF p_after IS NOT NULL THEN
+        -- account . posted_at (microseconds since the epoch) . entry . posting . balance . mac
+        v_parts := regexp_match(p_after, '^(\d{1,19})\.(-?\d{1,19})\.(\d{1,19})\.(\d{1,5})\.(-?\d{1,19})\.([0-9a-f]{64})$');
+        IF v_parts IS NULL OR v_parts[6] <> ledger._cursor_mac(v_ipad, v_opad,
+               concat_ws('.', p_tenant, v_parts[1], v_parts[2], v_parts[3], v_parts[4], v_parts[5])) THEN
+            PERFORM ledger._raise('22023', 'p_after is not a cursor of ledger.statement_page',
+                format('cursor=%s', left(p_after, 200)),
+                'Pass the cursor column of a row statement_page returned for this account, or NULL for the first page.');
+        END IF;
+        v_account := v_parts[1]::bigint;
+        v_at := 'epoch'::timestamptz + v_parts[2]::bigint * interval '1 microsecond';
+        v_entry := v_parts[3]::bigint;
+        v_no := v_parts[4]::int;
+        v_balance := v_parts[5]::bigint;
+    END IF;
+    v_id := ledger._account_id(p_tenant, p_code);
+    IF v_account IS DISTINCT FROM v_id AND p_after IS NOT NULL THEN
+        PERFORM ledger._raise('22023', 'p_after is a cursor of another account',
+            format('account=%s', p_code),
+            'A cursor continues the statement of the account it came from.');
+    END IF;
+    RETURN QUERY
+    SELECT s.entry_id, s.posted_at, s.amount, s.balance_after, e.metadata,
+           concat_ws('.', v_id, s.micros, s.entry_id, s.posting_no, s.balance_after,
+                     ledger._cursor_mac(v_ipad, v_opad,
+                         concat_ws('.', p_tenant, v_id, s.micros, s.entry_id, s.posting_no,
+                                   s.balance_after)))
+      FROM (SELECT p.entry_id, p.posting_no, p.posted_at, p.amount,
+                   (extract(epoch FROM p.posted_at) * 1000000)::bigint AS micros,
+                   (v_balance + sum(p.amount) OVER (ORDER BY p.posted_at, p.entry_id, p.posting_no))::bigint
+                       AS balance_after
+              FROM (SELECT p.entry_id, p.posting_no, p.posted_at, p.amount
+                      FROM ledger.posting AS p
+                     WHERE p.tenant_id = p_tenant AND p.account_id = v_id AND p.kind = 'B'
+                       AND (p.posted_at, p.entry_id, p.posting_no) > (v_at, v_entry, v_no)
+                     ORDER BY p.posted_at, p.entry_id, p.posting_no
+                     LIMIT p_limit) AS p) AS s
+      JOIN ledger.entry AS e ON e.tenant_id = p_tenant AND e.entry_id = s.entry_id
+     ORDER BY s.posted_at, s.entry_id, s.posting_no;
+END
+$_$;
+
+--
+-- Name: FUNCTION statement_page(p_tenant text, p_code text, p_after text, p_limit integer); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.statement_page(p_tenant text, p_code text, p_after text, p_limit integer) IS 'One page of an account''s statement (the order and balance_after of ledger.statement): at most p_limit rows (1..1000) after the row whose cursor is p_after (NULL: from the first). Cursors are opaque and signed; another account''s is 22023. Cost independent of the page''s depth.';
 
 --
 -- Name: transfer(text, text, text, text, bigint, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
@@ -3459,139 +4190,32 @@ CREATE FUNCTION ledger.verify(p_tenant text DEFAULT NULL::text) RETURNS TABLE(ch
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-#variable_conflict use_column
 DECLARE
-    -- verify(NULL) by a tenant-bound role covers only its tenants (NULL: every tenant).
+    v_tenant text;
+    -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
     v_tenants text[];
 BEGIN
     PERFORM ledger._check_access(p_tenant, false);
-    IF p_tenant IS NOT NULL THEN PERFORM ledger._check_name('tenant', p_tenant, false); END IF;
     IF p_tenant IS NULL THEN
         v_tenants := ledger._granted_tenants();
     END IF;
-    RETURN QUERY
-    WITH per_account AS (
-        SELECT p.tenant_id, p.account_id,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i,
-               min(p.posted_at) AS first_posted_at
-          FROM ledger.posting AS p
-         WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
-           AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
-         GROUP BY p.tenant_id, p.account_id
-    ), per_stripe AS (
-        -- An account's amounts are its row plus its stripes (striped accounts only).
-        SELECT x.tenant_id, x.account_id, sum(x.balance) AS b, sum(x.pending_out) AS o,
-               sum(x.pending_in) AS i, count(*) AS stripes
-          FROM ledger.account_stripe AS x
-         WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant)
-           AND (v_tenants IS NULL OR x.tenant_id = ANY(v_tenants))
-         GROUP BY x.tenant_id, x.account_id
-    ), accounts AS (
-        SELECT a.tenant_id, a.code, a.balance + coalesce(x.b, 0) AS balance,
-               a.pending_out + coalesce(x.o, 0) AS pending_out,
-               a.pending_in + coalesce(x.i, 0) AS pending_in, a.min_balance,
-               a.max_balance, coalesce(s.b, 0) AS b, coalesce(s.o, 0) AS o, coalesce(s.i, 0) AS i,
-               coalesce(x.stripes, 0) AS stripes, a.stripes AS declared_stripes,
-               a.created_at, s.first_posted_at
-          FROM ledger.account AS a
-          LEFT JOIN per_account AS s ON s.tenant_id = a.tenant_id AND s.account_id = a.account_id
-          LEFT JOIN per_stripe AS x ON x.tenant_id = a.tenant_id AND x.account_id = a.account_id
+    IF NOT EXISTS (SELECT FROM ledger.seal AS s WHERE p_tenant IS NULL OR s.tenant_id = p_tenant) THEN
+        RETURN QUERY SELECT * FROM ledger._verify_all(p_tenant);
+        RETURN;
+    END IF;
+    FOR v_tenant IN
+        SELECT DISTINCT a.tenant_id FROM ledger.account AS a
          WHERE (p_tenant IS NULL OR a.tenant_id = p_tenant)
-           AND (v_tenants IS NULL OR a.tenant_id = ANY(v_tenants))
-    ), per_currency AS (
-        SELECT p.tenant_id, p.entry_id, a.currency,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
-          FROM ledger.posting AS p
-          JOIN ledger.account AS a ON a.tenant_id = p.tenant_id AND a.account_id = p.account_id
-                                AND (p_tenant IS NULL OR a.tenant_id = p_tenant)
-         WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
-           AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
-         GROUP BY p.tenant_id, p.entry_id, a.currency
-    ), reversed AS (
-        -- One pass over the reversals (a subquery per entry would scan entry once per entry).
-        SELECT r.tenant_id, r.reverses_entry_id AS entry_id, sum(r.amount) AS total
-          FROM ledger.entry AS r
-         WHERE r.reverses_entry_id IS NOT NULL AND (p_tenant IS NULL OR r.tenant_id = p_tenant)
-           AND (v_tenants IS NULL OR r.tenant_id = ANY(v_tenants))
-         GROUP BY r.tenant_id, r.reverses_entry_id
-    ), entries AS (
-        SELECT e.tenant_id, e.entry_id, e.status, e.amount, e.reversed_amount, e.created_at,
-               min(p.posted_at) AS first_posted_at,
-               count(p.entry_id) AS postings,
-               count(p.entry_id) FILTER (WHERE p.kind = 'B') AS b_postings,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B' AND p.amount > 0), 0) AS b_positive,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I' AND p.amount > 0), 0) AS held,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind <> 'B'), 0) AS pending_net,
-               coalesce(min(x.total), 0) AS reversals
-          FROM ledger.entry AS e
-          LEFT JOIN ledger.posting AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
-                                     AND (p_tenant IS NULL OR p.tenant_id = p_tenant)
-          LEFT JOIN reversed AS x ON x.tenant_id = e.tenant_id AND x.entry_id = e.entry_id
-         WHERE (p_tenant IS NULL OR e.tenant_id = p_tenant)
-           AND (v_tenants IS NULL OR e.tenant_id = ANY(v_tenants))
-         GROUP BY e.tenant_id, e.entry_id
-    )
-    SELECT 'balance_mismatch', tenant_id, code, format('balance=%s postings=%s', balance, b)
-      FROM accounts WHERE balance <> b
-    UNION ALL
-    SELECT 'pending_out_mismatch', tenant_id, code, format('pending_out=%s postings=%s', pending_out, o)
-      FROM accounts WHERE pending_out <> o
-    UNION ALL
-    SELECT 'pending_in_mismatch', tenant_id, code, format('pending_in=%s postings=%s', pending_in, i)
-      FROM accounts WHERE pending_in <> i
-    UNION ALL
-    SELECT 'stripes_not_allowed', tenant_id, code,
-           format('stripe_rows=%s stripes=%s min_balance=%s max_balance=%s', stripes,
-                  declared_stripes, min_balance, max_balance)
-      FROM accounts
-     WHERE stripes > 0 AND (declared_stripes = 0 OR min_balance IS NOT NULL OR max_balance IS NOT NULL)
-    UNION ALL
-    SELECT 'below_floor', tenant_id, code,
-           format('available=%s min_balance=%s', balance - pending_out, min_balance)
-      FROM accounts WHERE balance - pending_out < min_balance
-    UNION ALL
-    SELECT 'above_ceiling', tenant_id, code,
-           format('balance=%s pending_in=%s max_balance=%s', balance, pending_in, max_balance)
-      FROM accounts WHERE balance + pending_in > max_balance
-    UNION ALL
-    SELECT 'entry_unbalanced', tenant_id, entry_id::text, format('currency=%s sum=%s', currency, b)
-      FROM per_currency WHERE b <> 0
-    UNION ALL
-    SELECT 'hold_unbalanced', tenant_id, entry_id::text,
-           format('currency=%s pending_out=%s pending_in=%s', currency, o, i)
-      FROM per_currency WHERE o <> i
-    UNION ALL
-    SELECT 'entry_without_postings', tenant_id, entry_id::text, format('status=%s', status)
-      FROM entries WHERE postings = 0
-    UNION ALL
-    SELECT 'status_mismatch', tenant_id, entry_id::text,
-           format('status=%s amount=%s reversed=%s posted_legs=%s posted=%s held=%s still_pending=%s',
-                  status, amount, reversed_amount, b_postings, b_positive, held, pending_net)
-      FROM entries
-     WHERE postings > 0 AND NOT CASE status
-           WHEN 'pending'  THEN b_postings = 0 AND pending_net > 0 AND held = amount AND reversed_amount = 0
-           WHEN 'voided'   THEN b_postings = 0 AND pending_net = 0 AND held = amount AND reversed_amount = 0
-           WHEN 'posted'   THEN b_postings > 0 AND pending_net = 0 AND b_positive = amount AND reversed_amount < amount
-           WHEN 'reversed' THEN b_postings > 0 AND pending_net = 0 AND b_positive = amount AND reversed_amount = amount
-           ELSE false END
-    UNION ALL
-    -- The kernel posts under its locks, after the entry and its accounts exist (posted_at is
-    -- taken then): a posting dated earlier was written around the kernel (backdated).
-    SELECT 'posting_before_entry', tenant_id, entry_id::text,
-           format('created_at=%s first_posted_at=%s', created_at, first_posted_at)
-      FROM entries WHERE first_posted_at < created_at
-    UNION ALL
-    SELECT 'posting_before_account', tenant_id, code,
-           format('created_at=%s first_posted_at=%s', created_at, first_posted_at)
-      FROM accounts WHERE first_posted_at < created_at
-    UNION ALL
-    SELECT 'reversal_mismatch', tenant_id, entry_id::text,
-           format('reversed_amount=%s reversals=%s', reversed_amount, reversals)
-      FROM entries WHERE reversed_amount <> reversals;
+           AND (v_tenants IS NULL OR a.tenant_id = ANY (v_tenants))
+         ORDER BY a.tenant_id
+    LOOP
+        IF EXISTS (SELECT FROM ledger.seal AS s WHERE s.tenant_id = v_tenant) THEN
+            RETURN QUERY SELECT * FROM ledger._verify_links(v_tenant);
+            RETURN QUERY SELECT * FROM ledger._verify_recent(v_tenant);
+        ELSE
+            RETURN QUERY SELECT * FROM ledger._verify_all(v_tenant);
+        END IF;
+    END LOOP;
 END
 $$;
 
@@ -3599,7 +4223,70 @@ $$;
 -- Name: FUNCTION verify(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals, postings dated before their entry or account existed (written around the kernel). No rows = consistent. For the owner and pgbalance_auditor; NULL = every tenant (a tenant-bound role: its own tenants).';
+COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Check the ledger against its postings (NULL: every tenant). Unsealed tenants are recomputed whole; a sealed one from its last seal on (accounts from their checkpoints, entries touched since) plus its chain''s links. ledger.verify_full re-checks everything, seals included. No rows = consistent. For the owner and pgbalance_auditor.';
+
+--
+-- Name: verify_full(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.verify_full(p_tenant text DEFAULT NULL::text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_tenant text;
+    -- NULL by a tenant-bound role: only its tenants (NULL: every tenant).
+    v_tenants text[];
+BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    IF p_tenant IS NULL THEN
+        v_tenants := ledger._granted_tenants();
+    END IF;
+    RETURN QUERY SELECT * FROM ledger._verify_all(p_tenant);
+    FOR v_tenant IN
+        SELECT DISTINCT s.tenant_id FROM ledger.seal AS s
+         WHERE (p_tenant IS NULL OR s.tenant_id = p_tenant)
+           AND (v_tenants IS NULL OR s.tenant_id = ANY (v_tenants))
+         ORDER BY s.tenant_id
+    LOOP
+        RETURN QUERY SELECT * FROM ledger._verify_links(v_tenant);
+        RETURN QUERY SELECT * FROM ledger._verify_chain(v_tenant, NULL);
+        RETURN QUERY SELECT * FROM ledger._verify_checkpoints(v_tenant);
+    END LOOP;
+END
+$$;
+
+--
+-- Name: FUNCTION verify_full(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.verify_full(p_tenant text) IS 'Re-check everything (NULL: every tenant): ledger.verify''s checks over the whole history, every seal''s digest recomputed from the rows it sealed, every checkpoint against the postings before its horizon. No rows = consistent. For the owner and pgbalance_auditor; linear in history.';
+
+--
+-- Name: verify_seal(text, text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.verify_seal(p_tenant text, p_digest text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+BEGIN
+    PERFORM ledger._check_access(p_tenant, false);
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    IF p_digest IS NULL OR p_digest !~ '^[0-9a-f]{64}$' THEN
+        PERFORM ledger._raise('22023', 'p_digest must be a seal digest (64 hex digits)',
+            format('digest=%s', coalesce(left(p_digest, 100), 'NULL')));
+    END IF;
+    RETURN QUERY SELECT * FROM ledger._verify_links(p_tenant);
+    RETURN QUERY SELECT * FROM ledger._verify_chain(p_tenant, p_digest);
+END
+$_$;
+
+--
+-- Name: FUNCTION verify_seal(p_tenant text, p_digest text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.verify_seal(p_tenant text, p_digest text) IS 'Check a tenant''s seal chain against a digest kept elsewhere (printed by pgbalance seal): recompute every seal from the rows it sealed; rows for each digest that differs, and one if p_digest is not reproduced. No rows = history up to that seal is what was sealed. For the owner and pgbalance_auditor.';
 
 --
 -- Name: version(text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -4728,6 +5415,25 @@ CREATE TABLE ledger.account_stripe (
 COMMENT ON TABLE ledger.account_stripe IS 'Stripe rows of striped accounts (ledger.set_account_stripes; no floor, no ceiling): an account''s balance and pending columns are its row plus the sum of its stripes. Written only by ledger._apply_postings.';
 
 --
+-- Name: cursor_key; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.cursor_key (
+    one boolean DEFAULT true NOT NULL,
+    ipad bytea NOT NULL,
+    opad bytea NOT NULL,
+    CONSTRAINT cursor_key_ipad_length CHECK ((length(ipad) = 64)),
+    CONSTRAINT cursor_key_one CHECK (one),
+    CONSTRAINT cursor_key_opad_length CHECK ((length(opad) = 64))
+);
+
+--
+-- Name: TABLE cursor_key; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.cursor_key IS 'The key that signs statement_page cursors (HMAC-SHA256, as key XOR ipad / opad). Only the owner reads it.';
+
+--
 -- Name: entry_entry_id_seq; Type: SEQUENCE; Schema: ledger; Owner: -
 --
 
@@ -4866,6 +5572,52 @@ ALTER TABLE ledger.release_history ALTER COLUMN release_id ADD GENERATED ALWAYS 
     NO MAXVALUE
     CACHE 1
 );
+
+--
+-- Name: seal; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.seal (
+    tenant_id text NOT NULL,
+    seal_no bigint NOT NULL,
+    horizon timestamp with time zone NOT NULL,
+    max_entry_id bigint NOT NULL,
+    entries bigint NOT NULL,
+    postings bigint NOT NULL,
+    prev_digest text NOT NULL,
+    digest text NOT NULL,
+    sealed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT seal_digest_format CHECK ((digest ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT seal_entries_not_negative CHECK ((entries >= 0)),
+    CONSTRAINT seal_no_positive CHECK ((seal_no >= 1)),
+    CONSTRAINT seal_postings_not_negative CHECK ((postings >= 0)),
+    CONSTRAINT seal_prev_digest_format CHECK ((prev_digest ~ '^([0-9a-f]{64})?$'::text))
+);
+
+--
+-- Name: TABLE seal; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.seal IS 'One row per seal of a tenant (ledger.seal): postings with posted_at < horizon are sealed; digest = sha256 over the tenant, prev_digest and every entry and posting sealed since the previous seal.';
+
+--
+-- Name: seal_balance; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.seal_balance (
+    tenant_id text NOT NULL,
+    account_id bigint NOT NULL,
+    seal_no bigint NOT NULL,
+    balance bigint NOT NULL,
+    pending_out bigint NOT NULL,
+    pending_in bigint NOT NULL
+);
+
+--
+-- Name: TABLE seal_balance; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.seal_balance IS 'An account''s amounts at a seal''s horizon (sum of its postings before it), written for the accounts that moved since the previous seal: balance_at and incremental verify start here.';
 
 --
 -- Name: tenant_grant; Type: TABLE; Schema: ledger; Owner: -
@@ -5110,6 +5862,13 @@ ALTER TABLE ONLY ledger.account_stripe
     ADD CONSTRAINT account_stripe_pkey PRIMARY KEY (tenant_id, account_id, stripe_no);
 
 --
+-- Name: cursor_key cursor_key_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.cursor_key
+    ADD CONSTRAINT cursor_key_pkey PRIMARY KEY (one);
+
+--
 -- Name: entry entry_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
 --
 
@@ -5136,6 +5895,27 @@ ALTER TABLE ONLY ledger.posting
 
 ALTER TABLE ONLY ledger.release_history
     ADD CONSTRAINT release_history_pkey PRIMARY KEY (release_id);
+
+--
+-- Name: seal_balance seal_balance_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.seal_balance
+    ADD CONSTRAINT seal_balance_pkey PRIMARY KEY (tenant_id, account_id, seal_no);
+
+--
+-- Name: seal seal_horizon_key; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.seal
+    ADD CONSTRAINT seal_horizon_key UNIQUE (tenant_id, horizon);
+
+--
+-- Name: seal seal_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.seal
+    ADD CONSTRAINT seal_pkey PRIMARY KEY (tenant_id, seal_no);
 
 --
 -- Name: tenant_grant tenant_grant_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
@@ -5244,6 +6024,18 @@ COMMENT ON INDEX ledger.entry_idempotency_key_key IS 'Idempotency keys are uniqu
 CREATE INDEX entry_pending_expiry_idx ON ledger.entry USING btree (expires_at) WHERE ((status = 'pending'::text) AND (expires_at IS NOT NULL));
 
 --
+-- Name: entry_reverses_idx; Type: INDEX; Schema: ledger; Owner: -
+--
+
+CREATE INDEX entry_reverses_idx ON ledger.entry USING btree (tenant_id, reverses_entry_id) WHERE (reverses_entry_id IS NOT NULL);
+
+--
+-- Name: INDEX entry_reverses_idx; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON INDEX ledger.entry_reverses_idx IS 'The reversals of an entry.';
+
+--
 -- Name: entry_status_change_xid_idx; Type: INDEX; Schema: ledger; Owner: -
 --
 
@@ -5256,16 +6048,28 @@ CREATE INDEX entry_status_change_xid_idx ON ledger.entry_status_change USING btr
 COMMENT ON INDEX ledger.entry_status_change_xid_idx IS 'A tenant''s status changes by transaction: the window ledger.changes reads after a cursor.';
 
 --
--- Name: posting_account_idx; Type: INDEX; Schema: ledger; Owner: -
+-- Name: posting_account_time_idx; Type: INDEX; Schema: ledger; Owner: -
 --
 
-CREATE INDEX posting_account_idx ON ledger.posting USING btree (tenant_id, account_id);
+CREATE INDEX posting_account_time_idx ON ledger.posting USING btree (tenant_id, account_id, posted_at);
 
 --
--- Name: INDEX posting_account_idx; Type: COMMENT; Schema: ledger; Owner: -
+-- Name: INDEX posting_account_time_idx; Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON INDEX ledger.posting_account_idx IS 'An account''s postings (statement, balance_at, verify); deduplicated: one key per account per page.';
+COMMENT ON INDEX ledger.posting_account_time_idx IS 'An account''s postings in time order: statement pages (keyset), balance_at after a checkpoint, statement.';
+
+--
+-- Name: posting_time_brin; Type: INDEX; Schema: ledger; Owner: -
+--
+
+CREATE INDEX posting_time_brin ON ledger.posting USING brin (posted_at);
+
+--
+-- Name: INDEX posting_time_brin; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON INDEX ledger.posting_time_brin IS 'Postings after a seal''s horizon (incremental verify, the next seal, archiving by time): block ranges, not a key per posting.';
 
 --
 -- Name: tenant_grant_role_idx; Type: INDEX; Schema: ledger; Owner: -
@@ -5573,6 +6377,13 @@ ALTER TABLE ONLY ledger.entry
 
 ALTER TABLE ONLY ledger.entry_status_change
     ADD CONSTRAINT entry_status_change_entry_fkey FOREIGN KEY (tenant_id, entry_id) REFERENCES ledger.entry(tenant_id, entry_id);
+
+--
+-- Name: seal_balance seal_balance_seal_fkey; Type: FK CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.seal_balance
+    ADD CONSTRAINT seal_balance_seal_fkey FOREIGN KEY (tenant_id, seal_no) REFERENCES ledger.seal(tenant_id, seal_no);
 
 --
 -- Name: allocation allocation_payment_fkey; Type: FK CONSTRAINT; Schema: tuition; Owner: -
@@ -5911,6 +6722,12 @@ REVOKE ALL ON FUNCTION ledger._check_text(p_what text, p_value text, p_empty_ok 
 REVOKE ALL ON FUNCTION ledger._check_user_entry(p_entry_id bigint, p_key text, p_action text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _cursor_mac(p_ipad bytea, p_opad bytea, p_message text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._cursor_mac(p_ipad bytea, p_opad bytea, p_message text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _fingerprint(p_codes text[], p_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -6037,6 +6854,54 @@ REVOKE ALL ON FUNCTION ledger._replay(p_tenant text, p_key text, p_fingerprint u
 REVOKE ALL ON FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _seal_digest(p_tenant text, p_prev text, p_from timestamp with time zone, p_to timestamp with time zone); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._seal_digest(p_tenant text, p_prev text, p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _seal_tenant(p_tenant text, p_horizon timestamp with time zone); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._seal_tenant(p_tenant text, p_horizon timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _seal_wait(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._seal_wait() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _verify_all(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._verify_all(p_tenant text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _verify_chain(p_tenant text, p_digest text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._verify_chain(p_tenant text, p_digest text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _verify_checkpoints(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._verify_checkpoints(p_tenant text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _verify_links(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._verify_links(p_tenant text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _verify_recent(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._verify_recent(p_tenant text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _void(p_tenant text, p_entry_id bigint, p_user boolean); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -6143,6 +7008,13 @@ GRANT ALL ON FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigin
 REVOKE ALL ON FUNCTION ledger.revoke_tenant(p_tenant text, p_role name) FROM PUBLIC;
 
 --
+-- Name: FUNCTION seal(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.seal(p_tenant text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.seal(p_tenant text) TO pgbalance_app;
+
+--
 -- Name: FUNCTION set_account_stripes(p_tenant text, p_code text, p_stripes integer); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -6156,6 +7028,14 @@ GRANT ALL ON FUNCTION ledger.set_account_stripes(p_tenant text, p_code text, p_s
 REVOKE ALL ON FUNCTION ledger.statement(p_tenant text, p_code text, p_since timestamp with time zone, p_until timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.statement(p_tenant text, p_code text, p_since timestamp with time zone, p_until timestamp with time zone) TO pgbalance_app;
 GRANT ALL ON FUNCTION ledger.statement(p_tenant text, p_code text, p_since timestamp with time zone, p_until timestamp with time zone) TO pgbalance_auditor;
+
+--
+-- Name: FUNCTION statement_page(p_tenant text, p_code text, p_after text, p_limit integer); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.statement_page(p_tenant text, p_code text, p_after text, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.statement_page(p_tenant text, p_code text, p_after text, p_limit integer) TO pgbalance_app;
+GRANT ALL ON FUNCTION ledger.statement_page(p_tenant text, p_code text, p_after text, p_limit integer) TO pgbalance_auditor;
 
 --
 -- Name: FUNCTION transfer(p_tenant text, p_key text, p_from text, p_to text, p_amount bigint, p_metadata jsonb); Type: ACL; Schema: ledger; Owner: -
@@ -6177,6 +7057,20 @@ GRANT ALL ON FUNCTION ledger.transfer_batch(p_tenant text, p_transfers jsonb, p_
 
 REVOKE ALL ON FUNCTION ledger.verify(p_tenant text) FROM PUBLIC;
 GRANT ALL ON FUNCTION ledger.verify(p_tenant text) TO pgbalance_auditor;
+
+--
+-- Name: FUNCTION verify_full(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.verify_full(p_tenant text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.verify_full(p_tenant text) TO pgbalance_auditor;
+
+--
+-- Name: FUNCTION verify_seal(p_tenant text, p_digest text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.verify_seal(p_tenant text, p_digest text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.verify_seal(p_tenant text, p_digest text) TO pgbalance_auditor;
 
 --
 -- Name: FUNCTION version(p_tenant text); Type: ACL; Schema: ledger; Owner: -
@@ -6384,6 +7278,18 @@ GRANT SELECT ON TABLE ledger.posting TO pgbalance_auditor;
 --
 
 GRANT SELECT ON TABLE ledger.release_history TO pgbalance_auditor;
+
+--
+-- Name: TABLE seal; Type: ACL; Schema: ledger; Owner: -
+--
+
+GRANT SELECT ON TABLE ledger.seal TO pgbalance_auditor;
+
+--
+-- Name: TABLE seal_balance; Type: ACL; Schema: ledger; Owner: -
+--
+
+GRANT SELECT ON TABLE ledger.seal_balance TO pgbalance_auditor;
 
 --
 -- Name: TABLE tenant_grant; Type: ACL; Schema: ledger; Owner: -

@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from pgbalance.client import Kernel
 from pgbalance.connection import Call, Options, Pooled, Remembering, unreachable
-from pgbalance.models import Change
+from pgbalance.models import Change, StatementPageLine
 
 T = TypeVar("T")
 
@@ -96,4 +96,15 @@ class AsyncClient(Kernel[AsyncExecutor]):
         while page := await self.changes_page(tenant, after, limit):
             for change in page:
                 yield change
+
+    async def statement_pages(
+        self, tenant: str, code: str, page_size: int = 100, after: str | None = None
+    ) -> AsyncIterator[list[StatementPageLine]]:
+        """:meth:`pgbalance.client.Client.statement_pages`, awaited page by page."""
+        while True:
+            page = await self.statement_page(tenant, code, after, page_size)
+            if page:
+                yield page
+            if len(page) < page_size:
+                return
             after = page[-1].cursor

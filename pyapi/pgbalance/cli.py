@@ -29,6 +29,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "pgbalance.commands.docs",
     "pgbalance.commands.expire_holds",
     "pgbalance.commands.listen",
+    "pgbalance.commands.seal",
     "pgbalance.commands.stress",
     "pgbalance.commands.bench",
 )

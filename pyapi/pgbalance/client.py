@@ -22,6 +22,7 @@ from pgbalance.models import (
     Entry,
     EntryResult,
     StatementLine,
+    StatementPageLine,
     Violation,
 )
 from pgbalance.workflows.booking import BookingWorkflow
@@ -222,6 +223,18 @@ class Kernel(Namespace[E]):
             "SELECT * FROM ledger.changes(%s, %s, %s::integer)", (tenant, after, limit), Change
         )
 
+    @api
+    def statement_page(
+        self, tenant: str, code: str, after: str | None = None, limit: int = 100
+    ) -> Call[list[StatementPageLine]]:
+        """At most `limit` rows of the account's statement after the row whose cursor is
+        `after` (None: from the first); :meth:`Client.statement_pages` iterates over them."""
+        return rows(
+            "SELECT * FROM ledger.statement_page(%s, %s, %s, %s::int)",
+            (tenant, code, after, limit),
+            StatementPageLine,
+        )
+
 
 class Client(Kernel[Executor]):
     """The synchronous client over a conninfo string (it then owns a small pool) or a
@@ -245,4 +258,17 @@ class Client(Kernel[Executor]):
         resume from it: a lost connection repeats at most the page being read."""
         while page := self.changes_page(tenant, after, limit):
             yield from page
+
+    def statement_pages(
+        self, tenant: str, code: str, page_size: int = 100, after: str | None = None
+    ) -> Iterator[list[StatementPageLine]]:
+        """An account's statement page by page (ledger.statement_page), each page one call
+        in its own transaction, continuing from the last row's cursor; stops after a short
+        page. `after` resumes from a cursor kept earlier."""
+        while True:
+            page = self.statement_page(tenant, code, after, page_size)
+            if page:
+                yield page
+            if len(page) < page_size:
+                return
             after = page[-1].cursor

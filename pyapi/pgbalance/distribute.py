@@ -47,7 +47,7 @@ SELECT c.oid::regclass::text, pg_relation_size(c.oid) > 0,
 # Replicated to every node, not distributed: ledger._check_access reads tenant_grant by role
 # (not by tenant) on every call, which on a distributed table would query every shard;
 # release_history (ledger.version) is the same for every tenant and has no tenant_id.
-REFERENCE_TABLES = ("ledger.tenant_grant", "ledger.release_history")
+REFERENCE_TABLES = ("ledger.tenant_grant", "ledger.release_history", "ledger.cursor_key")
 
 # Functions whose p_tenant may be NULL (every tenant) stay on the coordinator, where their
 # per-tenant queries are routed to the tenant's worker: a NULL has no shard, and Citus 13.2.2

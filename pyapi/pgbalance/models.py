@@ -48,6 +48,16 @@ class StatementLine:
 
 
 @dataclass(frozen=True)
+class StatementPageLine:
+    entry_id: int
+    posted_at: datetime
+    amount: int
+    balance_after: int
+    metadata: dict[str, Any]
+    cursor: str
+
+
+@dataclass(frozen=True)
 class BatchItem:
     idx: int
     entry_id: int | None

@@ -1,8 +1,7 @@
-CREATE OR REPLACE FUNCTION ledger.verify(p_tenant text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION ledger._verify_all(p_tenant text DEFAULT NULL)
 RETURNS TABLE (check_name text, tenant text, subject text, detail text)
 LANGUAGE plpgsql
 STABLE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -140,5 +139,5 @@ BEGIN
       FROM entries WHERE reversed_amount <> reversals;
 END
 $$;
-COMMENT ON FUNCTION ledger.verify(text) IS
-    'Recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals, postings dated before their entry or account existed (written around the kernel). No rows = consistent. For the owner and pgbalance_auditor; NULL = every tenant (a tenant-bound role: its own tenants).';
+COMMENT ON FUNCTION ledger._verify_all(text) IS
+    'Private (ledger.verify, ledger.verify_full): recompute everything from postings: balances and pending columns (stripes included; stripe rows only on striped accounts without limits), per-currency balance of every entry, limits, entry status against its postings, reversal totals, postings dated before their entry or account existed (written around the kernel). No rows = consistent. NULL = every tenant (a tenant-bound role: its own tenants).';

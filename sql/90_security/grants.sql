@@ -24,7 +24,7 @@ BEGIN
             SELECT p.oid::regprocedure FROM pg_catalog.pg_proc AS p
              WHERE p.pronamespace = v_schema::regnamespace AND p.proname !~ '^_'
         LOOP
-            IF v_fn::text LIKE 'ledger.verify(%' THEN
+            IF v_fn::text LIKE 'ledger.verify%' THEN
                 EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pgbalance_auditor', v_fn);
             ELSIF v_fn::text LIKE 'ledger.grant\_tenant(%' OR v_fn::text LIKE 'ledger.revoke\_tenant(%' THEN
                 CONTINUE;
@@ -40,6 +40,9 @@ BEGIN
                               ledger.get_account(text, text),
                               ledger.get_entry(text, bigint),
                               ledger.get_tenant(text),
-                              ledger.version(text) TO pgbalance_auditor;
+                              ledger.version(text),
+                              ledger.statement_page(text, text, text, int) TO pgbalance_auditor;
+    -- The key that signs statement cursors is the owner's alone.
+    REVOKE ALL ON ledger.cursor_key FROM pgbalance_auditor;
 END
 $$;

@@ -83,7 +83,7 @@ def test_tables_are_colocated_and_public_functions_delegated(citus_conn: Any) ->
         " WHERE logicalrelid::text ~ '^(ledger|wallet|booking|fees|tuition)\\.'"
         " GROUP BY 1 ORDER BY 1"
     ).fetchall()
-    assert groups == [("h", 14, 1), ("n", 2, 1)]  # reference: tenant_grant, release_history
+    assert groups == [("h", 16, 1), ("n", 3, 1)]  # reference: distribute.REFERENCE_TABLES
     undelegated = citus_conn.execute(
         "SELECT p.oid::regprocedure::text FROM pg_proc AS p"
         " JOIN pg_namespace AS n ON n.oid = p.pronamespace"

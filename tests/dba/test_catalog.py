@@ -18,7 +18,8 @@ from pgbalance.migrate import KERNEL_SCHEMAS
 
 # Tables that would be Citus reference tables (replicated, no tenant_id). Adding one here
 # needs a line in docs/scaling.md. ledger.release_history: the installed release, one for all.
-REFERENCE_TABLES: frozenset[str] = frozenset({"ledger.release_history"})
+# ledger.cursor_key: the one key that signs statement_page cursors (the owner's only).
+REFERENCE_TABLES: frozenset[str] = frozenset({"ledger.release_history", "ledger.cursor_key"})
 PINNED_SEARCH_PATH = "search_path=pg_catalog, pg_temp"
 
 _TABLE_VIOLATIONS = """

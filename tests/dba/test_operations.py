@@ -1,5 +1,6 @@
 """docs/operations.md, exercised: install as a non-superuser owner, the roles' rights, the
-backup that restores into a working database, and the cron-facing CLI commands."""
+backup that restores into a working database (seals included), the cron-facing CLI commands
+(expire-holds, seal, verify), and history reads on a read-only replica."""
 
 from __future__ import annotations
 
@@ -103,6 +104,7 @@ def test_backup_of_the_documented_objects_restores_a_working_database(
     migrate(empty_dsn)
     with psycopg.connect(empty_dsn, autocommit=True) as conn:
         put_ledger_data(conn, tenant)
+        digest = conn.execute("SELECT digest FROM ledger.seal(%s)", (tenant,)).fetchone()
         before = ledger_rows(conn)
     # The two dumps of operations.md: the pgbalance schemas, and yoyo's tables (pg_dump
     # ignores -n when -t is given, so one command cannot take both).
@@ -124,6 +126,11 @@ def test_backup_of_the_documented_objects_restores_a_working_database(
         with psycopg.connect(restored, autocommit=True) as conn:
             assert ledger_rows(conn) == before
             assert verify_rows(conn) == []
+            # Sealed history came back exactly: the digest kept before the dump reproduces.
+            assert digest is not None
+            assert conn.execute("SELECT * FROM ledger.verify_seal(%s, %s)",
+                                (tenant, digest[0])).fetchall() == []  # fmt: skip
+            assert conn.execute("SELECT * FROM ledger.verify_full()").fetchall() == []
             # Identity sequences came along: new movements get new ids and work.
             row = conn.execute("SELECT status FROM ledger.transfer(%s, 'after-restore', "
                                "'bank', 'alice', 5)", (tenant,)).fetchone()  # fmt: skip
@@ -154,4 +161,93 @@ def test_expire_holds_command(dsn: str, tenant: str, capsys: pytest.CaptureFixtu
         status = conn.execute("SELECT status FROM ledger.get_entry(%s, %s)",
                               (tenant, expired)).fetchone()  # fmt: skip
         assert status == ("voided",)
+        assert verify_rows(conn) == []
+
+
+def test_seal_and_verify_commands(
+    dsn: str, tenant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """operations.md's periodic jobs: `pgbalance seal` prints each digest; `verify` after a
+    seal, `verify --full` and `verify --digest` pass on an intact ledger and fail (exit 1)
+    once sealed history is changed behind the guards' back."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        put_ledger_data(conn, tenant)
+    assert cli_main(["seal", "--dsn", dsn, "--tenant", tenant]) == 0
+    line = capsys.readouterr().out.strip()
+    fields = dict(part.split("=", 1) for part in line.split())
+    assert (fields["tenant"], fields["seal"], fields["postings"]) == (tenant, "1", "19")
+    digest = fields["digest"]
+    for args in ([], ["--full"], ["--tenant", tenant, "--digest", digest]):
+        assert cli_main(["verify", "--dsn", dsn, *args]) == 0, args
+    assert cli_main(["verify", "--dsn", dsn, "--digest", digest]) == 2  # needs --tenant
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("UPDATE ledger.posting SET amount = amount + 1"
+                     " WHERE tenant_id = %s AND amount = 1200", (tenant,))  # fmt: skip
+    assert cli_main(["verify", "--dsn", dsn]) == 0  # reads only what came after the seal
+    assert cli_main(["verify", "--dsn", dsn, "--full"]) == 1
+    assert cli_main(["verify", "--dsn", dsn, "--tenant", tenant, "--digest", digest]) == 1
+
+
+def test_history_reads_work_on_a_read_only_replica(dsn: str, tenant: str) -> None:
+    """operations.md: statements, balance_at and every verify run on a hot standby (what a
+    READ ONLY transaction allows); seal writes, so it runs on the primary."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        put_ledger_data(conn, tenant)
+        row = conn.execute("SELECT digest FROM ledger.seal(%s)", (tenant,)).fetchone()
+        assert row is not None
+        with conn.transaction():
+            conn.execute("SET TRANSACTION READ ONLY")
+            page = conn.execute(
+                "SELECT cursor FROM ledger.statement_page(%s, 'alice', NULL, 2)", (tenant,)
+            ).fetchall()
+            assert len(page) == 2
+            assert conn.execute("SELECT count(*) FROM ledger.statement_page(%s, 'alice', %s)",
+                                (tenant, page[-1][0])).fetchone() != (0,)  # fmt: skip
+            assert conn.execute("SELECT ledger.balance_at(%s, 'bob', 'infinity')",
+                                (tenant,)).fetchone() != (None,)  # fmt: skip
+            for call in ("ledger.verify()", "ledger.verify_full()"):
+                assert conn.execute(f"SELECT * FROM {call}").fetchall() == []
+            assert conn.execute("SELECT * FROM ledger.verify_seal(%s, %s)",
+                                (tenant, row[0])).fetchall() == []  # fmt: skip
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction), conn.transaction():
+            conn.execute("SET TRANSACTION READ ONLY")
+            conn.execute("SELECT * FROM ledger.seal(%s)", (tenant,))
+
+
+def test_history_indexes_built_concurrently_beforehand(empty_dsn: str, tenant: str) -> None:
+    """operations.md, upgrading a large ledger: indexes of 0009_seal built CONCURRENTLY
+    before the migration are kept as they are (the migration skips them)."""
+    from yoyo import get_backend, read_migrations
+
+    from pgbalance import paths
+    from pgbalance.migrate import yoyo_url
+
+    migrate(empty_dsn)
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        put_ledger_data(conn, tenant)
+    backend = get_backend(yoyo_url(empty_dsn))
+    (seal,) = [m for m in read_migrations(str(paths.migrations_dir())) if m.id == "0009_seal"]
+    try:
+        with backend.lock():
+            backend.rollback_one(seal)
+    finally:
+        backend.connection.close()
+    names = ("posting_account_time_idx", "posting_time_brin", "entry_reverses_idx")
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        conn.execute("CREATE INDEX CONCURRENTLY posting_account_time_idx"
+                     " ON ledger.posting (tenant_id, account_id, posted_at)")  # fmt: skip
+        conn.execute("CREATE INDEX CONCURRENTLY posting_time_brin"
+                     " ON ledger.posting USING brin (posted_at)")  # fmt: skip
+        conn.execute("CREATE INDEX CONCURRENTLY entry_reverses_idx"
+                     " ON ledger.entry (tenant_id, reverses_entry_id)"
+                     " WHERE reverses_entry_id IS NOT NULL")  # fmt: skip
+        before = conn.execute("SELECT relname, oid FROM pg_class WHERE relname = ANY(%s)",
+                              (list(names),)).fetchall()  # fmt: skip
+    assert migrate(empty_dsn).applied == ["0009_seal"]
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        after = conn.execute("SELECT relname, oid FROM pg_class WHERE relname = ANY(%s)",
+                             (list(names),)).fetchall()  # fmt: skip
+        assert sorted(after) == sorted(before) and len(after) == 3
+        assert conn.execute("SELECT * FROM ledger.seal(%s)", (tenant,)).fetchall()
         assert verify_rows(conn) == []

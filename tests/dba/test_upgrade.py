@@ -120,5 +120,5 @@ def _first_difference(a: str, b: str) -> str:
 def test_schema_comparison_sees_a_difference(db: psycopg.Connection[Any], dsn: str) -> None:
     """The comparison is not blind: the same install minus one index differs."""
     before = kernel_dump(dsn)
-    db.execute("DROP INDEX ledger.posting_account_idx")
+    db.execute("DROP INDEX ledger.posting_time_brin")
     assert kernel_dump(dsn) != before

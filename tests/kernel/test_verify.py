@@ -12,8 +12,9 @@ import pytest
 from tests.kernel.support import Ledger, new_key
 
 
-@pytest.fixture
-def book(ledger: Ledger) -> Ledger:
+def fill(ledger: Ledger) -> Ledger:
+    """Accounts and movements that every check below can find damage in (also used by
+    tests/kernel/test_seal.py after a seal)."""
     ledger.open("a")
     ledger.open("b")
     ledger.open("capped", "EUR", 0, 1000)
@@ -26,6 +27,11 @@ def book(ledger: Ledger) -> Ledger:
     ledger.hold("held", "a", "b", 70)
     assert ledger.verify() == []
     return ledger
+
+
+@pytest.fixture
+def book(ledger: Ledger) -> Ledger:
+    return fill(ledger)
 
 
 T = "tenant_id = %(t)s"

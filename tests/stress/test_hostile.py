@@ -409,6 +409,9 @@ RECIPES: dict[str, Callable[[Prober], Args]] = {
             {"key": p.fresh("b"), "from": "acct-a", "to": "acct-b", "amount": 3},
             {"key": p.fresh("b"), "from": "acct-b", "to": "acct-a", "amount": 2}])},
     "ledger.verify": lambda p: {},
+    "ledger.statement_page": lambda p: {"p_code": "acct-a", "p_after": None, "p_limit": 10},
+    # A well-formed digest no seal has: the call succeeds and reports it not reproduced.
+    "ledger.verify_seal": lambda p: {"p_digest": "0" * 64},
     "ledger.grant_tenant": lambda p: {"p_role": GRANTEE},
     "ledger.revoke_tenant": lambda p: {"p_role": _granted(p)},
     "wallet.open": lambda p: {"p_user": p.fresh("user"), "p_currency": "USD"},
@@ -446,7 +449,8 @@ RECIPES: dict[str, Callable[[Prober], Args]] = {
 # Functions whose only rules are the input checks, besides those that take only p_tenant
 # (ledger.changes: its limit and its cursor, 22023).
 INPUT_RULES_ONLY = frozenset(
-    {"fees.platform_revenue", "ledger.grant_tenant", "ledger.revoke_tenant", "ledger.changes"}
+    {"fees.platform_revenue", "ledger.grant_tenant", "ledger.revoke_tenant", "ledger.changes",
+     "ledger.verify_seal"}
 )
 # A function without a recipe yet: these existing names, NULL for the rest.
 GENERIC = {"p_code": "acct-a", "p_user": "user-1", "p_booking": "bk-1", "p_load": "load-1",

@@ -7,4 +7,5 @@ naive      the unprotected patterns behind the incidents, one SQL file per workf
 together   release n connections together (the incidents, the demo and the tests' races)
 stress     `pgbalance stress`: workloads, faults, the exactly-once oracle
 bench      `pgbalance bench`: transfers against pgbench's TPC-B
+bench_history  `pgbalance bench --history`: reads and checks as history grows
 """
