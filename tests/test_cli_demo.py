@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from rich.console import Console
 
-from pgbalance import demo
 from pgbalance.cli import main as cli_main
+from pgbalance.harness import demo
 from tests.helpers.barrier import assert_raced, run_parallel, sqlstates
 
 

@@ -30,8 +30,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "pgbalance.commands.expire_holds",
     "pgbalance.commands.listen",
     "pgbalance.commands.seal",
-    "pgbalance.stress.cli",
-    "pgbalance.bench",
+    "pgbalance.commands.stress",
+    "pgbalance.commands.bench",
 )
 
 

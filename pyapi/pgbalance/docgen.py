@@ -6,7 +6,8 @@ never from a live database, so the files depend only on migrations/ and sql/:
 - docs/schema.sql: `pg_dump --schema-only --no-owner` of the pgbalance schemas, normalized
   (no version banner, no SET lines, no per-run `\\restrict` key) so it is byte-stable;
 - docs/api.md: every public function (no leading underscore) of the pgbalance schemas with
-  its signature, result columns, grants and COMMENT, plus the SQLSTATE table;
+  its signature, result columns, grants and COMMENT, plus the SQLSTATE table (read from
+  pgbalance.errors);
 - examples/NAME.out: what `psql -a -f examples/NAME.sql` prints against a fresh install.
 
 `pgbalance docs` (or `make docs`) rewrites them; `pgbalance docs --check` and the tests in
@@ -31,39 +32,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pgbalance import db as pgdb
-from pgbalance import paths
+from pgbalance import errors, paths
 from pgbalance.migrate import KERNEL_SCHEMAS, migrate
-
-# SQLSTATE table of docs/api.md, in the contract's words. Every code a function of the
-# pgbalance schemas raises through ledger._raise must be listed here (api_markdown checks).
-ERRORS: tuple[tuple[str, str, str], ...] = (
-    ("PB001", "insufficient_funds",
-     "an account would fall below its `min_balance` (pending debits count)"),
-    ("PB002", "limit_exceeded",
-     "an account would rise above its `max_balance` (pending credits count), or an amount "
-     "exceeds what may still be paid, captured or reversed"),
-    ("PB003", "idempotency_conflict", "a key or reference is reused with different parameters"),
-    ("PB004", "invalid_state",
-     "the transition is not allowed (void a captured hold, approve a rejected payment, "
-     "pay terms out of order, ...)"),
-    ("PB005", "not_found",
-     "unknown account, entry, wallet, purchase reference, booking, load, assessment, payment "
-     "or term (in this tenant)"),
-    ("PB006", "currency_mismatch", "legs or accounts of different currencies in one movement"),
-    ("PB007", "account_closed", "a movement touches a closed account"),
-    ("PB008", "duplicate_pending", "a tuition term already has a payment awaiting approval"),
-    ("PB009", "ledger_immutable",
-     "an UPDATE/DELETE/TRUNCATE of ledger history, or a balance or pending column changed "
-     "other than by the ledger's own trigger"),
-    ("22023", "invalid_parameter_value",
-     "malformed input: amount <= 0, NULL where a value is needed, empty code, unbalanced or "
-     "malformed legs, unknown currency format"),
-    ("25000", "invalid_transaction_state",
-     "a function that writes called inside a REPEATABLE READ or SERIALIZABLE transaction"),
-    ("42501", "insufficient_privilege",
-     "`pgbalance_app` touching a table directly, or a tenant-bound role calling with a tenant "
-     "it does not hold"),
-)  # fmt: skip
 
 
 class DocgenError(RuntimeError):
@@ -343,13 +313,13 @@ def api_markdown(conn: psycopg.Connection[Any]) -> str:
     functions = api_functions(conn, schemas)
     tables = conn.execute(_TABLES, {"schemas": schemas}).fetchall()
     raised = conn.execute(_RAISED, {"schemas": schemas}).fetchall()
-    known = {code for code, _, _ in ERRORS}
+    known = set(errors.BY_SQLSTATE)
     unknown = sorted({code for _, code in raised} - known)
     if unknown:
         where = ", ".join(f"{fn} raises {code}" for fn, code in raised if code in unknown)
         raise DocgenError(
             f"SQLSTATE(s) {', '.join(unknown)} are raised ({where}) but not in the error table "
-            "of pgbalance.docgen.ERRORS (and docs/contract.md): add them there"
+            "of pgbalance.errors (and docs/contract.md): declare a class there"
         )
     schema_comments = dict(
         conn.execute(
@@ -396,8 +366,8 @@ def api_markdown(conn: psycopg.Connection[Any]) -> str:
                  "callers match on the SQLSTATE.\n")  # fmt: skip
     lines.append("| SQLSTATE | name | when |")
     lines.append("|----------|------|------|")
-    for code, name, when in ERRORS:
-        lines.append(f"| `{code}` | {name} | {_md_cell(when)} |")
+    for cls in errors.BY_SQLSTATE.values():
+        lines.append(f"| `{cls.sqlstate}` | {cls.name} | {_md_cell(cls.meaning)} |")
     return "\n".join(lines).rstrip() + "\n"
 
 

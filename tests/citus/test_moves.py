@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from rich.console import Console
 
-from pgbalance.stress.report import Report
-from pgbalance.stress.runner import StressConfig, run_stress
+from pgbalance.harness.stress.report import Report
+from pgbalance.harness.stress.runner import StressConfig, run_stress
 from tests.citus.conftest import needs_engine
 
 pytestmark = [pytest.mark.slow, pytest.mark.concurrency]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from pgbalance.stress.runner import StressConfig, run_stress
+from pgbalance.harness.stress.runner import StressConfig, run_stress
 from tests.citus.conftest import needs_engine
 
 pytestmark = [pytest.mark.slow, pytest.mark.concurrency]

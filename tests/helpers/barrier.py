@@ -5,6 +5,7 @@
 
 Connections are opened (and warmed up) before the barrier, so the calls start together
 instead of staggering by connect time. Exceptions are captured per thread, never raised.
+The release itself is pgbalance.harness.together, which the incidents and the demo use too.
 
 While the threads run, a probe on a connection of its own samples which of them wait for a
 lock (pg_stat_activity + pg_blocking_pids + the ungranted pg_locks row), so a race can prove
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import psycopg
+
+from pgbalance.harness.together import Together
 
 T = TypeVar("T")
 
@@ -99,61 +102,42 @@ def run_parallel(
     linger: float = 0.0,
 ) -> Outcomes[T]:
     """Run fn(conn, i) for i in 0..n-1, each in its own thread with its own connection,
-    all released together; return one Outcome per i, in order, with the waits seen.
+    all released together (pgbalance.harness.together); return one Outcome per i, in order,
+    with the waits seen.
 
     linger: run each fn (one call) in a transaction kept open that many seconds after it,
     so that calls on one key surely overlap: a replay of an already committed key takes no
     lock, and the first call may otherwise commit before the others arrive."""
-    conns = [psycopg.connect(dsn, autocommit=autocommit) for _ in range(n)]
-    # Connected before the release, so it samples from the first call on.
-    watcher = psycopg.connect(dsn, autocommit=True)
-    try:
-        for conn in conns:
-            conn.execute("SELECT 1")
-            if not autocommit:
-                conn.rollback()
-        barrier = threading.Barrier(n)
-        results: list[Outcome[T] | None] = [None] * n
 
-        def work(i: int) -> None:
-            try:
-                barrier.wait(timeout=timeout)
-                if linger > 0:
-                    with conns[i].transaction():
-                        value = fn(conns[i], i)
-                        conns[i].execute("SELECT pg_sleep(%s)", (linger,))
-                else:
-                    value = fn(conns[i], i)
-                results[i] = Outcome(i, value=value)
-            except BaseException as exc:  # captured for the test to assert on
-                results[i] = Outcome(i, error=exc)
+    def call(conn: psycopg.Connection[Any], i: int, _: threading.Barrier) -> T:
+        if linger <= 0:
+            return fn(conn, i)
+        with conn.transaction():
+            value = fn(conn, i)
+            conn.execute("SELECT pg_sleep(%s)", (linger,))
+        return value
 
-        waits: set[Wait] = set()
+    waits: set[Wait] = set()
+    with (
+        Together[T](dsn, n, autocommit=autocommit, timeout=timeout) as race,
+        # Connected before the release, so it samples from the first call on.
+        psycopg.connect(dsn, autocommit=True) as watcher,
+    ):
         done = threading.Event()
-        pids = [conn.info.backend_pid for conn in conns]
+        pids = [conn.info.backend_pid for conn in race.conns]
         probe = threading.Thread(target=_probe, args=(watcher, pids, done, waits), daemon=True)
         probe.start()
-        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout)
+        race.start(call)
+        results = race.join()
         done.set()
         probe.join(timeout)
-        return Outcomes(
-            [
-                r if r is not None else Outcome(i, error=TimeoutError(f"thread {i} still running"))
-                for i, r in enumerate(results)
-            ],
-            waits,
-        )
-    finally:
-        watcher.close()
-        for conn in conns:
-            # A thread still stuck in a query is cancelled so close() does not hang.
-            if conn.info.transaction_status == psycopg.pq.TransactionStatus.ACTIVE:
-                conn.cancel_safe()
-            conn.close()
+    return Outcomes(
+        [
+            Outcome(i, error=r) if isinstance(r, BaseException) else Outcome(i, value=r)
+            for i, r in enumerate(results)
+        ],
+        waits,
+    )
 
 
 def sqlstates(outcomes: Sequence[Outcome[Any]]) -> Counter[str]:

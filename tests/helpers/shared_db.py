@@ -2,19 +2,21 @@
 autocommit connections the fixtures hand out.
 
 Used by tests/conftest.py (`connect`), tests/kernel/conftest.py (one database per session)
-and tests/workflows/*_support.py (one database per test module).
+and tests/workflows/*_support.py (one database per test module), through shared_database.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import pytest
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from tests.helpers.server import server_dsn
+from tests.helpers.server import PREFIX, server_dsn
 
 
 @contextmanager
@@ -57,3 +59,22 @@ def connection_factory(dsn: str) -> Iterator[Callable[..., psycopg.Connection[An
     yield _connect
     for conn in opened:
         conn.close()
+
+
+def shared_database(label: str, scope: Any) -> tuple[Any, Any]:
+    """The fixtures `<label>_dsn` (a migrated database shared for `scope`, a clone of the
+    session template named with PREFIX so a killed run's leftovers get dropped) and
+    `<label>_conn` (one autocommit connection to it). Assign both at module level where the
+    tests import them: `wb_dsn, wb_conn = shared_database("wb", "module")`."""
+
+    @pytest.fixture(scope=scope, name=f"{label}_dsn")
+    def dsn(postgresql_noproc: Any) -> Iterator[str]:
+        with cloned_database(postgresql_noproc, f"{PREFIX}_{label}_{uuid.uuid4().hex[:12]}") as d:
+            yield d
+
+    @pytest.fixture(scope=scope, name=f"{label}_conn")
+    def conn(request: pytest.FixtureRequest) -> Iterator[psycopg.Connection[Any]]:
+        with autocommit_connection(request.getfixturevalue(f"{label}_dsn")) as c:
+            yield c
+
+    return dsn, conn

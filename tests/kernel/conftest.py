@@ -10,30 +10,16 @@ Every test using `ledger` ends with ledger.verify() clean for its tenant.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.helpers.server import PREFIX
-from tests.helpers.shared_db import autocommit_connection, cloned_database, connection_factory
+from tests.helpers.shared_db import connection_factory, shared_database
 from tests.kernel.support import Ledger
 
-
-@pytest.fixture(scope="session")
-def kernel_dsn(postgresql_noproc: Any) -> Iterator[str]:
-    """A migrated database shared by the kernel tests (a clone of the session template)."""
-    name = f"{PREFIX}_kernel_{uuid.uuid4().hex[:12]}"  # PREFIX: orphans get dropped
-    with cloned_database(postgresql_noproc, name) as dsn:
-        yield dsn
-
-
-@pytest.fixture(scope="session")
-def kernel_conn(kernel_dsn: str) -> Iterator[psycopg.Connection[Any]]:
-    with autocommit_connection(kernel_dsn) as conn:
-        yield conn
+kernel_dsn, kernel_conn = shared_database("kernel", "session")
 
 
 @pytest.fixture
@@ -43,6 +29,15 @@ def ledger(kernel_conn: psycopg.Connection[Any], tenant: str) -> Iterator[Ledger
     book = Ledger(kernel_conn, tenant)
     yield book
     assert book.verify() == []
+
+
+@pytest.fixture
+def ab(ledger: Ledger) -> Ledger:
+    """Accounts a (funded with 1000) and b, both EUR with a floor of 0."""
+    ledger.open("a")
+    ledger.open("b")
+    ledger.fund("a", 1000)
+    return ledger
 
 
 @pytest.fixture

@@ -24,32 +24,32 @@ ENTRY = "SELECT entry_id, status, replayed FROM ledger."
 LINGER = 0.02
 
 
-def test_overdraft_race_gives_exactly_the_affordable_number(
-    ledger: Ledger, kernel_dsn: str
+@pytest.mark.parametrize(("move", "n"), [("transfer", 40), ("hold", 24)])
+def test_racing_moves_take_exactly_the_affordable_number(
+    ab: Ledger, kernel_dsn: str, move: str, n: int
 ) -> None:
-    ledger.open("a")
-    ledger.open("b")
-    ledger.fund("a", 1000)
+    """Transfers and holds of 100 out of 1000 from n connections: ten succeed, the rest get
+    PB001, and the account never overdraws (a hold reserves: pending_out, not balance)."""
 
     def spend(conn: Conn, i: int) -> Any:
-        sql = ENTRY + "transfer(%s, %s, 'a', 'b', 100)"
-        return conn.execute(sql, (ledger.tenant, f"spend-{i}")).fetchone()
+        sql = ENTRY + move + "(%s, %s, 'a', 'b', 100)"
+        return conn.execute(sql, (ab.tenant, f"{move}-{i}")).fetchone()
 
-    outcomes = run_parallel(kernel_dsn, 40, spend)
+    outcomes = run_parallel(kernel_dsn, n, spend)
     assert_raced(outcomes)
-    assert sqlstates(outcomes) == Counter({"ok": 10, "PB001": 30})
-    assert ledger.account("a")["balance"] == 0
-    assert ledger.balance("b") == 1000
+    assert sqlstates(outcomes) == Counter({"ok": 10, "PB001": n - 10})
+    a, b = ab.account("a"), ab.account("b")
+    if move == "transfer":
+        assert (a["balance"], b["balance"]) == (0, 1000)
+    else:
+        assert (a["balance"], a["pending_out"], a["available"]) == (1000, 1000, 0)
+        assert b["pending_in"] == 1000
 
 
-def test_one_key_from_forty_connections_makes_one_entry(ledger: Ledger, kernel_dsn: str) -> None:
-    ledger.open("a")
-    ledger.open("b")
-    ledger.fund("a", 1000)
-
+def test_one_key_from_forty_connections_makes_one_entry(ab: Ledger, kernel_dsn: str) -> None:
     def pay(conn: Conn, i: int) -> Any:
         sql = ENTRY + "transfer(%s, 'same-key', 'a', 'b', 100, %s)"
-        return conn.execute(sql, (ledger.tenant, f'{{"try": {i}}}')).fetchone()
+        return conn.execute(sql, (ab.tenant, f'{{"try": {i}}}')).fetchone()
 
     outcomes = run_parallel(kernel_dsn, 40, pay, linger=LINGER)
     assert_raced(outcomes)
@@ -57,10 +57,10 @@ def test_one_key_from_forty_connections_makes_one_entry(ledger: Ledger, kernel_d
     rows = [o.value for o in outcomes]
     assert len({r[0] for r in rows}) == 1  # type: ignore[index]
     assert sorted(r[2] for r in rows) == [False] + [True] * 39  # type: ignore[index]
-    assert ledger.balance("b") == 100
-    assert ledger.scalar(
+    assert ab.balance("b") == 100
+    assert ab.scalar(
         "SELECT count(*) AS n FROM ledger.entry WHERE tenant_id = %s AND idempotency_key"
-        " = 'same-key'", (ledger.tenant,)
+        " = 'same-key'", (ab.tenant,)
     ) == 1  # fmt: skip
 
 
@@ -130,41 +130,21 @@ def test_capture_versus_void_has_one_winner(ledger: Ledger, kernel_dsn: str) -> 
     assert ledger.verify() == []
 
 
-def test_concurrent_holds_never_overdraw(ledger: Ledger, kernel_dsn: str) -> None:
-    ledger.open("a")
-    ledger.open("b")
-    ledger.fund("a", 1000)
-
-    def reserve(conn: Conn, i: int) -> Any:
-        sql = ENTRY + "hold(%s, %s, 'a', 'b', 100)"
-        return conn.execute(sql, (ledger.tenant, f"hold-{i}")).fetchone()
-
-    outcomes = run_parallel(kernel_dsn, 24, reserve)
-    assert_raced(outcomes)
-    assert sqlstates(outcomes) == Counter({"ok": 10, "PB001": 14})
-    a = ledger.account("a")
-    assert (a["balance"], a["pending_out"], a["available"]) == (1000, 1000, 0)
-    assert ledger.account("b")["pending_in"] == 1000
-
-
 def test_concurrent_partial_reversals_never_exceed_the_original(
-    ledger: Ledger, kernel_dsn: str
+    ab: Ledger, kernel_dsn: str
 ) -> None:
-    ledger.open("a")
-    ledger.open("b")
-    ledger.fund("a", 1000)
-    original = ledger.transfer("orig", "a", "b", 1000)["entry_id"]
+    original = ab.transfer("orig", "a", "b", 1000)["entry_id"]
 
     def undo(conn: Conn, i: int) -> Any:
         sql = ENTRY + "reverse(%s, %s, %s, 100)"
-        return conn.execute(sql, (ledger.tenant, f"undo-{i}", original)).fetchone()
+        return conn.execute(sql, (ab.tenant, f"undo-{i}", original)).fetchone()
 
     outcomes = run_parallel(kernel_dsn, 20, undo)
     assert_raced(outcomes)
     counts = sqlstates(outcomes)
     assert counts["ok"] == 10 and counts["ok"] + counts["PB004"] + counts["PB002"] == 20, counts
-    assert ledger.entry(original)["status"] == "reversed"
-    assert (ledger.balance("a"), ledger.balance("b")) == (1000, 0)
+    assert ab.entry(original)["status"] == "reversed"
+    assert (ab.balance("a"), ab.balance("b")) == (1000, 0)
 
 
 def test_statement_under_contention_only_shows_real_balances(
@@ -204,20 +184,15 @@ def test_statement_under_contention_only_shows_real_balances(
         assert ledger.balance_at("a", line["posted_at"]) == line["balance_after"]
 
 
-def test_expiry_and_void_release_each_hold_once(ledger: Ledger, kernel_dsn: str) -> None:
-    ledger.open("a")
-    ledger.open("b")
-    ledger.fund("a", 1000)
-    past = ledger.now() - timedelta(seconds=1)
-    holds = [
-        ledger.hold(new_key(), "a", "b", 10 + i, expires_at=past)["entry_id"] for i in range(12)
-    ]
+def test_expiry_and_void_release_each_hold_once(ab: Ledger, kernel_dsn: str) -> None:
+    past = ab.now() - timedelta(seconds=1)
+    holds = [ab.hold(new_key(), "a", "b", 10 + i, expires_at=past)["entry_id"] for i in range(12)]
 
     def release(conn: Conn, i: int) -> Any:
         if i < 4:
-            return conn.execute("SELECT ledger.expire_holds(%s)", (ledger.tenant,)).fetchone()
+            return conn.execute("SELECT ledger.expire_holds(%s)", (ab.tenant,)).fetchone()
         hold = holds[(i - 4) * 3 % len(holds)]
-        return conn.execute(ENTRY + "void(%s, %s)", (ledger.tenant, hold)).fetchone()
+        return conn.execute(ENTRY + "void(%s, %s)", (ab.tenant, hold)).fetchone()
 
     outcomes = run_parallel(kernel_dsn, 8, release)
     assert_raced(outcomes)
@@ -225,6 +200,6 @@ def test_expiry_and_void_release_each_hold_once(ledger: Ledger, kernel_dsn: str)
     expired = sum(o.value[0] for o in outcomes[:4])  # type: ignore[index]
     voided = sum(1 for o in outcomes[4:] if o.value[2] is False)  # type: ignore[index]
     assert expired + voided == len(holds)
-    assert {ledger.entry(h)["status"] for h in holds} == {"voided"}
-    a = ledger.account("a")
+    assert {ab.entry(h)["status"] for h in holds} == {"voided"}
+    a = ab.account("a")
     assert (a["pending_out"], a["available"]) == (0, 1000)

@@ -9,14 +9,6 @@ import pytest
 from tests.kernel.support import Ledger, new_key, raises
 
 
-@pytest.fixture
-def ab(ledger: Ledger) -> Ledger:
-    ledger.open("a")
-    ledger.open("b")
-    ledger.fund("a", 1000)
-    return ledger
-
-
 def pending(book: Ledger, code: str) -> tuple[int, int, int, int]:
     row = book.account(code)
     return row["balance"], row["pending_out"], row["pending_in"], row["available"]

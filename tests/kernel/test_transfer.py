@@ -9,15 +9,6 @@ import pytest
 from tests.kernel.support import Ledger, detail, new_key, raises
 
 
-@pytest.fixture
-def ab(ledger: Ledger) -> Ledger:
-    """Accounts a (funded with 1000) and b, both EUR with a floor of 0."""
-    ledger.open("a")
-    ledger.open("b")
-    ledger.fund("a", 1000)
-    return ledger
-
-
 def test_transfer_moves_money(ab: Ledger) -> None:
     row = ab.transfer("t1", "a", "b", 250, {"note": "rent"})
     assert row["status"] == "posted" and row["replayed"] is False

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from pgbalance import cli
-from pgbalance.bench import TARGETS
+from pgbalance.harness.bench import TARGETS
 from tests.helpers.server import server_dsn
 
 

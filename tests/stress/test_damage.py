@@ -1,7 +1,7 @@
 """Every oracle check goes red: one short clean run per scenario, then each damage of that
-scenario (pgbalance.stress.damage) applied alone, in a transaction rolled back afterwards, to
-a copy of the run's history: the oracle must report exactly the damage's check. The harness
-check gets a run of its own, with a worker that dies."""
+scenario (pgbalance.harness.stress.damage) applied alone, in a transaction rolled back
+afterwards, to a copy of the run's history: the oracle must report exactly the damage's
+check. The harness check gets a run of its own, with a worker that dies."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import psycopg
 import pytest
 from rich.console import Console
 
-from pgbalance.stress import oracle
-from pgbalance.stress.damage import DAMAGES
-from pgbalance.stress.model import Op
-from pgbalance.stress.runner import StressConfig, run_stress
-from pgbalance.stress.workload import Scenario
+from pgbalance.harness.stress import oracle
+from pgbalance.harness.stress.damage import DAMAGES
+from pgbalance.harness.stress.model import Op
+from pgbalance.harness.stress.runner import StressConfig, run_stress
+from pgbalance.harness.stress.workload import Scenario
 from tests.helpers.server import PREFIX
 from tests.helpers.shared_db import cloned_database
 

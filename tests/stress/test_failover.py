@@ -11,8 +11,8 @@ from rich.console import Console
 
 from pgbalance import db as pgdb
 from pgbalance.cli import main
-from pgbalance.stress.faults import parse_faults
-from pgbalance.stress.runner import StressConfig, run_stress
+from pgbalance.harness.stress.faults import parse_faults
+from pgbalance.harness.stress.runner import StressConfig, run_stress
 
 pytestmark = [pytest.mark.slow, pytest.mark.concurrency, pytest.mark.embedded]
 

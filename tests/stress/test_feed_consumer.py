@@ -1,4 +1,4 @@
-"""The stress harness's change-feed consumer (pgbalance.stress.consumer): it reads the feed
+"""The stress harness's change-feed consumer (pgbalance.harness.stress.consumer): it reads the feed
 beside the load (every run of tests/stress/test_harness.py, under each fault kind, includes
 its check); here its check is shown clean on a real feed and red on each kind of lie."""
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import psycopg
 
-from pgbalance.stress.consumer import FeedConsumer
-from pgbalance.stress.model import Call, Op
+from pgbalance.harness.stress.consumer import FeedConsumer
+from pgbalance.harness.stress.model import Call, Op
 
 
 def _fill(conn: psycopg.Connection[Any], tenant: str) -> None:

@@ -15,9 +15,9 @@ from rich.console import Console
 
 from pgbalance import db as pgdb
 from pgbalance.cli import main
-from pgbalance.stress.model import Call, Conn, Op
-from pgbalance.stress.runner import StressConfig, StressError, run_stress
-from pgbalance.stress.workload import SCENARIO_NAMES
+from pgbalance.harness.stress.model import Call, Conn, Op
+from pgbalance.harness.stress.runner import StressConfig, StressError, run_stress
+from pgbalance.harness.stress.workload import SCENARIO_NAMES
 
 pytestmark = [pytest.mark.slow, pytest.mark.concurrency]
 

@@ -33,14 +33,13 @@ from hypothesis import strategies as st
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from pgbalance import errors
+
 pytestmark = pytest.mark.slow
 
 SCHEMAS = ("ledger", "wallet", "booking", "fees", "tuition")
 # The contract's error table: anything else from a public function is a finding.
-DOCUMENTED = frozenset(
-    {"PB001", "PB002", "PB003", "PB004", "PB005", "PB006", "PB007", "PB008", "PB009",
-     "22023", "42501"}
-)  # fmt: skip
+DOCUMENTED = frozenset(errors.BY_SQLSTATE)
 # Random calls per function, after the deterministic sweep (edges).
 EXAMPLES = 20
 

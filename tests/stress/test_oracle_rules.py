@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgbalance.stress.model import Call, Op
-from pgbalance.stress.workload.base import exactly_once, took_effect_once
-from pgbalance.stress.workload.transfers import Transfers
+from pgbalance.harness.stress.model import Call, Op
+from pgbalance.harness.stress.workload.base import exactly_once, took_effect_once
+from pgbalance.harness.stress.workload.transfers import Transfers
 
 
 def call(amount: int = 10, kind: str = "transfer") -> Call:

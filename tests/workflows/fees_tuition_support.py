@@ -1,38 +1,25 @@
 """Shared by the fees and tuition tests: one migrated database per test module (tests isolate
-themselves by tenant), a thin caller of the workflow SQL bound to one tenant, the snapshot
-that proves a failed call wrote nothing, and the naive SQL files of the incidents."""
+themselves by tenant), a thin caller of the workflow SQL bound to one tenant, and the
+snapshot that proves a failed call wrote nothing."""
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.helpers.shared_db import autocommit_connection, cloned_database
+from tests.helpers.shared_db import shared_database
 from tests.helpers.tenant_sql import TenantSql
 
 Row = dict[str, Any]
-NAIVE_DIR = Path(__file__).parent / "naive"
+TERMS = [{"name": "Upon Registration", "amount": 1000}, {"name": "Prelim", "amount": 500},
+         {"name": "Final", "amount": 500}]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def wf_dsn(postgresql_noproc: Any) -> Iterator[str]:
-    """A migrated database shared by one test module (a clone of the session template)."""
-    name = f"pgbalance_wf_{uuid.uuid4().hex[:12]}"
-    with cloned_database(postgresql_noproc, name) as dsn:
-        yield dsn
-
-
-@pytest.fixture(scope="module")
-def wf_conn(wf_dsn: str) -> Iterator[psycopg.Connection[Any]]:
-    with autocommit_connection(wf_dsn) as conn:
-        yield conn
+wf_dsn, wf_conn = shared_database("wf", "module")
 
 
 class Api(TenantSql):
@@ -155,14 +142,10 @@ class Tuition(Api):
                           "tuition.allocation")  # fmt: skip
 
 
-def naive_blocks(filename: str) -> dict[str, str]:
-    """The `-- name: <block>` sections of a naive SQL file, comment lines dropped."""
-    blocks: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in (NAIVE_DIR / filename).read_text(encoding="utf-8").splitlines():
-        header = re.match(r"^--\s*name:\s*(\w+)\s*$", line)
-        if header:
-            current = blocks.setdefault(header.group(1), [])
-        elif current is not None and not line.lstrip().startswith("--"):
-            current.append(line)
-    return {name: "\n".join(lines).strip() for name, lines in blocks.items()}
+@pytest.fixture
+def tu(wf_conn: psycopg.Connection[Any], tenant: str) -> Iterator[Tuition]:
+    """alice is assessed TERMS in PHP; verify() must be clean for the tenant at the end."""
+    api = Tuition(wf_conn, tenant)
+    api.assess("alice", TERMS)
+    yield api
+    assert api.verify() == []

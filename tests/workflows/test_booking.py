@@ -11,7 +11,7 @@ import pytest
 
 from pgbalance.client import Client
 from pgbalance.errors import InvalidState, LimitExceeded
-from tests.workflows.wallet_booking_support import Api, detail, raises, wb_conn, wb_dsn
+from tests.workflows.wallet_booking_support import Api, as_app, detail, raises, wb_conn, wb_dsn
 
 __all__ = ["wb_conn", "wb_dsn"]  # module fixtures
 
@@ -221,16 +221,11 @@ def test_tenants_do_not_see_each_other(wb_conn: psycopg.Connection[Any], tenant:
 def test_the_app_role_calls_functions_but_reads_no_table(
     wb_conn: psycopg.Connection[Any], tenant: str
 ) -> None:
-    with wb_conn.transaction():
-        wb_conn.execute("SET LOCAL ROLE pgbalance_app")
-        api = Api(wb_conn, tenant)
+    with as_app(wb_conn, tenant) as api:
         _booking(api, deposit_paid=True)
         api.call("booking.complete_balance_payment", "b1", BALANCE, "x1")
         assert api.call("booking.get", "b1")["status"] == "PAID"
-        with raises("42501"), wb_conn.transaction():
-            wb_conn.execute("SELECT * FROM booking.payment")
-        with raises("42501"), wb_conn.transaction():
-            wb_conn.execute("SELECT booking._booking_account('b1')")
+        api.refused("SELECT * FROM booking.payment", "SELECT booking._booking_account('b1')")
 
 
 def test_client_booking_namespace(wb_dsn: str, tenant: str) -> None:

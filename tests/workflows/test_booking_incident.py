@@ -1,8 +1,8 @@
 """The booking incident, replayed step by step: two balance-payment webhooks for one booking
 both pass the handler's check before either applies, and the balance is applied twice.
 
-The unprotected pattern (tests/workflows/naive/booking_duplicate_webhooks.sql) runs in a
-scratch schema and MUST show the double application: the proof these tests can fail.
+The unprotected pattern (pgbalance/harness/naive/booking.sql) runs in a scratch schema
+and MUST show the double application: the proof these tests can fail.
 Against pgbalance the second webhook is shown blocked on the booking row (pg_blocking_pids),
 then replayed or kept unapplied: the balance is applied once.
 """
@@ -15,31 +15,23 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgbalance.incidents import INCIDENTS
-from pgbalance.incidents import booking as incident
+from pgbalance.harness import naive
+from pgbalance.harness.incidents import INCIDENTS
+from pgbalance.harness.incidents import booking as incident
 from tests.helpers.scheduler import Scheduler
-from tests.workflows.incident_support import assert_same_blocks, blocked_by, naive_schema
-from tests.workflows.wallet_booking_support import Api, load_naive, wb_conn, wb_dsn
+from tests.workflows.incident_support import blocked_by
+from tests.workflows.wallet_booking_support import Api, wb_conn, wb_dsn
 
 __all__ = ["wb_conn", "wb_dsn"]  # module fixtures
 
-NAIVE = load_naive("booking_duplicate_webhooks.sql")
+NAIVE = incident.NAIVE_SQL
 OUT = incident.OUTSTANDING
 BOOKING = incident.BOOKING
 
 
-def _params(ref: str) -> dict[str, Any]:
-    return {"booking": BOOKING, "total": incident.TOTAL, "deposit": incident.DEPOSIT,
-            "amount": OUT, "payment_ref": ref}  # fmt: skip
-
-
-def test_the_naive_file_is_the_pattern_the_incident_replays() -> None:
-    assert_same_blocks(NAIVE, incident.NAIVE_SQL)
-
-
 @pytest.fixture
 def naive_dsn(wb_dsn: str) -> Iterator[str]:
-    with naive_schema(wb_dsn, "booking", NAIVE, _params("-")) as dsn:
+    with naive.installed(wb_dsn, "booking", NAIVE, incident.params("-"), ("schema",)) as dsn:
         yield dsn
 
 
@@ -48,7 +40,7 @@ def naive_dsn(wb_dsn: str) -> Iterator[str]:
 def test_unprotected_timeline_applies_the_balance_twice(
     naive_dsn: str, refs: tuple[str, str]
 ) -> None:
-    pa, pb = _params(refs[0]), _params(refs[1])
+    pa, pb = incident.params(refs[0]), incident.params(refs[1])
     with Scheduler(naive_dsn) as sched:
         a, b = sched.session("A"), sched.session("B")
         assert a.step(NAIVE["check"], pa).value is True  # T1 A: deposit paid, amount due

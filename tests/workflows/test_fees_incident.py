@@ -11,8 +11,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgbalance.incidents import INCIDENTS
-from pgbalance.incidents.fees import (
+from pgbalance.harness import naive
+from pgbalance.harness.incidents import INCIDENTS
+from pgbalance.harness.incidents.fees import (
     CARRIER,
     CARRIER_FEE,
     NAIVE_SQL,
@@ -22,24 +23,19 @@ from pgbalance.incidents.fees import (
     params,
 )
 from tests.helpers.scheduler import Scheduler
-from tests.workflows.fees_tuition_support import Fees, naive_blocks, wf_conn, wf_dsn
-from tests.workflows.incident_support import assert_same_blocks, naive_schema
+from tests.workflows.fees_tuition_support import Fees, wf_conn, wf_dsn
 
 __all__ = ["wf_conn", "wf_dsn"]  # module-scoped database fixtures
 
-NAIVE = naive_blocks("fees_split_writes.sql")
+NAIVE = NAIVE_SQL
 FEE = SHIPPER_FEE + CARRIER_FEE
 # Two loads, and a carrier whose wallet pays the fee of one of them.
 P = {"A": params(2, 0), "B": params(2, 1)}
 assert P["A"]["carrier_balance"] == CARRIER_FEE
 
 
-def test_the_naive_file_is_the_pattern_the_incident_runs() -> None:
-    assert_same_blocks(NAIVE, NAIVE_SQL)
-
-
 def test_unprotected_timeline_drifts(wf_dsn: str) -> None:
-    with naive_schema(wf_dsn, "fees", NAIVE, P["A"]) as naive_dsn:
+    with naive.installed(wf_dsn, "fees", NAIVE, P["A"], ("schema",)) as naive_dsn:
         with Scheduler(naive_dsn) as sched:
             a, b = sched.session("A"), sched.session("B")
             # Both apps check the balances before either writes: both loads look payable.

@@ -5,29 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
 import pytest
 
 from pgbalance import errors
 from pgbalance.client import Client
 from pgbalance.workflows.tuition import Payment, TermOverview
 from tests.kernel.support import detail, raises
-from tests.workflows.fees_tuition_support import Tuition, wf_conn, wf_dsn
+from tests.workflows.fees_tuition_support import TERMS, Tuition, tu, wf_conn, wf_dsn
 
-__all__ = ["wf_conn", "wf_dsn"]  # module-scoped database fixtures
+__all__ = ["tu", "wf_conn", "wf_dsn"]  # fixtures
 
-TERMS = [{"name": "Upon Registration", "amount": 1000}, {"name": "Prelim", "amount": 500},
-         {"name": "Final", "amount": 500}]  # fmt: skip
 CLEARING = "pgb:tuition:clearing:PHP"
 
-
-@pytest.fixture
-def tu(wf_conn: psycopg.Connection[Any], tenant: str) -> Any:
-    """alice is assessed TERMS in PHP; verify() must be clean for the tenant at the end."""
-    api = Tuition(wf_conn, tenant)
-    api.assess("alice", TERMS)
-    yield api
-    assert api.verify() == []
 
 
 def student_account(tu: Tuition) -> dict[str, Any]:

@@ -11,8 +11,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgbalance.incidents import INCIDENTS
-from pgbalance.incidents.tuition import (
+from pgbalance.harness import naive
+from pgbalance.harness.incidents import INCIDENTS
+from pgbalance.harness.incidents.tuition import (
     NAIVE_SQL,
     PAYMENT,
     STUDENT,
@@ -21,22 +22,17 @@ from pgbalance.incidents.tuition import (
     params,
 )
 from tests.helpers.scheduler import Scheduler
-from tests.workflows.fees_tuition_support import Tuition, naive_blocks, wf_conn, wf_dsn
-from tests.workflows.incident_support import assert_same_blocks, naive_schema
+from tests.workflows.fees_tuition_support import Tuition, wf_conn, wf_dsn
 
 __all__ = ["wf_conn", "wf_dsn"]  # module-scoped database fixtures
 
-NAIVE = naive_blocks("tuition_double_submit.sql")
+NAIVE = NAIVE_SQL
 P = {"A": params(0), "B": params(1)}  # two submissions of PAYMENT for term 1
 assert PAYMENT < TERM_AMOUNT < 2 * PAYMENT
 
 
-def test_the_naive_file_is_the_pattern_the_incident_runs() -> None:
-    assert_same_blocks(NAIVE, NAIVE_SQL)
-
-
 def test_unprotected_timeline_applies_both(wf_dsn: str) -> None:
-    with naive_schema(wf_dsn, "tuition", NAIVE, P["A"]) as naive_dsn:
+    with naive.installed(wf_dsn, "tuition", NAIVE, P["A"], ("schema",)) as naive_dsn:
         with Scheduler(naive_dsn) as sched:
             a, b = sched.session("A"), sched.session("B")
             # Both submissions check before either inserts: no payment pending for term 1.

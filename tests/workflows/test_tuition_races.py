@@ -10,24 +10,15 @@ import psycopg
 import pytest
 
 from tests.helpers.barrier import assert_raced, run_parallel, sqlstates, values
-from tests.workflows.fees_tuition_support import Tuition, wf_conn, wf_dsn
+from tests.workflows.fees_tuition_support import TERMS, Tuition, tu, wf_conn, wf_dsn
 
-__all__ = ["wf_conn", "wf_dsn"]  # module-scoped database fixtures
+__all__ = ["tu", "wf_conn", "wf_dsn"]  # fixtures
 
 pytestmark = pytest.mark.concurrency
 N = 20
 # One reference from N connections: the first call stays uncommitted this long (run_parallel).
 LINGER = 0.02
-TERMS = [{"name": "Upon Registration", "amount": 1000}, {"name": "Prelim", "amount": 500},
-         {"name": "Final", "amount": 500}]  # fmt: skip
 
-
-@pytest.fixture
-def tu(wf_conn: psycopg.Connection[Any], tenant: str) -> Any:
-    api = Tuition(wf_conn, tenant)
-    api.assess("alice", TERMS)
-    yield api
-    assert api.verify() == []
 
 
 def submit(tenant: str, term_no: int, amount: Any, reference: Any) -> Any:

@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from pgbalance.client import Client
 from pgbalance.errors import IdempotencyConflict, InsufficientFunds
 from pgbalance.workflows.wallet import WalletRow, WalletTx
-from tests.workflows.wallet_booking_support import Api, detail, raises, wb_conn, wb_dsn
+from tests.workflows.wallet_booking_support import Api, as_app, detail, raises, wb_conn, wb_dsn
 
 __all__ = ["wb_conn", "wb_dsn"]  # module fixtures
 
@@ -289,16 +289,11 @@ def test_tenants_do_not_see_each_other(wb_conn: psycopg.Connection[Any], tenant:
 def test_the_app_role_calls_functions_but_reads_no_table(
     wb_conn: psycopg.Connection[Any], tenant: str
 ) -> None:
-    with wb_conn.transaction():
-        wb_conn.execute("SET LOCAL ROLE pgbalance_app")
-        api = Api(wb_conn, tenant)
+    with as_app(wb_conn, tenant) as api:
         api.call("wallet.open", "alice", "EUR")
         api.call("wallet.topup", "alice", 100, "t1")
         assert api.call("wallet.balance", "alice")["balance"] == 100
-        with raises("42501"), wb_conn.transaction():
-            wb_conn.execute("SELECT * FROM wallet.tx")
-        with raises("42501"), wb_conn.transaction():
-            wb_conn.execute("SELECT wallet._account(%s, 'alice')", (tenant,))
+        api.refused("SELECT * FROM wallet.tx", f"SELECT wallet._account('{tenant}', 'alice')")
 
 
 # -- the Python client -----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The wallet incident, replayed step by step: the app AND a trigger both deducted the same
 purchase (and a client retry deducted it again).
 
-The unprotected pattern (tests/workflows/naive/wallet_double_deduction.sql) runs in a
+The unprotected pattern (pgbalance/harness/naive/wallet.sql, with its trigger) runs in a
 scratch schema and MUST show the double effect: that is the proof these tests can fail.
 Against pgbalance the second session is shown blocked on the first (pg_blocking_pids),
 then replayed or refused: one deduction only.
@@ -15,31 +15,22 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgbalance.incidents import INCIDENTS
-from pgbalance.incidents import wallet as incident
+from pgbalance.harness import naive
+from pgbalance.harness.incidents import INCIDENTS
+from pgbalance.harness.incidents import wallet as incident
 from tests.helpers.scheduler import Scheduler
-from tests.workflows.incident_support import assert_same_blocks, blocked_by, naive_schema
-from tests.workflows.wallet_booking_support import (
-    Api,
-    load_naive,
-    raises,
-    wb_conn,
-    wb_dsn,
-)
+from tests.workflows.incident_support import blocked_by
+from tests.workflows.wallet_booking_support import Api, raises, wb_conn, wb_dsn
 
 __all__ = ["wb_conn", "wb_dsn"]  # module fixtures
 
-NAIVE = load_naive("wallet_double_deduction.sql")
+NAIVE = incident.NAIVE_SQL
 P = incident.PARAMS  # user, balance 100_00, amount 60_00, reference
-
-
-def test_the_naive_file_is_the_pattern_the_incident_replays() -> None:
-    assert_same_blocks(NAIVE, incident.NAIVE_SQL)
 
 
 @pytest.fixture
 def naive_dsn(wb_dsn: str) -> Iterator[str]:
-    with naive_schema(wb_dsn, "wallet", NAIVE, P) as dsn:
+    with naive.installed(wb_dsn, "wallet", NAIVE, P, incident.NAIVE_DDL) as dsn:
         yield dsn
 
 

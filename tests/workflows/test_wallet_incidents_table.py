@@ -7,9 +7,9 @@ import io
 
 from rich.console import Console
 
-from pgbalance.incidents import INCIDENTS
-from pgbalance.incidents.base import Incident, IncidentResult
-from pgbalance.incidents.report import run_incidents
+from pgbalance.harness.incidents import INCIDENTS
+from pgbalance.harness.incidents.base import Incident, IncidentResult
+from pgbalance.harness.incidents.report import run_incidents
 
 
 class Fake:

@@ -82,7 +82,8 @@ def test_purchase_racing_its_own_failure_refunds_at_most_once(api: Api, wb_dsn: 
         return conn.execute("SELECT 'buy', replayed FROM wallet.purchase(%s, 'alice', 300, 'p1')",
                             (api.tenant,)).fetchone()  # fmt: skip
 
-    outcomes = run_parallel(wb_dsn, N, act)
+    # One reference from every connection: linger, so the calls surely overlap under load.
+    outcomes = run_parallel(wb_dsn, N, act, linger=LINGER)
     assert_raced(outcomes)
     got = Counter(o.value if o.ok else o.sqlstate for o in outcomes)
     # Failing before the purchase exists is PB005; the purchase is made exactly once.

@@ -1,39 +1,24 @@
 """Shared by the wallet and booking tests: one migrated database per test module (tests
 isolate themselves by tenant), a thin caller of the workflow SQL bound to one tenant, the
-snapshot that proves a failed call wrote nothing, and the naive SQL of the two incidents."""
+snapshot that proves a failed call wrote nothing, and calls made as pgbalance_app."""
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-import pytest
 
-from tests.helpers.shared_db import autocommit_connection, cloned_database
+from tests.helpers.shared_db import shared_database
 from tests.helpers.sqlstate import detail as detail
 from tests.helpers.sqlstate import raises as raises
 from tests.helpers.tenant_sql import TenantSql
 
 Row = dict[str, Any]
-NAIVE_DIR = Path(__file__).parent / "naive"
 
 
-@pytest.fixture(scope="module")
-def wb_dsn(postgresql_noproc: Any) -> Iterator[str]:
-    """A migrated database shared by one test module (a clone of the session template)."""
-    name = f"pgbalance_wb_{uuid.uuid4().hex[:12]}"
-    with cloned_database(postgresql_noproc, name) as dsn:
-        yield dsn
-
-
-@pytest.fixture(scope="module")
-def wb_conn(wb_dsn: str) -> Iterator[psycopg.Connection[Any]]:
-    with autocommit_connection(wb_dsn) as conn:
-        yield conn
+wb_dsn, wb_conn = shared_database("wb", "module")
 
 
 class Api(TenantSql):
@@ -54,6 +39,12 @@ class Api(TenantSql):
     def verify(self) -> list[Row]:
         return self.call_rows("ledger.verify")
 
+    def refused(self, *statements: str) -> None:
+        """Each statement is refused with 42501 (run as pgbalance_app: see as_app)."""
+        for statement in statements:
+            with raises("42501"), self.conn.transaction():
+                self.conn.execute(statement)  # type: ignore[arg-type]
+
     def snapshot(self) -> tuple[Any, ...]:
         """Everything a wallet or booking call could have written in this tenant."""
         t = (self.tenant,)
@@ -69,14 +60,9 @@ class Api(TenantSql):
         return tuple(tuple(map(str, self.rows(q, t))) for q in queries)
 
 
-def load_naive(filename: str) -> dict[str, str]:
-    """The `-- name: <block>` blocks of a naive SQL file, comment lines dropped."""
-    blocks: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in (NAIVE_DIR / filename).read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^-- name: (\w+)\s*$", line)
-        if match:
-            current = blocks.setdefault(match.group(1), [])
-        elif current is not None and not line.lstrip().startswith("--"):
-            current.append(line)
-    return {name: "\n".join(lines).strip() for name, lines in blocks.items()}
+@contextmanager
+def as_app(conn: psycopg.Connection[Any], tenant: str) -> Iterator[Api]:
+    """An Api whose calls run as pgbalance_app, in one transaction (committed on exit)."""
+    with conn.transaction():
+        conn.execute("SET LOCAL ROLE pgbalance_app")
+        yield Api(conn, tenant)

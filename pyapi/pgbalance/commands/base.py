@@ -7,8 +7,11 @@ import sys
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import psycopg
     from rich.console import Console
+    from rich.table import Table
 
 
 class Command(Protocol):
@@ -77,6 +80,18 @@ def table_console() -> Console:
     if not console.is_terminal:
         console = Console(width=240)
     return console
+
+
+def violations_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    """Rows of ledger.verify (or any check) as a red-titled table, every cell folded."""
+    from rich.table import Table
+
+    table = Table(title=title, title_style="bold red")
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    return table
 
 
 def tenant_known(conn: psycopg.Connection[Any], command: str, tenant: str | None) -> bool:

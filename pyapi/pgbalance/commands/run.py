@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pgbalance import db, demo
+    from pgbalance import db
+    from pgbalance.harness import demo
 
     return demo.main(
         scratch_dsn(args, db.DEMO_DATABASE), threads=args.threads, ops=args.ops,

@@ -10,7 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pgbalance.commands.base import dsn_of, table_console, tenant_known, tenant_scope
+from pgbalance.commands.base import (
+    dsn_of,
+    table_console,
+    tenant_known,
+    tenant_scope,
+    violations_table,
+)
 
 NAME = "verify"
 HELP = (
@@ -36,7 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import psycopg
-    from rich.table import Table
 
     params: tuple[str | None, ...] = (args.tenant,)
     if args.digest is not None:
@@ -59,10 +64,5 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         console.print(f"[green]ledger consistent[/green] ({tenant_scope(args.tenant)})")
         return 0
-    table = Table(title=f"{function}: {len(rows)} violations", title_style="bold red")
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
+    console.print(violations_table(f"{function}: {len(rows)} violations", columns, rows))
     return 1

@@ -1,0 +1,158 @@
+"""A change-feed consumer beside the workers, and the oracle's check of what it saw.
+
+The consumer reads ledger.changes for the run's tenant the way docs/changes.md tells an
+application to: it processes a page (here: appends it to `seen`) and only then moves its
+cursor to the page's last row, so a connection lost mid-read repeats the read from the
+stored cursor. Faults hit it too (a crash or failover drops its connection; it reconnects
+and resumes). After the load and the resolution of leftovers it reads to the end.
+
+The check: every committed change of the tenant (entries created, status changes) was seen
+exactly once and nothing else was; every call acknowledged ok that names an entry and a
+kernel status saw that (entry, status) in the feed; each entry's changes came in the order
+they were made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import psycopg
+
+from pgbalance.harness.stress.model import Anomaly, Conn, Op, is_connection_loss
+from pgbalance.harness.stress.workload.base import fetch
+
+FEED_APP = "pgbalance-stress-feed"
+KERNEL_STATUSES = frozenset({"posted", "pending", "voided", "reversed"})
+Change = tuple[int, str]  # (entry_id, status after the change)
+
+# Every committed change of a tenant, from the tables, in the feed's order per entry.
+_COMMITTED = """
+SELECT e.entry_id,
+       coalesce((SELECT c.previous_status FROM ledger.entry_status_change AS c
+                  WHERE c.tenant_id = e.tenant_id AND c.entry_id = e.entry_id
+                  ORDER BY c.change_id LIMIT 1), e.status) AS status, 0 AS change_no
+  FROM ledger.entry AS e WHERE e.tenant_id = %s
+UNION ALL
+SELECT c.entry_id, c.status, c.change_id FROM ledger.entry_status_change AS c
+ WHERE c.tenant_id = %s
+ORDER BY 1, 3
+"""
+
+
+class FeedConsumer(threading.Thread):
+    def __init__(self, dsn: Callable[[], str], tenant: str, stop: threading.Event) -> None:
+        super().__init__(name="stress-feed", daemon=True)
+        self.dsn = dsn
+        self.tenant = tenant
+        self.stop = stop
+        self.cursor: str | None = None
+        self.seen: list[Change] = []
+        self.reads = 0
+        self.problems: list[str] = []
+        self._conn: Conn | None = None
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                if not self.read_page():
+                    time.sleep(0.05)
+        except Exception as exc:  # an anomaly of the harness, reported by check()
+            self.problems.append(f"feed consumer died: {exc!r}")
+
+    def read_page(self) -> int | None:
+        """One read from the stored cursor: how many rows (None: no answer, the connection
+        was lost). The rows count, and the cursor moves, only once the read is whole."""
+        conn = self._connection()
+        if conn is None:
+            return None
+        try:
+            rows = fetch(
+                conn,
+                "SELECT cursor, entry_id, status FROM ledger.changes(%s, %s, 100)",
+                (self.tenant, self.cursor),
+            )
+        except psycopg.Error as exc:
+            if not is_connection_loss(exc, conn):
+                raise
+            self._drop()
+            return None
+        self.reads += 1
+        self.seen += [(r["entry_id"], r["status"]) for r in rows]
+        if rows:
+            self.cursor = rows[-1]["cursor"]
+        return len(rows)
+
+    def finish(self, timeout: float) -> None:
+        """After the load: stop, then read until a read comes back empty (reconnecting for
+        at most `timeout` seconds)."""
+        self.stop.set()
+        self.join(timeout)
+        until = time.monotonic() + timeout
+        try:
+            while time.monotonic() < until:
+                n = self.read_page()
+                if n == 0:
+                    return
+                if n is None:
+                    time.sleep(0.1)
+            self.problems.append(f"feed consumer could not read to the end in {timeout:.0f}s")
+        finally:
+            self._drop()
+
+    def check(self, conn: Conn, ops: Sequence[Op]) -> list[Anomaly]:
+        anomalies = [Anomaly("feed", "consumer", p) for p in self.problems]
+        committed = [
+            (r["entry_id"], r["status"])
+            for r in fetch(conn, _COMMITTED, (self.tenant, self.tenant))
+        ]
+        seen, wanted = Counter(self.seen), Counter(committed)
+        for change, n in sorted((seen - wanted).items()):
+            anomalies.append(Anomaly("feed_seen_once", f"entry {change[0]} {change[1]}",
+                                     f"seen {n} more time(s) than committed"))  # fmt: skip
+        for change, n in sorted((wanted - seen).items()):
+            anomalies.append(Anomaly("feed_missing", f"entry {change[0]} {change[1]}",
+                                     f"committed but not seen ({n})"))  # fmt: skip
+        if not anomalies and _per_entry(self.seen) != _per_entry(committed):
+            anomalies.append(
+                Anomaly("feed_order", "entries", "an entry's changes came out of order")
+            )
+        acknowledged = {
+            (r["entry_id"], r["status"])
+            for op in ops
+            if op.ok
+            for r in op.rows
+            if r.get("entry_id") is not None and r.get("status") in KERNEL_STATUSES
+        }
+        for entry_id, status in sorted(acknowledged - set(self.seen)):
+            anomalies.append(
+                Anomaly("feed_acknowledged", f"entry {entry_id} {status}",
+                        "a call answered ok with it; the feed never showed it")
+            )  # fmt: skip
+        return anomalies
+
+    def _connection(self) -> Conn | None:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._drop()
+            try:
+                self._conn = psycopg.connect(self.dsn(), autocommit=True, connect_timeout=3,
+                                             application_name=FEED_APP)  # fmt: skip
+            except psycopg.Error:
+                return None
+        return self._conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
+
+def _per_entry(changes: Sequence[Change]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for entry_id, status in changes:
+        out.setdefault(entry_id, []).append(status)
+    return out
