@@ -92,11 +92,14 @@ class Probe:
 
 @pytest.fixture(scope="module")
 def probe(citus_dsn: str, citus_conn: psycopg.Connection[Any]) -> Iterator[Probe]:
-    for role, options in ((PROBE, "SUPERUSER LOGIN"), (GRANTEE, "NOLOGIN")):
-        if not citus_conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
-            citus_conn.execute(
-                sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(role))
+    # Tenants are granted to login roles only (ledger.grant_tenant).
+    for role, options in ((PROBE, "SUPERUSER LOGIN"), (GRANTEE, "LOGIN")):
+        found = citus_conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        citus_conn.execute(
+            sql.SQL(("ALTER" if found else "CREATE") + " ROLE {} " + options).format(
+                sql.Identifier(role)
             )
+        )
     params = conninfo_to_dict(citus_dsn)
     nodes = citus_conn.execute("SELECT nodename, nodeport FROM pg_dist_node").fetchall()
     for host, port in nodes:
