@@ -213,6 +213,29 @@ def test_transfer_batch_non_atomic_and_atomic(ab: Ledger) -> None:
 
 
 @needs_engine
+def test_a_batch_run_on_the_coordinator_discards_its_failed_items(ab: Ledger) -> None:
+    """Inside a transaction block a call is not delegated: the coordinator runs it and sends
+    its DELETE of a failed item's entry row to the worker, whose entry guard must let it
+    through there too."""
+    items = [{"key": "c1", "from": "a", "to": "b", "amount": 100},
+             {"key": "c2", "from": "a", "to": "b", "amount": 5000}]  # fmt: skip
+    with ab.conn.transaction():
+        rows = ab.rows("SELECT * FROM ledger.transfer_batch(%s, %s, false) ORDER BY idx",
+                       (ab.tenant, Jsonb(items)))  # fmt: skip
+    assert [r["error_code"] for r in rows] == [None, "PB001"]
+    assert ab.key_exists("c1") and not ab.key_exists("c2")
+    with raises("PB009"):  # the marker does not outlive the call, on the worker either
+        with ab.conn.transaction():
+            ab.rows("SELECT * FROM ledger.transfer_batch(%s, %s, false)",
+                    (ab.tenant, Jsonb(items[1:])))  # fmt: skip
+            # As the owner, so that Citus uses the call's connection to the worker; no row,
+            # so only the statement guard, which reads the marker, can refuse it.
+            ab.conn.execute("SET LOCAL ROLE pgbalance_owner")
+            ab.conn.execute("DELETE FROM ledger.entry WHERE tenant_id = %s AND entry_id = -1",
+                            (ab.tenant,))  # fmt: skip
+
+
+@needs_engine
 def test_statement_and_balance_at(ab: Ledger) -> None:
     ab.transfer("s1", "a", "b", 10)
     middle = ab.now()
