@@ -387,12 +387,30 @@ def test_tuition(citus_conn: Any, tenant: str) -> None:
 def test_a_tenant_bound_role_reaches_only_its_tenants(
     citus_dsn: str, citus_conn: Any, tenant: str
 ) -> None:
-    """ledger.tenant_grant is a reference table: the delegated call reads it on the worker."""
+    """ledger.tenant_grant is a reference table: the delegated call reads it on the worker.
+    Grants name the role by OID (regrole), and a role's OID differs from node to node: each
+    replica must hold its own node's OID for the role."""
     role = "pgbalance_citus_bound"
     if not citus_conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+        # Spend OIDs on the tenant's worker only, so that the role gets another OID there.
+        host, port = node_of(citus_conn, tenant).rsplit(":", 1)
+        with psycopg.connect(make_conninfo(citus_dsn, host=host, port=port),
+                             autocommit=True) as worker:  # fmt: skip
+            worker.execute("CREATE TEMP TABLE spend_oids (a int, b text)")
         citus_conn.execute(f"CREATE ROLE {role} LOGIN IN ROLE pgbalance_app")
     Ledger(citus_conn, tenant).open("a")
     citus_conn.execute("SELECT ledger.grant_tenant(%s, %s)", (tenant, role))
+    oids = {r[0] for r in citus_conn.execute(
+        "SELECT result FROM run_command_on_all_nodes("
+        " $$SELECT oid FROM pg_roles WHERE rolname = 'pgbalance_citus_bound'$$)").fetchall()}
+    assert len(oids) > 1  # else the check below would pass by chance
+    stored = citus_conn.execute(
+        "SELECT result FROM run_command_on_all_nodes(format($$SELECT count(*)"
+        " FROM ledger.tenant_grant AS g JOIN pg_roles AS r ON r.oid = g.role_id"
+        " WHERE r.rolname = 'pgbalance_citus_bound' AND g.tenant_id = %%L$$, %s::text))",
+        (tenant,),
+    ).fetchall()
+    assert {r[0] for r in stored} == {"1"}, stored
     with psycopg.connect(make_conninfo(citus_dsn, user=role), autocommit=True) as conn:
         assert Ledger(conn, tenant).account("a")["code"] == "a"
         with raises("42501"):
