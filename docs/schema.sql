@@ -2199,9 +2199,14 @@ BEGIN
         END IF;
     END LOOP;
     IF cardinality(v_drop) > 0 THEN
-        PERFORM set_config('pgbalance.discarding', 'on', true);
+        -- SET LOCAL, not set_config(): on Citus a call that is not delegated (inside a
+        -- transaction block, during a shard move) runs here on the coordinator and its DELETE
+        -- on the tenant's worker, which a SET LOCAL reaches when citus.propagate_set_commands
+        -- is 'local' (on plain PostgreSQL that is a placeholder setting, and nothing to reach).
+        SET LOCAL citus.propagate_set_commands = 'local';
+        SET LOCAL pgbalance.discarding = 'on';
         DELETE FROM ledger.entry AS e WHERE e.tenant_id = p_tenant AND e.entry_id = ANY (v_drop);
-        PERFORM set_config('pgbalance.discarding', '', true);
+        SET LOCAL pgbalance.discarding = '';
         INSERT INTO ledger.entry AS e (tenant_id, entry_id, idempotency_key, fingerprint, status,
                                        amount, expires_at, metadata)
         OVERRIDING SYSTEM VALUE
@@ -2600,40 +2605,43 @@ COMMENT ON FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id bigint
 --
 
 CREATE FUNCTION ledger._seal_digest(p_tenant text, p_prev text, p_from timestamp with time zone, p_to timestamp with time zone) RETURNS TABLE(digest text, entries bigint, postings bigint)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    WITH p AS MATERIALIZED (
-        SELECT p.entry_id, p.posting_no, p.account_id, p.kind, p.amount, p.posted_at
-          FROM ledger.posting AS p
-         WHERE p.tenant_id = p_tenant AND p.posted_at >= p_from AND p.posted_at < p_to
-    ), e AS MATERIALIZED (
-        SELECT e.entry_id, e.idempotency_key, e.fingerprint, e.metadata, e.created_at,
-               e.expires_at, e.reverses_entry_id
-          FROM ledger.entry AS e
-         -- An array, so the entries are index lookups, never a scan of the tenant's entries.
-         WHERE e.tenant_id = p_tenant AND e.entry_id = ANY (ARRAY(SELECT DISTINCT p.entry_id FROM p))
-    ), lines AS (
-        SELECT e.entry_id, -1 AS posting_no,
-               json_build_array('E', e.entry_id, e.idempotency_key, e.fingerprint, e.metadata,
-                                (extract(epoch FROM e.created_at) * 1000000)::bigint,
-                                (extract(epoch FROM e.expires_at) * 1000000)::bigint,
-                                e.reverses_entry_id)::text AS line
-          FROM e
-        UNION ALL
-        SELECT p.entry_id, p.posting_no,
-               json_build_array('P', p.entry_id, p.posting_no, p.account_id, p.kind::text, p.amount,
-                                (extract(epoch FROM p.posted_at) * 1000000)::bigint)::text
-          FROM p
-    ), groups AS (
-        SELECT l.entry_id / 1024 AS g,
-               sha256(convert_to(string_agg(l.line, E'\n' ORDER BY l.entry_id, l.posting_no), 'UTF8')) AS h
-          FROM lines AS l
-         GROUP BY l.entry_id / 1024
-    )
-    SELECT encode(sha256(convert_to(json_build_array(p_tenant, p_prev)::text, 'UTF8')
-                         || coalesce((SELECT string_agg(g.h, ''::bytea ORDER BY g.g) FROM groups AS g), '')), 'hex'),
-           (SELECT count(*) FROM e), (SELECT count(*) FROM p)
+BEGIN
+    RETURN QUERY
+        WITH p AS MATERIALIZED (
+            SELECT p.entry_id, p.posting_no, p.account_id, p.kind, p.amount, p.posted_at
+              FROM ledger.posting AS p
+             WHERE p.tenant_id = p_tenant AND p.posted_at >= p_from AND p.posted_at < p_to
+        ), e AS MATERIALIZED (
+            SELECT e.entry_id, e.idempotency_key, e.fingerprint, e.metadata, e.created_at,
+                   e.expires_at, e.reverses_entry_id
+              FROM ledger.entry AS e
+             -- An array, so the entries are index lookups, never a scan of the tenant's entries.
+             WHERE e.tenant_id = p_tenant AND e.entry_id = ANY (ARRAY(SELECT DISTINCT p.entry_id FROM p))
+        ), lines AS (
+            SELECT e.entry_id, -1 AS posting_no,
+                   json_build_array('E', e.entry_id, e.idempotency_key, e.fingerprint, e.metadata,
+                                    (extract(epoch FROM e.created_at) * 1000000)::bigint,
+                                    (extract(epoch FROM e.expires_at) * 1000000)::bigint,
+                                    e.reverses_entry_id)::text AS line
+              FROM e
+            UNION ALL
+            SELECT p.entry_id, p.posting_no,
+                   json_build_array('P', p.entry_id, p.posting_no, p.account_id, p.kind::text, p.amount,
+                                    (extract(epoch FROM p.posted_at) * 1000000)::bigint)::text
+              FROM p
+        ), groups AS (
+            SELECT l.entry_id / 1024 AS g,
+                   sha256(convert_to(string_agg(l.line, E'\n' ORDER BY l.entry_id, l.posting_no), 'UTF8')) AS h
+              FROM lines AS l
+             GROUP BY l.entry_id / 1024
+        )
+        SELECT encode(sha256(convert_to(json_build_array(p_tenant, p_prev)::text, 'UTF8')
+                             || coalesce((SELECT string_agg(g.h, ''::bytea ORDER BY g.g) FROM groups AS g), '')), 'hex'),
+               (SELECT count(*) FROM e), (SELECT count(*) FROM p);
+END
 $$;
 
 --
@@ -2938,41 +2946,44 @@ COMMENT ON FUNCTION ledger._verify_chain(p_tenant text, p_digest text) IS 'Priva
 --
 
 CREATE FUNCTION ledger._verify_checkpoints(p_tenant text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    WITH h AS (
-        SELECT array_agg(s.horizon ORDER BY s.seal_no) AS horizons FROM ledger.seal AS s
-         WHERE s.tenant_id = p_tenant
-    ), moved AS (
-        SELECT p.account_id, width_bucket(p.posted_at, h.horizons) + 1 AS seal_no,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
-               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
-          FROM ledger.posting AS p CROSS JOIN h
-         WHERE p.tenant_id = p_tenant AND p.posted_at < h.horizons[cardinality(h.horizons)]
-         GROUP BY p.account_id, width_bucket(p.posted_at, h.horizons)
-    ), expected AS (
-        SELECT m.account_id, m.seal_no,
-               sum(m.b) OVER w AS b, sum(m.o) OVER w AS o, sum(m.i) OVER w AS i
-          FROM moved AS m
-        WINDOW w AS (PARTITION BY m.account_id ORDER BY m.seal_no)
-    ), stored AS (
-        SELECT c.account_id, c.seal_no, c.balance, c.pending_out, c.pending_in
-          FROM ledger.seal_balance AS c
-         WHERE c.tenant_id = p_tenant
-    )
-    SELECT 'checkpoint_mismatch', p_tenant,
-           coalesce(a.code, coalesce(x.account_id, c.account_id)::text),
-           format('seal_no=%s balance=%s pending_out=%s pending_in=%s postings=%s/%s/%s',
-                  coalesce(x.seal_no, c.seal_no), c.balance, c.pending_out, c.pending_in,
-                  x.b, x.o, x.i)
-      FROM expected AS x
-      FULL JOIN stored AS c ON c.account_id = x.account_id AND c.seal_no = x.seal_no
-      LEFT JOIN ledger.account AS a
-             ON a.tenant_id = p_tenant AND a.account_id = coalesce(x.account_id, c.account_id)
-     WHERE c.balance IS DISTINCT FROM x.b OR c.pending_out IS DISTINCT FROM x.o
-        OR c.pending_in IS DISTINCT FROM x.i
+BEGIN
+    RETURN QUERY
+        WITH h AS (
+            SELECT array_agg(s.horizon ORDER BY s.seal_no) AS horizons FROM ledger.seal AS s
+             WHERE s.tenant_id = p_tenant
+        ), moved AS (
+            SELECT p.account_id, width_bucket(p.posted_at, h.horizons) + 1 AS seal_no,
+                   coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
+                   coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
+                   coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
+              FROM ledger.posting AS p CROSS JOIN h
+             WHERE p.tenant_id = p_tenant AND p.posted_at < h.horizons[cardinality(h.horizons)]
+             GROUP BY p.account_id, width_bucket(p.posted_at, h.horizons)
+        ), expected AS (
+            SELECT m.account_id, m.seal_no,
+                   sum(m.b) OVER w AS b, sum(m.o) OVER w AS o, sum(m.i) OVER w AS i
+              FROM moved AS m
+            WINDOW w AS (PARTITION BY m.account_id ORDER BY m.seal_no)
+        ), stored AS (
+            SELECT c.account_id, c.seal_no, c.balance, c.pending_out, c.pending_in
+              FROM ledger.seal_balance AS c
+             WHERE c.tenant_id = p_tenant
+        )
+        SELECT 'checkpoint_mismatch', p_tenant,
+               coalesce(a.code, coalesce(x.account_id, c.account_id)::text),
+               format('seal_no=%s balance=%s pending_out=%s pending_in=%s postings=%s/%s/%s',
+                      coalesce(x.seal_no, c.seal_no), c.balance, c.pending_out, c.pending_in,
+                      x.b, x.o, x.i)
+          FROM expected AS x
+          FULL JOIN stored AS c ON c.account_id = x.account_id AND c.seal_no = x.seal_no
+          LEFT JOIN ledger.account AS a
+                 ON a.tenant_id = p_tenant AND a.account_id = coalesce(x.account_id, c.account_id)
+         WHERE c.balance IS DISTINCT FROM x.b OR c.pending_out IS DISTINCT FROM x.o
+            OR c.pending_in IS DISTINCT FROM x.i;
+END
 $$;
 
 --
@@ -2986,23 +2997,26 @@ COMMENT ON FUNCTION ledger._verify_checkpoints(p_tenant text) IS 'Private: check
 --
 
 CREATE FUNCTION ledger._verify_links(p_tenant text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT 'seal_chain_broken', p_tenant, s.seal_no::text,
-           format('prev_digest=%s previous_seal_digest=%s horizon=%s previous_horizon=%s previous_seal_no=%s',
-                  s.prev_digest, coalesce(s.previous_digest, ''), s.horizon, s.previous_horizon,
-                  s.previous_no)
-      FROM (SELECT s.seal_no, s.prev_digest, s.horizon,
-                   lag(s.digest) OVER w AS previous_digest,
-                   lag(s.horizon) OVER w AS previous_horizon,
-                   coalesce(lag(s.seal_no) OVER w, 0) AS previous_no
-              FROM ledger.seal AS s
-             WHERE s.tenant_id = p_tenant
-            WINDOW w AS (ORDER BY s.seal_no)) AS s
-     WHERE s.prev_digest <> coalesce(s.previous_digest, '')
-        OR s.horizon <= s.previous_horizon
-        OR s.seal_no <> s.previous_no + 1
+BEGIN
+    RETURN QUERY
+        SELECT 'seal_chain_broken', p_tenant, s.seal_no::text,
+               format('prev_digest=%s previous_seal_digest=%s horizon=%s previous_horizon=%s previous_seal_no=%s',
+                      s.prev_digest, coalesce(s.previous_digest, ''), s.horizon, s.previous_horizon,
+                      s.previous_no)
+          FROM (SELECT s.seal_no, s.prev_digest, s.horizon,
+                       lag(s.digest) OVER w AS previous_digest,
+                       lag(s.horizon) OVER w AS previous_horizon,
+                       coalesce(lag(s.seal_no) OVER w, 0) AS previous_no
+                  FROM ledger.seal AS s
+                 WHERE s.tenant_id = p_tenant
+                WINDOW w AS (ORDER BY s.seal_no)) AS s
+         WHERE s.prev_digest <> coalesce(s.previous_digest, '')
+            OR s.horizon <= s.previous_horizon
+            OR s.seal_no <> s.previous_no + 1;
+END
 $$;
 
 --
@@ -4199,7 +4213,9 @@ BEGIN
     IF p_tenant IS NULL THEN
         v_tenants := ledger._granted_tenants();
     END IF;
-    IF NOT EXISTS (SELECT FROM ledger.seal AS s WHERE p_tenant IS NULL OR s.tenant_id = p_tenant) THEN
+    -- SELECT 1, not an empty target list: spanning tenants on Citus, the subquery becomes a
+    -- subplan whose zero-column intermediate result Citus cannot read back.
+    IF NOT EXISTS (SELECT 1 FROM ledger.seal AS s WHERE p_tenant IS NULL OR s.tenant_id = p_tenant) THEN
         RETURN QUERY SELECT * FROM ledger._verify_all(p_tenant);
         RETURN;
     END IF;

@@ -52,7 +52,9 @@ REFERENCE_TABLES = ("ledger.tenant_grant", "ledger.release_history", "ledger.cur
 # Functions whose p_tenant may be NULL (every tenant) stay on the coordinator, where their
 # per-tenant queries are routed to the tenant's worker: a NULL has no shard, and Citus 13.2.2
 # crashes the coordinator (SIGSEGV hashing the NULL) when a delegated function gets one.
-SPANNING = ("ledger.verify", "ledger.expire_holds", "ledger.version")
+SPANNING = (
+    "ledger.verify", "ledger.verify_full", "ledger.seal", "ledger.expire_holds", "ledger.version"
+)
 
 # Public functions (no leading underscore; all take p_tenant first, tests/dba checks it) not
 # yet delegated by an argument.

@@ -292,9 +292,14 @@ BEGIN
         END IF;
     END LOOP;
     IF cardinality(v_drop) > 0 THEN
-        PERFORM set_config('pgbalance.discarding', 'on', true);
+        -- SET LOCAL, not set_config(): on Citus a call that is not delegated (inside a
+        -- transaction block, during a shard move) runs here on the coordinator and its DELETE
+        -- on the tenant's worker, which a SET LOCAL reaches when citus.propagate_set_commands
+        -- is 'local' (on plain PostgreSQL that is a placeholder setting, and nothing to reach).
+        SET LOCAL citus.propagate_set_commands = 'local';
+        SET LOCAL pgbalance.discarding = 'on';
         DELETE FROM ledger.entry AS e WHERE e.tenant_id = p_tenant AND e.entry_id = ANY (v_drop);
-        PERFORM set_config('pgbalance.discarding', '', true);
+        SET LOCAL pgbalance.discarding = '';
         INSERT INTO ledger.entry AS e (tenant_id, entry_id, idempotency_key, fingerprint, status,
                                        amount, expires_at, metadata)
         OVERRIDING SYSTEM VALUE

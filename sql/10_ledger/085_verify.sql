@@ -17,7 +17,9 @@ BEGIN
     IF p_tenant IS NULL THEN
         v_tenants := ledger._granted_tenants();
     END IF;
-    IF NOT EXISTS (SELECT FROM ledger.seal AS s WHERE p_tenant IS NULL OR s.tenant_id = p_tenant) THEN
+    -- SELECT 1, not an empty target list: spanning tenants on Citus, the subquery becomes a
+    -- subplan whose zero-column intermediate result Citus cannot read back.
+    IF NOT EXISTS (SELECT 1 FROM ledger.seal AS s WHERE p_tenant IS NULL OR s.tenant_id = p_tenant) THEN
         RETURN QUERY SELECT * FROM ledger._verify_all(p_tenant);
         RETURN;
     END IF;

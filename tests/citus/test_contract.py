@@ -13,6 +13,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
+from pgbalance.distribute import SPANNING
 from tests.citus.conftest import needs_engine
 from tests.helpers.tenant_sql import TenantSql
 from tests.kernel.support import Ledger, Row, detail, new_key, raises
@@ -92,8 +93,7 @@ def test_tables_are_colocated_and_public_functions_delegated(citus_conn: Any) ->
         "   AND p.proname !~ '^_' AND d.distribution_argument_index IS DISTINCT FROM 0"
         " ORDER BY 1"
     ).fetchall()
-    assert [r[0] for r in undelegated] == ["ledger.expire_holds(text)", "ledger.verify(text)",
-                                           "ledger.version(text)"]  # fmt: skip
+    assert [r[0] for r in undelegated] == sorted(f"{fn}(text)" for fn in SPANNING)
 
 
 def test_tenants_live_on_both_workers(citus_conn: Any) -> None:
@@ -210,6 +210,29 @@ def test_transfer_batch_non_atomic_and_atomic(ab: Ledger) -> None:
     assert detail(info)["idx"] == "2"
     assert not ab.key_exists("k4")
     assert (ab.balance("a"), ab.balance("b")) == (900, 100)
+
+
+@needs_engine
+def test_a_batch_run_on_the_coordinator_discards_its_failed_items(ab: Ledger) -> None:
+    """Inside a transaction block a call is not delegated: the coordinator runs it and sends
+    its DELETE of a failed item's entry row to the worker, whose entry guard must let it
+    through there too."""
+    items = [{"key": "c1", "from": "a", "to": "b", "amount": 100},
+             {"key": "c2", "from": "a", "to": "b", "amount": 5000}]  # fmt: skip
+    with ab.conn.transaction():
+        rows = ab.rows("SELECT * FROM ledger.transfer_batch(%s, %s, false) ORDER BY idx",
+                       (ab.tenant, Jsonb(items)))  # fmt: skip
+    assert [r["error_code"] for r in rows] == [None, "PB001"]
+    assert ab.key_exists("c1") and not ab.key_exists("c2")
+    with raises("PB009"):  # the marker does not outlive the call, on the worker either
+        with ab.conn.transaction():
+            ab.rows("SELECT * FROM ledger.transfer_batch(%s, %s, false)",
+                    (ab.tenant, Jsonb(items[1:])))  # fmt: skip
+            # As the owner, so that Citus uses the call's connection to the worker; no row,
+            # so only the statement guard, which reads the marker, can refuse it.
+            ab.conn.execute("SET LOCAL ROLE pgbalance_owner")
+            ab.conn.execute("DELETE FROM ledger.entry WHERE tenant_id = %s AND entry_id = -1",
+                            (ab.tenant,))  # fmt: skip
 
 
 @needs_engine
@@ -364,12 +387,30 @@ def test_tuition(citus_conn: Any, tenant: str) -> None:
 def test_a_tenant_bound_role_reaches_only_its_tenants(
     citus_dsn: str, citus_conn: Any, tenant: str
 ) -> None:
-    """ledger.tenant_grant is a reference table: the delegated call reads it on the worker."""
+    """ledger.tenant_grant is a reference table: the delegated call reads it on the worker.
+    Grants name the role by OID (regrole), and a role's OID differs from node to node: each
+    replica must hold its own node's OID for the role."""
     role = "pgbalance_citus_bound"
     if not citus_conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+        # Spend OIDs on the tenant's worker only, so that the role gets another OID there.
+        host, port = node_of(citus_conn, tenant).rsplit(":", 1)
+        with psycopg.connect(make_conninfo(citus_dsn, host=host, port=port),
+                             autocommit=True) as worker:  # fmt: skip
+            worker.execute("CREATE TEMP TABLE spend_oids (a int, b text)")
         citus_conn.execute(f"CREATE ROLE {role} LOGIN IN ROLE pgbalance_app")
     Ledger(citus_conn, tenant).open("a")
     citus_conn.execute("SELECT ledger.grant_tenant(%s, %s)", (tenant, role))
+    oids = {r[0] for r in citus_conn.execute(
+        "SELECT result FROM run_command_on_all_nodes("
+        " $$SELECT oid FROM pg_roles WHERE rolname = 'pgbalance_citus_bound'$$)").fetchall()}
+    assert len(oids) > 1  # else the check below would pass by chance
+    stored = citus_conn.execute(
+        "SELECT result FROM run_command_on_all_nodes(format($$SELECT count(*)"
+        " FROM ledger.tenant_grant AS g JOIN pg_roles AS r ON r.oid = g.role_id"
+        " WHERE r.rolname = 'pgbalance_citus_bound' AND g.tenant_id = %%L$$, %s::text))",
+        (tenant,),
+    ).fetchall()
+    assert {r[0] for r in stored} == {"1"}, stored
     with psycopg.connect(make_conninfo(citus_dsn, user=role), autocommit=True) as conn:
         assert Ledger(conn, tenant).account("a")["code"] == "a"
         with raises("42501"):

@@ -92,11 +92,14 @@ class Probe:
 
 @pytest.fixture(scope="module")
 def probe(citus_dsn: str, citus_conn: psycopg.Connection[Any]) -> Iterator[Probe]:
-    for role, options in ((PROBE, "SUPERUSER LOGIN"), (GRANTEE, "NOLOGIN")):
-        if not citus_conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
-            citus_conn.execute(
-                sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(role))
+    # Tenants are granted to login roles only (ledger.grant_tenant).
+    for role, options in ((PROBE, "SUPERUSER LOGIN"), (GRANTEE, "LOGIN")):
+        found = citus_conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        citus_conn.execute(
+            sql.SQL(("ALTER" if found else "CREATE") + " ROLE {} " + options).format(
+                sql.Identifier(role)
             )
+        )
     params = conninfo_to_dict(citus_dsn)
     nodes = citus_conn.execute("SELECT nodename, nodeport FROM pg_dist_node").fetchall()
     for host, port in nodes:
@@ -158,7 +161,11 @@ def calls(t: str) -> list[tuple[str, str, tuple[Any, ...]]]:
         call("ledger.transfer_batch", batch, False),
         call("ledger.statement", "a", "-infinity", "infinity"),
         call("ledger.balance_at", "a", "infinity"),
+        call("ledger.statement_page", "a", None, 100),
+        call("ledger.seal"),
         call("ledger.verify"),
+        call("ledger.verify_full"),
+        ("ledger.verify_seal", "seal:", ()),
         call("ledger.changes", None, 100),
         call("ledger.open_account", "gone", "EUR", 0, None, Jsonb({})),
         call("ledger.close_account", "gone"),
@@ -193,9 +200,15 @@ def calls(t: str) -> list[tuple[str, str, tuple[Any, ...]]]:
 
 
 def resolve(probe: Probe, t: str, fn: str, query: str) -> tuple[str, tuple[Any, ...]]:
-    """Calls on an entry or payment: its id looked up first, then passed as a value."""
+    """Calls on an entry, a payment or the last seal: its id (digest) looked up first, then
+    passed as a value."""
     kind, key = query.split(":", 1)
-    if kind == "entry":
+    if kind == "seal":
+        found = probe.admin.execute(
+            "SELECT digest FROM ledger.seal WHERE tenant_id = %s ORDER BY seal_no DESC LIMIT 1",
+            (t,),
+        ).fetchone()
+    elif kind == "entry":
         found = probe.admin.execute(
             "SELECT entry_id FROM ledger.entry WHERE tenant_id = %s AND idempotency_key = %s",
             (t, key),
@@ -235,7 +248,7 @@ def test_every_api_call_touches_one_shard_group(probe: Probe, tenant: str) -> No
     assert {fn for fn, _, _ in scenario} == public_functions(probe.admin)
     report: dict[str, list[str]] = {}
     for fn, query, params in scenario:
-        if query.startswith(("entry:", "payment:")):
+        if query.startswith(("entry:", "payment:", "seal:")):
             query, params = resolve(probe, tenant, fn, query)
         touched = probe.touches(query, params)
         assert touched.shards, (fn, touched.lines)  # the probe sees the call at all
