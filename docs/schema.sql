@@ -1933,6 +1933,8 @@ CREATE FUNCTION ledger._move(p_tenant text, p_keys text[], p_metadata jsonb[], p
     AS $$
 DECLARE
     c_max CONSTANT numeric := 9223372036854775807;
+    -- Free-form JSON bound, as ledger._check_json: checked here, once for every movement.
+    c_metadata_bytes CONSTANT integer := 16384;
     v_n integer := coalesce(cardinality(p_keys), 0);
     v_m integer := coalesce(cardinality(p_leg_codes), 0);
     v_status text := CASE WHEN p_pending THEN 'pending' ELSE 'posted' END;
@@ -2005,7 +2007,8 @@ BEGIN
                 v_ok := (SELECT count(DISTINCT c) FROM unnest(p_leg_codes[v_start[i]:v_end[i]]) AS c) = v_legs;
             END IF;
             v_ok := v_ok AND v_sum = 0 AND v_positive <= c_max
-                    AND coalesce(jsonb_typeof(p_metadata[i]) = 'object', true);
+                    AND coalesce(jsonb_typeof(p_metadata[i]) = 'object', true)
+                    AND coalesce(octet_length(p_metadata[i]::text) <= c_metadata_bytes, true);
         END IF;
         IF v_ok IS NOT TRUE THEN
             v_sum := 0;
@@ -2041,6 +2044,10 @@ BEGIN
                 THEN ARRAY['the movement is larger than a bigint can hold', format('amount=%s', v_positive), NULL]
                 WHEN jsonb_typeof(p_metadata[i]) <> 'object'
                 THEN ARRAY['metadata must be a JSON object', format('metadata=%s', left(p_metadata[i]::text, 100)), NULL]
+                WHEN octet_length(p_metadata[i]::text) > c_metadata_bytes
+                THEN ARRAY['metadata is larger than 16 KiB',
+                           format('bytes=%s limit=%s', octet_length(p_metadata[i]::text), c_metadata_bytes),
+                           'Keep free-form JSON small; store large documents elsewhere and reference them.']
             END);
         END IF;
         -- Legs that do not sum to 0 per currency are malformed input too, decided before the
@@ -3730,7 +3737,6 @@ DECLARE
     v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    PERFORM ledger._check_json('metadata', p_metadata);
     PERFORM ledger._check_amount('amount', p_amount);
     v_moved := ledger._post(p_tenant, p_key, ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount],
         p_metadata, p_pending => true, p_expires_at => p_expires_at, p_one_currency => true,
@@ -3786,7 +3792,6 @@ DECLARE
     v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    PERFORM ledger._check_json('metadata', p_metadata);
     IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_legs must be a JSON array of {"account", "amount"} objects',
             format('legs=%s', left(coalesce(p_legs::text, 'NULL'), 100)));
@@ -4078,7 +4083,6 @@ DECLARE
     v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    PERFORM ledger._check_json('metadata', p_metadata);
     IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
         PERFORM ledger._check_amount('amount', p_amount);
     END IF;
@@ -4158,8 +4162,6 @@ BEGIN
                       'amount must be greater than 0|amount=' || (r.a #>> '{}')
                  WHEN r.m IS NOT NULL AND jsonb_typeof(r.m) NOT IN ('object', 'null') THEN
                       'metadata must be a JSON object|metadata=' || left(r.m::text, 100)
-                 WHEN octet_length(r.m::text) > 16384 THEN  -- as ledger._check_json
-                      'metadata is larger than 16 KiB|bytes=' || octet_length(r.m::text) || ' limit=16384'
                END AS problem
           FROM raw AS r
     )

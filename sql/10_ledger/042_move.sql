@@ -26,6 +26,8 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     c_max CONSTANT numeric := 9223372036854775807;
+    -- Free-form JSON bound, as ledger._check_json: checked here, once for every movement.
+    c_metadata_bytes CONSTANT integer := 16384;
     v_n integer := coalesce(cardinality(p_keys), 0);
     v_m integer := coalesce(cardinality(p_leg_codes), 0);
     v_status text := CASE WHEN p_pending THEN 'pending' ELSE 'posted' END;
@@ -98,7 +100,8 @@ BEGIN
                 v_ok := (SELECT count(DISTINCT c) FROM unnest(p_leg_codes[v_start[i]:v_end[i]]) AS c) = v_legs;
             END IF;
             v_ok := v_ok AND v_sum = 0 AND v_positive <= c_max
-                    AND coalesce(jsonb_typeof(p_metadata[i]) = 'object', true);
+                    AND coalesce(jsonb_typeof(p_metadata[i]) = 'object', true)
+                    AND coalesce(octet_length(p_metadata[i]::text) <= c_metadata_bytes, true);
         END IF;
         IF v_ok IS NOT TRUE THEN
             v_sum := 0;
@@ -134,6 +137,10 @@ BEGIN
                 THEN ARRAY['the movement is larger than a bigint can hold', format('amount=%s', v_positive), NULL]
                 WHEN jsonb_typeof(p_metadata[i]) <> 'object'
                 THEN ARRAY['metadata must be a JSON object', format('metadata=%s', left(p_metadata[i]::text, 100)), NULL]
+                WHEN octet_length(p_metadata[i]::text) > c_metadata_bytes
+                THEN ARRAY['metadata is larger than 16 KiB',
+                           format('bytes=%s limit=%s', octet_length(p_metadata[i]::text), c_metadata_bytes),
+                           'Keep free-form JSON small; store large documents elsewhere and reference them.']
             END);
         END IF;
         -- Legs that do not sum to 0 per currency are malformed input too, decided before the

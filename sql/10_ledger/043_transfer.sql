@@ -10,7 +10,6 @@ DECLARE
     v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    PERFORM ledger._check_json('metadata', p_metadata);
     IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
         PERFORM ledger._check_amount('amount', p_amount);
     END IF;

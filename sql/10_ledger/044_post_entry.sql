@@ -13,7 +13,6 @@ DECLARE
     v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    PERFORM ledger._check_json('metadata', p_metadata);
     IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
         PERFORM ledger._raise('22023', 'p_legs must be a JSON array of {"account", "amount"} objects',
             format('legs=%s', left(coalesce(p_legs::text, 'NULL'), 100)));

@@ -10,7 +10,6 @@ DECLARE
     v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    PERFORM ledger._check_json('metadata', p_metadata);
     PERFORM ledger._check_amount('amount', p_amount);
     v_moved := ledger._post(p_tenant, p_key, ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount],
         p_metadata, p_pending => true, p_expires_at => p_expires_at, p_one_currency => true,

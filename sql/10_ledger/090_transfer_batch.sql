@@ -62,8 +62,6 @@ BEGIN
                       'amount must be greater than 0|amount=' || (r.a #>> '{}')
                  WHEN r.m IS NOT NULL AND jsonb_typeof(r.m) NOT IN ('object', 'null') THEN
                       'metadata must be a JSON object|metadata=' || left(r.m::text, 100)
-                 WHEN octet_length(r.m::text) > 16384 THEN  -- as ledger._check_json
-                      'metadata is larger than 16 KiB|bytes=' || octet_length(r.m::text) || ' limit=16384'
                END AS problem
           FROM raw AS r
     )
