@@ -1,6 +1,5 @@
 CREATE OR REPLACE FUNCTION tuition.approve_payment(p_tenant text, p_payment_id bigint, p_approver text DEFAULT NULL)
-RETURNS TABLE (payment_id bigint, reference text, term_no int, amount bigint, status text,
-               allocations jsonb, replayed boolean)
+RETURNS SETOF tuition.payment_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
