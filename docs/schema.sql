@@ -937,6 +937,7 @@ CREATE FUNCTION fees.deduct_service_fee(p_tenant text, p_load text, p_shipper_fe
     AS $$
 #variable_conflict use_column
 DECLARE
+    c_bigint_max CONSTANT numeric := 9223372036854775807;  -- the largest amount a posting holds
     v_load fees.load;
     v_codes text[];
     v_amounts bigint[];
@@ -950,7 +951,7 @@ BEGIN
             format('shipper_fee=%s carrier_fee=%s', coalesce(p_shipper_fee::text, 'NULL'),
                    coalesce(p_carrier_fee::text, 'NULL')));
     END IF;
-    IF p_shipper_fee::numeric + p_carrier_fee NOT BETWEEN 1 AND 9223372036854775807 THEN
+    IF p_shipper_fee::numeric + p_carrier_fee NOT BETWEEN 1 AND c_bigint_max THEN
         PERFORM ledger._raise('22023', 'the fees must add up to a positive bigint',
             format('shipper_fee=%s carrier_fee=%s', p_shipper_fee, p_carrier_fee));
     END IF;
@@ -4272,9 +4273,7 @@ DECLARE
     v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
-        PERFORM ledger._check_amount('amount', p_amount);
-    END IF;
+    PERFORM ledger._check_amount('amount', p_amount);
     -- An expression, not a query: the engine's row comes back without executor start-up.
     v_moved := ledger._post(p_tenant, p_key, ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount],
         p_metadata, p_pending => false, p_expires_at => NULL, p_one_currency => true,
@@ -4300,6 +4299,8 @@ CREATE FUNCTION ledger.transfer_batch(p_tenant text, p_transfers jsonb, p_atomic
 #variable_conflict use_column
 DECLARE
     c_max_items CONSTANT integer := 1000;
+    c_bigint_min CONSTANT numeric := -9223372036854775808;  -- the range of an amount
+    c_bigint_max CONSTANT numeric := 9223372036854775807;
     v_n integer;
     v_keys text[];
     v_from text[];
@@ -4342,7 +4343,7 @@ BEGIN
                CASE
                  WHEN NOT r.obj THEN 'an item must be a JSON object|item=' || left(r.x::text, 100)
                  WHEN jsonb_typeof(r.a) IS DISTINCT FROM 'number' OR (r.a #>> '{}') !~ '^-?[0-9]+$'
-                      OR (r.a #>> '{}')::numeric NOT BETWEEN -9223372036854775808 AND 9223372036854775807 THEN
+                      OR (r.a #>> '{}')::numeric NOT BETWEEN c_bigint_min AND c_bigint_max THEN
                       'amount must be an integer (minor units)|amount=' || coalesce(left(r.a::text, 40), 'NULL')
                  WHEN (r.a #>> '{}')::numeric <= 0 THEN
                       'amount must be greater than 0|amount=' || (r.a #>> '{}')
@@ -4832,6 +4833,7 @@ CREATE FUNCTION tuition.create_assessment(p_tenant text, p_student text, p_curre
     AS $$
 #variable_conflict use_column
 DECLARE
+    c_bigint_max CONSTANT numeric := 9223372036854775807;  -- the largest amount a posting holds
     v_term jsonb;
     v_no int := 0;
     v_amount numeric;
@@ -4860,7 +4862,7 @@ BEGIN
         END IF;
         PERFORM ledger._check_name('term name', v_term ->> 'name', false);
         v_amount := (v_term ->> 'amount')::numeric;
-        IF v_amount <= 0 OR v_amount <> trunc(v_amount) OR v_amount > 9223372036854775807 THEN
+        IF v_amount <= 0 OR v_amount <> trunc(v_amount) OR v_amount > c_bigint_max THEN
             PERFORM ledger._raise('22023', 'a term amount must be a positive whole number of minor units',
                 format('term_no=%s amount=%s', v_no, v_term ->> 'amount'));
         END IF;
@@ -4868,7 +4870,7 @@ BEGIN
         v_terms := v_terms || jsonb_build_array(
             jsonb_build_object('name', v_term ->> 'name', 'amount', v_amount::bigint));
     END LOOP;
-    IF v_total > 9223372036854775807 THEN
+    IF v_total > c_bigint_max THEN
         PERFORM ledger._raise('22023', 'the terms add up to more than a bigint can hold',
             format('total=%s', v_total));
     END IF;

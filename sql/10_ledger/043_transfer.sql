@@ -10,9 +10,7 @@ DECLARE
     v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
-        PERFORM ledger._check_amount('amount', p_amount);
-    END IF;
+    PERFORM ledger._check_amount('amount', p_amount);
     -- An expression, not a query: the engine's row comes back without executor start-up.
     v_moved := ledger._post(p_tenant, p_key, ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount],
         p_metadata, p_pending => false, p_expires_at => NULL, p_one_currency => true,

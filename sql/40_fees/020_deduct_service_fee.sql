@@ -7,6 +7,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    c_bigint_max CONSTANT numeric := 9223372036854775807;  -- the largest amount a posting holds
     v_load fees.load;
     v_codes text[];
     v_amounts bigint[];
@@ -20,7 +21,7 @@ BEGIN
             format('shipper_fee=%s carrier_fee=%s', coalesce(p_shipper_fee::text, 'NULL'),
                    coalesce(p_carrier_fee::text, 'NULL')));
     END IF;
-    IF p_shipper_fee::numeric + p_carrier_fee NOT BETWEEN 1 AND 9223372036854775807 THEN
+    IF p_shipper_fee::numeric + p_carrier_fee NOT BETWEEN 1 AND c_bigint_max THEN
         PERFORM ledger._raise('22023', 'the fees must add up to a positive bigint',
             format('shipper_fee=%s carrier_fee=%s', p_shipper_fee, p_carrier_fee));
     END IF;
