@@ -4555,6 +4555,51 @@ $$;
 COMMENT ON FUNCTION tuition._clearing_account(p_currency text) IS 'Private: code of the per-currency clearing account (no floor, no ceiling) that tuition payments come from.';
 
 --
+-- Name: _decide_payment(text, bigint, text, text, text); Type: FUNCTION; Schema: tuition; Owner: -
+--
+
+CREATE FUNCTION tuition._decide_payment(p_tenant text, p_payment_id bigint, p_status text, p_approver text, p_reason text) RETURNS SETOF tuition.payment_result
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz;
+    v_payment tuition.payment;
+BEGIN
+    v_payment := tuition._lock_payment(p_tenant, p_payment_id);
+    IF v_payment.status = p_status THEN
+        RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, true);
+        RETURN;
+    END IF;
+    IF v_payment.status = 'rejected' THEN
+        PERFORM ledger._raise('PB004', 'a rejected payment cannot be approved',
+            format('payment_id=%s status=%s', p_payment_id, v_payment.status),
+            'Submit a new payment instead.');
+    ELSIF v_payment.status = 'paid' THEN
+        PERFORM ledger._raise('PB004', 'a paid payment cannot be rejected',
+            format('payment_id=%s status=%s', p_payment_id, v_payment.status));
+    END IF;
+
+    IF p_status = 'paid' THEN
+        PERFORM ledger._capture(p_tenant, v_payment.hold_entry_id, NULL, false);
+    ELSE
+        PERFORM ledger._void(p_tenant, v_payment.hold_entry_id, false);
+    END IF;
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
+    UPDATE tuition.payment AS p
+       SET status = p_status, approver = p_approver, reason = p_reason, decided_at = v_now
+     WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
+    RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, false);
+END
+$$;
+
+--
+-- Name: FUNCTION _decide_payment(p_tenant text, p_payment_id bigint, p_status text, p_approver text, p_reason text); Type: COMMENT; Schema: tuition; Owner: -
+--
+
+COMMENT ON FUNCTION tuition._decide_payment(p_tenant text, p_payment_id bigint, p_status text, p_approver text, p_reason text) IS 'Private: approve (p_status paid, capture its hold) or reject (rejected, void it) a payment awaiting approval; the same decision again replays, the other PB004.';
+
+--
 -- Name: payment; Type: TABLE; Schema: tuition; Owner: -
 --
 
@@ -4750,10 +4795,6 @@ CREATE FUNCTION tuition.approve_payment(p_tenant text, p_payment_id bigint, p_ap
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-#variable_conflict use_column
-DECLARE
-    v_now timestamptz;
-    v_payment tuition.payment;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
@@ -4761,24 +4802,7 @@ BEGIN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
     PERFORM ledger._check_text('approver', p_approver, false);
-
-    v_payment := tuition._lock_payment(p_tenant, p_payment_id);
-    IF v_payment.status = 'paid' THEN
-        RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, true);
-        RETURN;
-    END IF;
-    IF v_payment.status = 'rejected' THEN
-        PERFORM ledger._raise('PB004', 'a rejected payment cannot be approved',
-            format('payment_id=%s status=%s', p_payment_id, v_payment.status),
-            'Submit a new payment instead.');
-    END IF;
-
-    PERFORM ledger._capture(p_tenant, v_payment.hold_entry_id, NULL, false);
-    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
-    UPDATE tuition.payment AS p
-       SET status = 'paid', approver = p_approver, decided_at = v_now
-     WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
-    RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, false);
+    RETURN QUERY SELECT * FROM tuition._decide_payment(p_tenant, p_payment_id, 'paid', p_approver, NULL);
 END
 $$;
 
@@ -4954,10 +4978,6 @@ CREATE FUNCTION tuition.reject_payment(p_tenant text, p_payment_id bigint, p_rea
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-#variable_conflict use_column
-DECLARE
-    v_now timestamptz;
-    v_payment tuition.payment;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
@@ -4965,23 +4985,7 @@ BEGIN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
     PERFORM ledger._check_text('reason', p_reason);
-
-    v_payment := tuition._lock_payment(p_tenant, p_payment_id);
-    IF v_payment.status = 'rejected' THEN
-        RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, true);
-        RETURN;
-    END IF;
-    IF v_payment.status = 'paid' THEN
-        PERFORM ledger._raise('PB004', 'a paid payment cannot be rejected',
-            format('payment_id=%s status=%s', p_payment_id, v_payment.status));
-    END IF;
-
-    PERFORM ledger._void(p_tenant, v_payment.hold_entry_id, false);
-    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
-    UPDATE tuition.payment AS p
-       SET status = 'rejected', reason = p_reason, decided_at = v_now
-     WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
-    RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, false);
+    RETURN QUERY SELECT * FROM tuition._decide_payment(p_tenant, p_payment_id, 'rejected', NULL, p_reason);
 END
 $$;
 
@@ -7298,6 +7302,12 @@ GRANT ALL ON FUNCTION ledger.void(p_tenant text, p_entry_id bigint) TO pgbalance
 --
 
 REVOKE ALL ON FUNCTION tuition._clearing_account(p_currency text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _decide_payment(p_tenant text, p_payment_id bigint, p_status text, p_approver text, p_reason text); Type: ACL; Schema: tuition; Owner: -
+--
+
+REVOKE ALL ON FUNCTION tuition._decide_payment(p_tenant text, p_payment_id bigint, p_status text, p_approver text, p_reason text) FROM PUBLIC;
 
 --
 -- Name: TABLE payment; Type: ACL; Schema: tuition; Owner: -

@@ -384,7 +384,8 @@ def api_markdown(conn: psycopg.Connection[Any]) -> str:
             lines.append("| result type | columns | what a row is |")
             lines.append("|-------------|---------|---------------|")
             for name, c, cols in schema_types:
-                lines.append(f"| `{schema}.{name}` | {_md_cell(cols or '')} | {_md_cell(c or '')} |")
+                row = f"| `{schema}.{name}` | {_md_cell(cols or '')} | {_md_cell(c or '')} |"
+                lines.append(row)
             lines.append("")
         for fn in (f for f in functions if f.schema == schema):
             lines.append(f'<a id="{_anchor(f"{fn.schema}.{fn.name}")}"></a>\n')
