@@ -265,6 +265,79 @@ CREATE TYPE wallet.wallet_result AS (
 COMMENT ON TYPE wallet.wallet_result IS 'A wallet as the wallet functions return it: its user, currency, posted balance and what it can pay now.';
 
 --
+-- Name: booking; Type: TABLE; Schema: booking; Owner: -
+--
+
+CREATE TABLE booking.booking (
+    tenant_id text NOT NULL,
+    booking_id text NOT NULL,
+    currency text NOT NULL,
+    total bigint NOT NULL,
+    deposit bigint NOT NULL,
+    status text DEFAULT 'PENDING'::text NOT NULL,
+    deposit_paid bigint DEFAULT 0 NOT NULL,
+    balance_paid_amount bigint DEFAULT 0 NOT NULL,
+    deposit_paid_at timestamp with time zone,
+    balance_paid_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT booking_balance_paid_at_iff_paid CHECK (((balance_paid_at IS NOT NULL) = (status = 'PAID'::text))),
+    CONSTRAINT booking_balance_paid_iff_paid CHECK (((balance_paid_amount > 0) = (status = 'PAID'::text))),
+    CONSTRAINT booking_currency_format CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT booking_deposit_below_total CHECK ((deposit < total)),
+    CONSTRAINT booking_deposit_paid_at_iff_paid CHECK (((deposit_paid > 0) = (deposit_paid_at IS NOT NULL))),
+    CONSTRAINT booking_deposit_paid_iff_past_pending CHECK (((deposit_paid > 0) = (status <> 'PENDING'::text))),
+    CONSTRAINT booking_deposit_paid_whole CHECK (((deposit_paid = 0) OR (deposit_paid = deposit))),
+    CONSTRAINT booking_deposit_positive CHECK ((deposit > 0)),
+    CONSTRAINT booking_id_not_empty CHECK ((booking_id <> ''::text)),
+    CONSTRAINT booking_paid_sums_to_total CHECK (((status <> 'PAID'::text) OR ((deposit_paid + balance_paid_amount) = total))),
+    CONSTRAINT booking_status_known CHECK ((status = ANY (ARRAY['PENDING'::text, 'DEPOSIT_PAID'::text, 'PAID'::text])))
+);
+
+--
+-- Name: TABLE booking; Type: COMMENT; Schema: booking; Owner: -
+--
+
+COMMENT ON TABLE booking.booking IS 'One row per booking: PENDING -> DEPOSIT_PAID -> PAID; locked first by every call that decides about it.';
+
+--
+-- Name: _apply_payment(text, booking.booking, text, bigint, text); Type: FUNCTION; Schema: booking; Owner: -
+--
+
+CREATE FUNCTION booking._apply_payment(p_tenant text, p_booking booking.booking, p_kind text, p_amount bigint, p_payment_ref text) RETURNS SETOF booking.booking_result
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz;
+BEGIN
+    IF booking._record_payment(p_tenant, p_booking, p_kind, p_amount, p_payment_ref, true, NULL)
+       IS NULL THEN
+        PERFORM booking._known_payment(p_tenant, p_booking.booking_id, p_kind, p_amount,
+                                       p_payment_ref, true);
+        RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking.booking_id, true, false);
+        RETURN;
+    END IF;
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
+    IF p_kind = 'deposit' THEN
+        UPDATE booking.booking AS b
+           SET status = 'DEPOSIT_PAID', deposit_paid = p_amount, deposit_paid_at = v_now
+         WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking.booking_id;
+    ELSE
+        UPDATE booking.booking AS b
+           SET status = 'PAID', balance_paid_amount = p_amount, balance_paid_at = v_now
+         WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking.booking_id;
+    END IF;
+    RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking.booking_id, false, false);
+END
+$$;
+
+--
+-- Name: FUNCTION _apply_payment(p_tenant text, p_booking booking.booking, p_kind text, p_amount bigint, p_payment_ref text); Type: COMMENT; Schema: booking; Owner: -
+--
+
+COMMENT ON FUNCTION booking._apply_payment(p_tenant text, p_booking booking.booking, p_kind text, p_amount bigint, p_payment_ref text) IS 'Private: record and book the deposit (p_kind deposit) or balance payment of a locked booking and move it to DEPOSIT_PAID or PAID; PB003 when the reference was just taken by another booking''s payment.';
+
+--
 -- Name: _booking_account(text); Type: FUNCTION; Schema: booking; Owner: -
 --
 
@@ -391,41 +464,6 @@ $$;
 COMMENT ON FUNCTION booking._known_payment(p_tenant text, p_booking text, p_kind text, p_amount bigint, p_payment_ref text, p_booking_found boolean) IS 'Private: the payment already recorded under p_payment_ref (PB003 if it differs), else PB005 for a missing booking, else NULL.';
 
 --
--- Name: booking; Type: TABLE; Schema: booking; Owner: -
---
-
-CREATE TABLE booking.booking (
-    tenant_id text NOT NULL,
-    booking_id text NOT NULL,
-    currency text NOT NULL,
-    total bigint NOT NULL,
-    deposit bigint NOT NULL,
-    status text DEFAULT 'PENDING'::text NOT NULL,
-    deposit_paid bigint DEFAULT 0 NOT NULL,
-    balance_paid_amount bigint DEFAULT 0 NOT NULL,
-    deposit_paid_at timestamp with time zone,
-    balance_paid_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT booking_balance_paid_at_iff_paid CHECK (((balance_paid_at IS NOT NULL) = (status = 'PAID'::text))),
-    CONSTRAINT booking_balance_paid_iff_paid CHECK (((balance_paid_amount > 0) = (status = 'PAID'::text))),
-    CONSTRAINT booking_currency_format CHECK ((currency ~ '^[A-Z]{3}$'::text)),
-    CONSTRAINT booking_deposit_below_total CHECK ((deposit < total)),
-    CONSTRAINT booking_deposit_paid_at_iff_paid CHECK (((deposit_paid > 0) = (deposit_paid_at IS NOT NULL))),
-    CONSTRAINT booking_deposit_paid_iff_past_pending CHECK (((deposit_paid > 0) = (status <> 'PENDING'::text))),
-    CONSTRAINT booking_deposit_paid_whole CHECK (((deposit_paid = 0) OR (deposit_paid = deposit))),
-    CONSTRAINT booking_deposit_positive CHECK ((deposit > 0)),
-    CONSTRAINT booking_id_not_empty CHECK ((booking_id <> ''::text)),
-    CONSTRAINT booking_paid_sums_to_total CHECK (((status <> 'PAID'::text) OR ((deposit_paid + balance_paid_amount) = total))),
-    CONSTRAINT booking_status_known CHECK ((status = ANY (ARRAY['PENDING'::text, 'DEPOSIT_PAID'::text, 'PAID'::text])))
-);
-
---
--- Name: TABLE booking; Type: COMMENT; Schema: booking; Owner: -
---
-
-COMMENT ON TABLE booking.booking IS 'One row per booking: PENDING -> DEPOSIT_PAID -> PAID; locked first by every call that decides about it.';
-
---
 -- Name: _record_payment(text, booking.booking, text, bigint, text, boolean, text); Type: FUNCTION; Schema: booking; Owner: -
 --
 
@@ -475,7 +513,6 @@ CREATE FUNCTION booking.complete_balance_payment(p_tenant text, p_booking text, 
     AS $$
 #variable_conflict use_column
 DECLARE
-    v_now timestamptz;
     v_booking booking.booking;
     v_payment booking.payment;
     v_outstanding bigint;
@@ -525,17 +562,7 @@ BEGIN
             'The balance is paid in one payment of exactly the outstanding amount.');
     END IF;
 
-    IF booking._record_payment(p_tenant, v_booking, 'balance', p_amount, p_payment_ref, true, NULL)
-       IS NULL THEN
-        PERFORM booking._known_payment(p_tenant, p_booking, 'balance', p_amount, p_payment_ref, true);
-        RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, true, false);
-        RETURN;
-    END IF;
-    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
-    UPDATE booking.booking AS b
-       SET status = 'PAID', balance_paid_amount = p_amount, balance_paid_at = v_now
-     WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking;
-    RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, false, false);
+    RETURN QUERY SELECT * FROM booking._apply_payment(p_tenant, v_booking, 'balance', p_amount, p_payment_ref);
 END
 $$;
 
@@ -635,7 +662,6 @@ CREATE FUNCTION booking.record_deposit(p_tenant text, p_booking text, p_amount b
     AS $$
 #variable_conflict use_column
 DECLARE
-    v_now timestamptz;
     v_booking booking.booking;
     v_payment booking.payment;
 BEGIN
@@ -669,18 +695,7 @@ BEGIN
             'The deposit is paid in one payment of exactly the deposit amount.');
     END IF;
 
-    IF booking._record_payment(p_tenant, v_booking, 'deposit', p_amount, p_payment_ref, true, NULL)
-       IS NULL THEN
-        -- Lost the claim to another booking's payment with this ref: PB003 (never NULL here).
-        PERFORM booking._known_payment(p_tenant, p_booking, 'deposit', p_amount, p_payment_ref, true);
-        RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, true, false);
-        RETURN;
-    END IF;
-    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
-    UPDATE booking.booking AS b
-       SET status = 'DEPOSIT_PAID', deposit_paid = p_amount, deposit_paid_at = v_now
-     WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking;
-    RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, false, false);
+    RETURN QUERY SELECT * FROM booking._apply_payment(p_tenant, v_booking, 'deposit', p_amount, p_payment_ref);
 END
 $$;
 
@@ -6699,6 +6714,18 @@ GRANT USAGE ON SCHEMA wallet TO pgbalance_auditor;
 GRANT USAGE ON SCHEMA wallet TO pgbalance_owner;
 
 --
+-- Name: TABLE booking; Type: ACL; Schema: booking; Owner: -
+--
+
+GRANT SELECT ON TABLE booking.booking TO pgbalance_auditor;
+
+--
+-- Name: FUNCTION _apply_payment(p_tenant text, p_booking booking.booking, p_kind text, p_amount bigint, p_payment_ref text); Type: ACL; Schema: booking; Owner: -
+--
+
+REVOKE ALL ON FUNCTION booking._apply_payment(p_tenant text, p_booking booking.booking, p_kind text, p_amount bigint, p_payment_ref text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _booking_account(p_booking text); Type: ACL; Schema: booking; Owner: -
 --
 
@@ -6727,12 +6754,6 @@ GRANT SELECT ON TABLE booking.payment TO pgbalance_auditor;
 --
 
 REVOKE ALL ON FUNCTION booking._known_payment(p_tenant text, p_booking text, p_kind text, p_amount bigint, p_payment_ref text, p_booking_found boolean) FROM PUBLIC;
-
---
--- Name: TABLE booking; Type: ACL; Schema: booking; Owner: -
---
-
-GRANT SELECT ON TABLE booking.booking TO pgbalance_auditor;
 
 --
 -- Name: FUNCTION _record_payment(p_tenant text, p_booking booking.booking, p_kind text, p_amount bigint, p_payment_ref text, p_applied boolean, p_reason text); Type: ACL; Schema: booking; Owner: -
