@@ -6,7 +6,7 @@
 --   entries these reverse: per-currency sums, status against all their postings, reversals.
 -- Sealed history itself is covered by the chain (ledger.verify_full, ledger.verify_seal).
 CREATE OR REPLACE FUNCTION ledger._verify_recent(p_tenant text)
-RETURNS TABLE (check_name text, tenant text, subject text, detail text)
+RETURNS SETOF ledger.verify_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
