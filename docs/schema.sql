@@ -1208,17 +1208,18 @@ DECLARE
     v_now timestamptz;
 BEGIN
     -- Per-item arrays start NULL and get their elements assigned by subscript (gaps read NULL).
-    FOR j IN 1 .. v_m LOOP
-        v_f := p_leg_items[j];
-        IF v_start[v_f] IS NULL THEN
-            v_start[v_f] := j;
-        END IF;
-        v_end[v_f] := j;
-    END LOOP;
-
     IF v_n = 1 THEN
+        v_start := '{1}';
+        v_end := ARRAY[v_m];
         v_codes := p_leg_codes;
     ELSE
+        FOR j IN 1 .. v_m LOOP
+            v_f := p_leg_items[j];
+            IF v_start[v_f] IS NULL THEN
+                v_start[v_f] := j;
+            END IF;
+            v_end[v_f] := j;
+        END LOOP;
         v_codes := ARRAY(SELECT DISTINCT p_leg_codes[g.j] FROM generate_subscripts(p_leg_codes, 1) AS g(j)
                           WHERE p_entry_ids[p_leg_items[g.j]] IS NOT NULL);
     END IF;
@@ -1812,19 +1813,10 @@ COMMENT ON FUNCTION ledger._cursor_mac(p_ipad bytea, p_opad bytea, p_message tex
 CREATE FUNCTION ledger._fingerprint(p_codes text[], p_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone) RETURNS uuid
     LANGUAGE plpgsql IMMUTABLE
     AS $$
-DECLARE
-    v_lo integer := 1;
-    v_hi integer := 2;
 BEGIN
     IF cardinality(p_codes) = 2 THEN
-        IF NOT p_codes[1] < p_codes[2] THEN
-            v_lo := 2;
-            v_hi := 1;
-        END IF;
-        RETURN md5('[[[' || to_json(p_codes[v_lo])::text || ', ' || p_amounts[v_lo] || '], ['
-                   || to_json(p_codes[v_hi])::text || ', ' || p_amounts[v_hi] || ']], '
-                   || coalesce(p_pending::text, 'null') || ', '
-                   || coalesce(extract(epoch FROM p_expires_at)::text, 'null') || ']')::uuid;
+        RETURN ledger._fingerprint_pair(p_codes[1], p_amounts[1], p_codes[2], p_amounts[2],
+                                        p_pending, p_expires_at);
     END IF;
     RETURN md5(jsonb_build_array(
         (SELECT jsonb_agg(jsonb_build_array(u.c, u.a) ORDER BY u.c)
@@ -1838,6 +1830,28 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._fingerprint(p_codes text[], p_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone) IS 'Private: the parameters of a movement as one uuid (legs sorted by code, pending flag, expiry); equal for the same movement in any leg order.';
+
+--
+-- Name: _fingerprint_pair(text, bigint, text, bigint, boolean, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._fingerprint_pair(p_code_a text, p_amount_a bigint, p_code_b text, p_amount_b bigint, p_pending boolean, p_expires_at timestamp with time zone) RETURNS uuid
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT md5('[[[' || CASE WHEN p_code_a < p_code_b
+                             THEN to_json(p_code_a)::text || ', ' || p_amount_a || '], ['
+                                  || to_json(p_code_b)::text || ', ' || p_amount_b
+                             ELSE to_json(p_code_b)::text || ', ' || p_amount_b || '], ['
+                                  || to_json(p_code_a)::text || ', ' || p_amount_a END
+               || ']], ' || coalesce(p_pending::text, 'null') || ', '
+               || coalesce(extract(epoch FROM p_expires_at)::text, 'null') || ']')::uuid
+$$;
+
+--
+-- Name: FUNCTION _fingerprint_pair(p_code_a text, p_amount_a bigint, p_code_b text, p_amount_b bigint, p_pending boolean, p_expires_at timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._fingerprint_pair(p_code_a text, p_amount_a bigint, p_code_b text, p_amount_b bigint, p_pending boolean, p_expires_at timestamp with time zone) IS 'Private: ledger._fingerprint of a two-leg movement, as one inlinable expression.';
 
 --
 -- Name: _granted_tenants(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1868,6 +1882,14 @@ CREATE FUNCTION ledger._guard_account_update() RETURNS trigger
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    -- An UPDATE that leaves identity and amounts as they are (say, of metadata) passes.
+    IF TG_OP = 'UPDATE'
+       AND (OLD.tenant_id, OLD.account_id, OLD.code, OLD.currency)
+           IS NOT DISTINCT FROM (NEW.tenant_id, NEW.account_id, NEW.code, NEW.currency)
+       AND (OLD.balance, OLD.pending_out, OLD.pending_in)
+           IS NOT DISTINCT FROM (NEW.balance, NEW.pending_out, NEW.pending_in) THEN
+        RETURN NEW;
+    END IF;
     PERFORM ledger._raise('PB009',
         'balance, pending and identity columns of an account change only through ledger postings',
         format('account=%s balance=%s->%s pending_out=%s->%s pending_in=%s->%s',
@@ -1883,7 +1905,7 @@ $$;
 -- Name: FUNCTION _guard_account_update(); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._guard_account_update() IS 'Private trigger: raises PB009 when a balance column changes outside ledger._apply_postings.';
+COMMENT ON FUNCTION ledger._guard_account_update() IS 'Private trigger: raises PB009 when an account is inserted with amounts, or its identity or amounts change outside ledger._apply_postings.';
 
 --
 -- Name: _guard_ddl(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2047,6 +2069,15 @@ BEGIN
             format('operation=%s table=ledger.account_stripe', TG_OP),
             'Stripes are part of balances; move money with ledger.transfer.');
     END IF;
+    -- An empty stripe may be created; an UPDATE that leaves identity and amounts as they are
+    -- passes.
+    IF TG_OP = 'INSERT' AND NEW.balance = 0 AND NEW.pending_out = 0 AND NEW.pending_in = 0
+       OR TG_OP = 'UPDATE'
+          AND (OLD.tenant_id, OLD.account_id, OLD.stripe_no, OLD.balance, OLD.pending_out, OLD.pending_in)
+              IS NOT DISTINCT FROM (NEW.tenant_id, NEW.account_id, NEW.stripe_no, NEW.balance,
+                                    NEW.pending_out, NEW.pending_in) THEN
+        RETURN NEW;
+    END IF;
     PERFORM ledger._raise('PB009',
         'stripe amounts and identity change only through ledger postings',
         format('account_id=%s stripe_no=%s balance=%s->%s pending_out=%s->%s pending_in=%s->%s',
@@ -2180,22 +2211,30 @@ DECLARE
     v_k integer;
     v_bad integer;
 BEGIN
-    v_problem := ledger._name_problem('tenant', p_tenant, false);
-    IF v_problem IS NOT NULL THEN
+    -- PL/pgSQL sets up every expression it meets once per transaction, and a movement is
+    -- usually its transaction's only call: the path of a well-formed item meets few and small
+    -- ones (the problem texts are built only for an item that has one).
+    IF NOT coalesce(ledger._name_ok(p_tenant, false), false) THEN
+        v_problem := ledger._name_problem('tenant', p_tenant, false);
         PERFORM ledger._raise('22023', v_problem[1], v_problem[2], v_problem[3]);
     END IF;
     IF v_n = 0 THEN
         RETURN;
     END IF;
-    -- Per-item arrays start NULL and get the elements assigned (by absolute subscript: an
-    -- array with gaps reads NULL there); every expression costs its set-up once per transaction.
-    FOR j IN 1 .. v_m LOOP
-        v_f := p_leg_items[j];
-        IF v_start[v_f] IS NULL THEN
-            v_start[v_f] := j;
-        END IF;
-        v_end[v_f] := j;
-    END LOOP;
+    -- Item i's legs are v_start[i] .. v_end[i]. Per-item arrays start NULL and get their
+    -- elements assigned by absolute subscript (an array with gaps reads NULL there).
+    IF v_n = 1 THEN
+        v_start := ARRAY[CASE WHEN v_m > 0 THEN 1 END];
+        v_end := ARRAY[CASE WHEN v_m > 0 THEN v_m END];
+    ELSE
+        FOR j IN 1 .. v_m LOOP
+            v_f := p_leg_items[j];
+            IF v_start[v_f] IS NULL THEN
+                v_start[v_f] := j;
+            END IF;
+            v_end[v_f] := j;
+        END LOOP;
+    END IF;
 
     -- 1. Malformed input (22023). A well-formed item passes a few small expressions (plpgsql
     -- prepares each expression it meets once per transaction); a malformed one is then told
@@ -2288,8 +2327,11 @@ BEGIN
         END IF;
         v_amount[i] := v_positive;
         v_meta[i] := coalesce(p_metadata[i], '{}');
-        v_fp[i] := ledger._fingerprint(p_leg_codes[v_start[i]:v_end[i]], p_leg_amounts[v_start[i]:v_end[i]],
-                                       p_pending, p_expires_at);
+        v_fp[i] := CASE WHEN v_legs = 2
+            THEN ledger._fingerprint_pair(p_leg_codes[v_start[i]], p_leg_amounts[v_start[i]],
+                                          p_leg_codes[v_end[i]], p_leg_amounts[v_end[i]], p_pending, p_expires_at)
+            ELSE ledger._fingerprint(p_leg_codes[v_start[i]:v_end[i]], p_leg_amounts[v_start[i]:v_end[i]],
+                                     p_pending, p_expires_at) END;
     END LOOP;
 
     -- The first valid item of each key, and entry ids for every valid item in item order.
@@ -2337,16 +2379,21 @@ BEGIN
 
     IF v_ids IS NOT NULL THEN
         -- 3. Keys already taken.
-        v_apply := array_fill(NULL::bigint, ARRAY[v_n]);
-        v_lost := '{}';
-        FOR i IN 1 .. v_n LOOP
-            CONTINUE WHEN v_first[i] IS NULL;
-            IF v_ids[v_first[i]] = ANY (v_claimed) THEN
-                v_apply[i] := v_ids[i];
-            ELSIF v_first[i] = i THEN
-                v_lost := v_lost || p_keys[i];
-            END IF;
-        END LOOP;
+        IF v_n = 1 THEN
+            v_apply := v_claimed;  -- NULL: the key is taken
+            v_lost := CASE WHEN v_claimed IS NULL THEN p_keys END;
+        ELSE
+            v_apply := array_fill(NULL::bigint, ARRAY[v_n]);
+            v_lost := '{}';
+            FOR i IN 1 .. v_n LOOP
+                CONTINUE WHEN v_first[i] IS NULL;
+                IF v_ids[v_first[i]] = ANY (v_claimed) THEN
+                    v_apply[i] := v_ids[i];
+                ELSIF v_first[i] = i THEN
+                    v_lost := v_lost || p_keys[i];
+                END IF;
+            END LOOP;
+        END IF;
         IF cardinality(v_lost) > 0 THEN
             SELECT array_agg(e.idempotency_key), array_agg(e.entry_id), array_agg(e.fingerprint),
                    array_agg(e.status)
@@ -4290,10 +4337,10 @@ BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_amount('amount', p_amount);
     -- An expression, not a query: the engine's row comes back without executor start-up.
-    v_moved := ledger._post(p_tenant, p_key, ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount],
-        p_metadata, p_pending => false, p_expires_at => NULL, p_one_currency => true,
-        p_user => true);
-    RETURN NEXT v_moved;
+    v_moved := ledger._move(p_tenant, ARRAY[p_key], ARRAY[p_metadata], NULL, '{1,1}',
+        ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount], p_pending => false, p_expires_at => NULL,
+        p_one_currency => true, p_user => true, p_on_error => 'raise');
+    RETURN NEXT (v_moved.entry_ids[1], v_moved.statuses[1], v_moved.replayed[1])::ledger.movement_result;
 END
 $$;
 
@@ -6378,7 +6425,7 @@ COMMENT ON TRIGGER guard_account_truncate ON ledger.account IS 'Accounts are nev
 -- Name: account guard_account_update; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
-CREATE TRIGGER guard_account_update BEFORE UPDATE ON ledger.account FOR EACH ROW WHEN (((old.tenant_id IS DISTINCT FROM new.tenant_id) OR (old.account_id IS DISTINCT FROM new.account_id) OR (old.code IS DISTINCT FROM new.code) OR (old.currency IS DISTINCT FROM new.currency) OR ((((old.balance IS DISTINCT FROM new.balance) OR (old.pending_out IS DISTINCT FROM new.pending_out)) OR (old.pending_in IS DISTINCT FROM new.pending_in)) AND ((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text))))) EXECUTE FUNCTION ledger._guard_account_update();
+CREATE TRIGGER guard_account_update BEFORE UPDATE ON ledger.account FOR EACH ROW WHEN (((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION ledger._guard_account_update();
 
 --
 -- Name: TRIGGER guard_account_update ON account; Type: COMMENT; Schema: ledger; Owner: -
@@ -6510,7 +6557,7 @@ COMMENT ON TRIGGER guard_stripe_delete ON ledger.account_stripe IS 'Stripes are 
 -- Name: account_stripe guard_stripe_insert; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
-CREATE TRIGGER guard_stripe_insert BEFORE INSERT ON ledger.account_stripe FOR EACH ROW WHEN ((((new.balance <> 0) OR (new.pending_out <> 0) OR (new.pending_in <> 0)) AND ((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text)))) EXECUTE FUNCTION ledger._guard_stripe();
+CREATE TRIGGER guard_stripe_insert BEFORE INSERT ON ledger.account_stripe FOR EACH ROW WHEN (((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION ledger._guard_stripe();
 
 --
 -- Name: TRIGGER guard_stripe_insert ON account_stripe; Type: COMMENT; Schema: ledger; Owner: -
@@ -6534,7 +6581,7 @@ COMMENT ON TRIGGER guard_stripe_truncate ON ledger.account_stripe IS 'Stripes ar
 -- Name: account_stripe guard_stripe_update; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
-CREATE TRIGGER guard_stripe_update BEFORE UPDATE ON ledger.account_stripe FOR EACH ROW WHEN (((old.tenant_id IS DISTINCT FROM new.tenant_id) OR (old.account_id IS DISTINCT FROM new.account_id) OR (old.stripe_no IS DISTINCT FROM new.stripe_no) OR ((((old.balance IS DISTINCT FROM new.balance) OR (old.pending_out IS DISTINCT FROM new.pending_out)) OR (old.pending_in IS DISTINCT FROM new.pending_in)) AND ((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text))))) EXECUTE FUNCTION ledger._guard_stripe();
+CREATE TRIGGER guard_stripe_update BEFORE UPDATE ON ledger.account_stripe FOR EACH ROW WHEN (((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION ledger._guard_stripe();
 
 --
 -- Name: TRIGGER guard_stripe_update ON account_stripe; Type: COMMENT; Schema: ledger; Owner: -
@@ -6963,6 +7010,12 @@ REVOKE ALL ON FUNCTION ledger._cursor_mac(p_ipad bytea, p_opad bytea, p_message 
 --
 
 REVOKE ALL ON FUNCTION ledger._fingerprint(p_codes text[], p_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _fingerprint_pair(p_code_a text, p_amount_a bigint, p_code_b text, p_amount_b bigint, p_pending boolean, p_expires_at timestamp with time zone); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._fingerprint_pair(p_code_a text, p_amount_a bigint, p_code_b text, p_amount_b bigint, p_pending boolean, p_expires_at timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _granted_tenants(); Type: ACL; Schema: ledger; Owner: -
