@@ -235,6 +235,32 @@ def test_a_batch_run_on_the_coordinator_discards_its_failed_items(ab: Ledger) ->
                             (ab.tenant,))  # fmt: skip
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=psycopg.Error,
+    reason="PB009: Citus propagates SET LOCAL only inside a multi-statement transaction (a "
+    "transaction block, a DO block, a procedure, or a function called from inside a query). "
+    "A call that runs its function body on a node that does not hold the tenant and outside a "
+    "transaction block (here: not delegated because an argument is a subquery; during a move: "
+    "delegated to the node the tenant is leaving, the body then waits for the move and runs "
+    "against the new node) sends its discard DELETE to the tenant's worker without "
+    "pgbalance.discarding, and the entry guard there refuses it. ledger.transfer_batch calls "
+    "ledger._move as an expression (executor level 1), so the SET LOCAL in _move is not "
+    "propagated: the fix is in the engine files (docs/scaling.md, Limits)",
+)
+@needs_engine
+def test_a_batch_run_on_the_coordinator_outside_a_block_discards_its_failed_items(
+    ab: Ledger,
+) -> None:
+    items = [{"key": "o1", "from": "a", "to": "b", "amount": 100},
+             {"key": "o2", "from": "a", "to": "b", "amount": 5000}]  # fmt: skip
+    # A subquery argument: Citus does not delegate the call, the coordinator runs it.
+    rows = ab.rows("SELECT * FROM ledger.transfer_batch(%s, (SELECT %s::jsonb), false)"
+                   " ORDER BY idx", (ab.tenant, Jsonb(items)))  # fmt: skip
+    assert [r["error_code"] for r in rows] == [None, "PB001"]
+    assert ab.key_exists("o1") and not ab.key_exists("o2")
+
+
 @needs_engine
 def test_statement_and_balance_at(ab: Ledger) -> None:
     ab.transfer("s1", "a", "b", 10)
