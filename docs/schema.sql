@@ -1375,6 +1375,12 @@ BEGIN
                 'The role is bound to the tenants granted to it with ledger.grant_tenant.');
         END IF;
     END IF;
+    -- On Citus a write holds its tenant's shard group in place until it commits, before it
+    -- reads a table (ledger._lock_placement); on one server the session setting says 'off'
+    -- after the first write and this is one setting lookup.
+    IF p_write AND pg_catalog.current_setting('pgbalance.citus', true) IS DISTINCT FROM 'off' THEN
+        PERFORM ledger._lock_placement(p_tenant);
+    END IF;
 END
 $$;
 
@@ -1382,7 +1388,7 @@ $$;
 -- Name: FUNCTION _check_access(p_tenant text, p_write boolean); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._check_access(p_tenant text, p_write boolean) IS 'Private, first call of every public function: 25000 when a write (p_write) runs at REPEATABLE READ or SERIALIZABLE; 42501 when the session_user is tenant-bound (ledger.grant_tenant) and does not hold p_tenant.';
+COMMENT ON FUNCTION ledger._check_access(p_tenant text, p_write boolean) IS 'Private, first call of every public function: 25000 when a write (p_write) runs at REPEATABLE READ or SERIALIZABLE; on Citus a write holds its tenant''s shard placement until it commits (ledger._lock_placement); 42501 when the session_user is tenant-bound (ledger.grant_tenant) and does not hold p_tenant.';
 
 --
 -- Name: _check_amount(text, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1923,6 +1929,52 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._lock_entry(p_tenant text, p_entry_id bigint) IS 'Private: lock an entry (PB005 if unknown in the tenant) and then its accounts in global order.';
+
+--
+-- Name: _lock_placement(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._lock_placement(p_tenant text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_shard bigint;
+    v_now bigint;
+    v_set text;
+BEGIN
+    IF pg_catalog.current_setting('pgbalance.citus', true) IS DISTINCT FROM 'on' THEN
+        IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+            v_set := pg_catalog.set_config('pgbalance.citus', 'off', false);
+            RETURN;
+        END IF;
+        -- Only reached where the citus extension exists: plpgsql plans a statement when it
+        -- first runs it, so plain PostgreSQL never resolves these names.
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
+                        WHERE d.logicalrelid = 'ledger.account'::regclass) THEN
+            v_set := pg_catalog.set_config('pgbalance.citus', 'off', false);
+            RETURN;
+        END IF;
+        v_set := pg_catalog.set_config('pgbalance.citus', 'on', false);
+    END IF;
+    IF p_tenant IS NULL THEN
+        RETURN;
+    END IF;
+    v_shard := pg_catalog.get_shard_id_for_distribution_column('ledger.account', p_tenant);
+    LOOP
+        -- 5 = ShareLock (conflicts with the ExclusiveLock of a move or split).
+        PERFORM pg_catalog.lock_shard_metadata(5, ARRAY[v_shard]);
+        v_now := pg_catalog.get_shard_id_for_distribution_column('ledger.account', p_tenant);
+        EXIT WHEN v_now = v_shard;
+        v_shard := v_now;
+    END LOOP;
+END
+$$;
+
+--
+-- Name: FUNCTION _lock_placement(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._lock_placement(p_tenant text) IS 'Private, called by ledger._check_access for writes: on Citus, hold the tenant''s shard group in place (its shard metadata lock, ShareLock) until the transaction ends, so a block_writes move or split waits for the call and the call for it; on plain PostgreSQL nothing (a session setting remembers that).';
 
 --
 -- Name: _move(text, text[], jsonb[], text[], integer[], text[], bigint[], boolean, timestamp with time zone, boolean, boolean, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -6804,6 +6856,12 @@ GRANT SELECT ON TABLE ledger.entry TO pgbalance_auditor;
 --
 
 REVOKE ALL ON FUNCTION ledger._lock_entry(p_tenant text, p_entry_id bigint) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _lock_placement(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._lock_placement(p_tenant text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _move(p_tenant text, p_keys text[], p_metadata jsonb[], p_problems text[], p_leg_items integer[], p_leg_codes text[], p_leg_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, p_on_error text, OUT entry_ids bigint[], OUT statuses text[], OUT replayed boolean[], OUT error_codes text[]); Type: ACL; Schema: ledger; Owner: -

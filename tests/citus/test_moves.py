@@ -114,33 +114,32 @@ def test_a_write_waits_for_a_move_of_its_tenant(
     citus_conn: psycopg.Connection[Any], ledger: Ledger
 ) -> None:
     """A block_writes move holds the shard group's metadata lock (ExclusiveLock) on every node
-    while it copies: on the tenant's worker, taken here by hand, a write call waits for it
-    before it reads anything; a read does not wait (it reads the placement as it is)."""
+    while it copies. On the tenant's worker, taken here by hand, a capture waits for it before
+    it reads anything: it holds no row lock and has no transaction id while it waits (Citus's
+    own lock comes only with the first write, after the capture has locked the hold's row on
+    the placement being copied). A read does not wait: it reads the placement as it is."""
     ledger.open("a", min_balance=None)
     ledger.open("b")
+    held = ledger.hold("h1", "a", "b", 5)["entry_id"]
     shard, host, port = placement(citus_conn, ledger.tenant)
     dbname = citus_conn.info.dbname
     with psycopg.connect(f"host={host} port={port} user=postgres dbname={dbname}") as worker:
         worker.execute("SELECT lock_shard_metadata(7, ARRAY[%s::bigint])", (shard,))
         done: list[Any] = []
-        call = threading.Thread(target=lambda: done.append(ledger.transfer("w1", "a", "b", 5)))
+        call = threading.Thread(target=lambda: done.append(ledger.capture(held)))
         call.start()
-        waiting = 0
+        waiting: list[Any] = []
         for _ in range(100):
-            row = worker.execute(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory'"
-                " AND pid <> pg_backend_pid()"
-            ).fetchone()
-            waiting = int(row[0]) if row else 0
+            waiting = worker.execute(
+                "SELECT a.backend_xid FROM pg_locks AS l JOIN pg_stat_activity AS a USING (pid)"
+                " WHERE NOT l.granted AND l.locktype = 'advisory'"
+            ).fetchall()
             if waiting or not call.is_alive():
                 break
             time.sleep(0.05)
-        reader = psycopg.connect(citus_conn.info.dsn, autocommit=True)
-        try:
+        with psycopg.connect(citus_conn.info.dsn, autocommit=True) as reader:
             assert Ledger(reader, ledger.tenant).balance("b") == 0  # not blocked
-        finally:
-            reader.close()
-        assert waiting == 1 and call.is_alive() and done == []
+        assert waiting == [(None,)] and call.is_alive() and done == []
         worker.rollback()
         call.join(30)
     assert not call.is_alive() and done and done[0]["status"] == "posted"
