@@ -14,9 +14,9 @@
 -- or split waits for the calls in flight to commit, and calls that arrive during it wait for
 -- it, then run against the new placement. If a split committed while this waited, the tenant
 -- now has another shard: lock that one too.
--- Plain PostgreSQL: the first write of a session finds no Citus metadata for ledger.account
--- and records that in a session setting, which ledger._check_access reads before calling
--- here (a session that began before the database was distributed keeps 'off': reconnect).
+-- ledger._check_access calls it only on a server that loaded Citus (citus.version is set; a
+-- session cannot set it, so no client can skip the lock); the database may still have no
+-- citus extension or no distributed ledger, and then this does nothing.
 CREATE OR REPLACE FUNCTION ledger._lock_placement(p_tenant text)
 RETURNS void
 LANGUAGE plpgsql
@@ -24,23 +24,14 @@ AS $$
 DECLARE
     v_shard bigint;
     v_now bigint;
-    v_set text;
 BEGIN
-    IF pg_catalog.current_setting('pgbalance.citus', true) IS DISTINCT FROM 'on' THEN
-        IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
-            v_set := pg_catalog.set_config('pgbalance.citus', 'off', false);
-            RETURN;
-        END IF;
-        -- Only reached where the citus extension exists: plpgsql plans a statement when it
-        -- first runs it, so plain PostgreSQL never resolves these names.
-        IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
-                        WHERE d.logicalrelid = 'ledger.account'::regclass) THEN
-            v_set := pg_catalog.set_config('pgbalance.citus', 'off', false);
-            RETURN;
-        END IF;
-        v_set := pg_catalog.set_config('pgbalance.citus', 'on', false);
+    IF p_tenant IS NULL OR pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN;
     END IF;
-    IF p_tenant IS NULL THEN
+    -- Only reached where the citus extension exists: plpgsql plans a statement when it first
+    -- runs it, so elsewhere these names are never resolved.
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
+                    WHERE d.logicalrelid = 'ledger.account'::regclass) THEN
         RETURN;
     END IF;
     v_shard := pg_catalog.get_shard_id_for_distribution_column('ledger.account', p_tenant);
@@ -54,4 +45,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._lock_placement(text) IS
-    'Private, called by ledger._check_access for writes: on Citus, hold the tenant''s shard group in place (its shard metadata lock, ShareLock) until the transaction ends, so a block_writes move or split waits for the call and the call for it; on plain PostgreSQL nothing (a session setting remembers that).';
+    'Private, called by ledger._check_access for writes: on Citus, hold the tenant''s shard group in place (its shard metadata lock, ShareLock) until the transaction ends, so a block_writes move or split waits for the call and the call for it; nothing where ledger.account is not distributed.';

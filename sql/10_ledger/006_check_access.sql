@@ -38,9 +38,9 @@ BEGIN
         END IF;
     END IF;
     -- On Citus a write holds its tenant's shard group in place until it commits, before it
-    -- reads a table (ledger._lock_placement); on one server the session setting says 'off'
-    -- after the first write and this is one setting lookup.
-    IF p_write AND pg_catalog.current_setting('pgbalance.citus', true) IS DISTINCT FROM 'off' THEN
+    -- reads a table (ledger._lock_placement). citus.version exists only where the server
+    -- loaded Citus, and no session can set it: on one server this is one setting lookup.
+    IF p_write AND pg_catalog.current_setting('citus.version', true) IS NOT NULL THEN
         PERFORM ledger._lock_placement(p_tenant);
     END IF;
 END
