@@ -235,23 +235,17 @@ def test_a_batch_run_on_the_coordinator_discards_its_failed_items(ab: Ledger) ->
                             (ab.tenant,))  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=psycopg.Error,
-    reason="PB009: Citus propagates SET LOCAL only inside a multi-statement transaction (a "
-    "transaction block, a DO block, a procedure, or a function called from inside a query). "
-    "A call that runs its function body on a node that does not hold the tenant and outside a "
-    "transaction block (here: not delegated because an argument is a subquery; during a move: "
-    "delegated to the node the tenant is leaving, the body then waits for the move and runs "
-    "against the new node) sends its discard DELETE to the tenant's worker without "
-    "pgbalance.discarding, and the entry guard there refuses it. ledger.transfer_batch calls "
-    "ledger._move as an expression (executor level 1), so the SET LOCAL in _move is not "
-    "propagated: the fix is in the engine files (docs/scaling.md, Limits)",
-)
 @needs_engine
 def test_a_batch_run_on_the_coordinator_outside_a_block_discards_its_failed_items(
     ab: Ledger,
 ) -> None:
+    """Outside a transaction block too: Citus sends a SET LOCAL to the workers only inside a
+    multi-statement transaction (a transaction block, a DO block, a procedure, or a statement
+    an executor level down from the top). Here the coordinator runs the call (an argument is a
+    subquery: not delegated), as the node a tenant is leaving runs a call delegated to it just
+    before a move switches; its discard DELETE reaches the worker with the marker because
+    ledger.transfer_batch runs ledger._move as a query. Called as an expression it did not,
+    and the entry guard refused the discard with PB009."""
     items = [{"key": "o1", "from": "a", "to": "b", "amount": 100},
              {"key": "o2", "from": "a", "to": "b", "amount": 5000}]  # fmt: skip
     # A subquery argument: Citus does not delegate the call, the coordinator runs it.
