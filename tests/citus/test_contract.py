@@ -243,9 +243,9 @@ def test_a_batch_run_on_the_coordinator_outside_a_block_discards_its_failed_item
     multi-statement transaction (a transaction block, a DO block, a procedure, or a statement
     an executor level down from the top). Here the coordinator runs the call (an argument is a
     subquery: not delegated), as the node a tenant is leaving runs a call delegated to it just
-    before a move switches; its discard DELETE reaches the worker with the marker because
-    ledger.transfer_batch runs ledger._move as a query. Called as an expression it did not,
-    and the entry guard refused the discard with PB009."""
+    before a move switches; its discard DELETE reaches the worker with the marker only
+    because ledger.transfer_batch runs ledger._move as a query (as an expression, the entry
+    guard there refuses the discard with PB009)."""
     items = [{"key": "o1", "from": "a", "to": "b", "amount": 100},
              {"key": "o2", "from": "a", "to": "b", "amount": 5000}]  # fmt: skip
     # A subquery argument: Citus does not delegate the call, the coordinator runs it.

@@ -8,11 +8,11 @@ non-blocking mode's logical replication stops here with "publisher did not send 
 identity column expected by the logical replication target relation ledger.account_<id>"
 and retries forever (docs/scaling.md, Limits).
 
-What made this lose acknowledged writes (5 runs of 8 before, entries found afterwards in the
-orphaned old placement of the tenant's new shard): a write blocked by the split is rerouted by
-Citus to the new shard without that shard's metadata lock, so the move that follows copied the
-shard without it. Every write now takes its tenant's shard metadata lock first
-(ledger._lock_placement); `test_a_write_waits_for_a_move_of_its_tenant` shows the lock itself.
+Citus's own locking would lose acknowledged writes here: a write blocked by the split is
+rerouted to the new shard without that shard's metadata lock, so the move that follows copies
+the shard without it and drops the placement it went to (docs/scaling.md, "Hot tenants").
+Every write takes its tenant's shard metadata lock first (ledger._lock_placement);
+`test_a_write_waits_for_a_move_of_its_tenant` shows the lock itself.
 """
 
 from __future__ import annotations
@@ -168,9 +168,9 @@ def test_a_tenant_isolated_and_moved_under_load_loses_nothing(moved: Report) -> 
 @needs_engine
 def test_the_change_feed_across_a_move(moved: Report) -> None:
     """The harness's consumer keeps its cursor across the move, as an application would. Read
-    on the new node against the old node's snapshots it missed and repeated changes in every
-    run; now the cursor names its server, the first read after the move is refused with
-    72000, and the consumer starts over from NULL (docs/changes.md): every change it read
-    since is committed and comes once, and every committed change has come or is a copied one
-    still to come (its old xid above the new node's)."""
+    on the new node against the old node's snapshots, it would miss and repeat changes; the
+    cursor names its server, so the first read after the move is refused with 72000 and the
+    consumer starts over from NULL (docs/changes.md): every change it read since is committed
+    and came once, and every committed change has come or is a copied one still to come (its
+    old xid above the new node's)."""
     assert [a for a in moved.anomalies if feed_check(a)] == []
