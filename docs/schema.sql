@@ -1589,6 +1589,12 @@ BEGIN
                 'The role is bound to the tenants granted to it with ledger.grant_tenant.');
         END IF;
     END IF;
+    -- On Citus a write holds its tenant's shard group in place until it commits, before it
+    -- reads a table (ledger._lock_placement). citus.version exists only where the server
+    -- loaded Citus, and no session can set it: on one server this is one setting lookup.
+    IF p_write AND pg_catalog.current_setting('citus.version', true) IS NOT NULL THEN
+        PERFORM ledger._lock_placement(p_tenant);
+    END IF;
 END
 $$;
 
@@ -1596,7 +1602,7 @@ $$;
 -- Name: FUNCTION _check_access(p_tenant text, p_write boolean); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._check_access(p_tenant text, p_write boolean) IS 'Private, first call of every public function: 25000 when a write (p_write) runs at REPEATABLE READ or SERIALIZABLE; 42501 when the session_user is tenant-bound (ledger.grant_tenant) and does not hold p_tenant.';
+COMMENT ON FUNCTION ledger._check_access(p_tenant text, p_write boolean) IS 'Private, first call of every public function: 25000 when a write (p_write) runs at REPEATABLE READ or SERIALIZABLE; on Citus a write holds its tenant''s shard placement until it commits (ledger._lock_placement); 42501 when the session_user is tenant-bound (ledger.grant_tenant) and does not hold p_tenant.';
 
 --
 -- Name: _check_amount(text, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2169,6 +2175,43 @@ $$;
 COMMENT ON FUNCTION ledger._lock_entry(p_tenant text, p_entry_id bigint) IS 'Private: lock an entry (PB005 if unknown in the tenant) and then its accounts in global order.';
 
 --
+-- Name: _lock_placement(text); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._lock_placement(p_tenant text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_shard bigint;
+    v_now bigint;
+BEGIN
+    IF p_tenant IS NULL OR pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN;
+    END IF;
+    -- Only reached where the citus extension exists: plpgsql plans a statement when it first
+    -- runs it, so elsewhere these names are never resolved.
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
+                    WHERE d.logicalrelid = 'ledger.account'::regclass) THEN
+        RETURN;
+    END IF;
+    v_shard := pg_catalog.get_shard_id_for_distribution_column('ledger.account', p_tenant);
+    LOOP
+        -- 5 = ShareLock (conflicts with the ExclusiveLock of a move or split).
+        PERFORM pg_catalog.lock_shard_metadata(5, ARRAY[v_shard]);
+        v_now := pg_catalog.get_shard_id_for_distribution_column('ledger.account', p_tenant);
+        EXIT WHEN v_now = v_shard;
+        v_shard := v_now;
+    END LOOP;
+END
+$$;
+
+--
+-- Name: FUNCTION _lock_placement(p_tenant text); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._lock_placement(p_tenant text) IS 'Private, called by ledger._check_access for writes: on Citus, hold the tenant''s shard group in place (its shard metadata lock, ShareLock) until the transaction ends, so a block_writes move or split waits for the call and the call for it; nothing where ledger.account is not distributed.';
+
+--
 -- Name: _move(text, text[], jsonb[], text[], integer[], text[], bigint[], boolean, timestamp with time zone, boolean, boolean, text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2535,6 +2578,30 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._name_problem(p_what text, p_value text, p_user boolean) IS 'Private: NULL when p_value is a non-empty name of at most 200 characters (outside the reserved pgb: prefix when p_user), else {message, detail, hint} of its 22023.';
+
+--
+-- Name: _node_id(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._node_id() RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_node text := current_setting('pgbalance.node', true);
+BEGIN
+    IF v_node IS NULL OR v_node = '' THEN
+        v_node := set_config('pgbalance.node', (pg_control_system()).system_identifier::text, false);
+    END IF;
+    RETURN v_node;
+END
+$$;
+
+--
+-- Name: FUNCTION _node_id(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._node_id() IS 'Private: this server''s system identifier (the same on its streaming replicas), as text; read once per session.';
 
 --
 -- Name: _open_account(text, text, text, bigint, bigint, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
@@ -3579,6 +3646,7 @@ DECLARE
     v_entry bigint := 0;
     v_change bigint := 0;
     v_head text;
+    v_node text := ledger._node_id();
     v_low_xip xid8[];
     v_ids bigint[];
     v_nos bigint[];
@@ -3593,11 +3661,16 @@ BEGIN
     END IF;
     IF p_after IS NOT NULL THEN
         v_parts := regexp_match(p_after,
-            '^(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/([0-9]{1,18})/([0-9]{1,18})/([0-9a-f]{16})$');
+            '^(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/([0-9]{1,18})/([0-9]{1,18})/(-?[0-9]{1,20})/([0-9a-f]{16})$');
         IF v_parts IS NULL
-           OR v_parts[5] <> left(md5(p_tenant || '/' || left(p_after, length(p_after) - 17)), 16) THEN
+           OR v_parts[6] <> left(md5(p_tenant || '/' || left(p_after, length(p_after) - 17)), 16) THEN
             PERFORM ledger._raise('22023', 'cursor is not one of this tenant''s ledger.changes cursors',
                 format('tenant=%s', p_tenant), 'Pass NULL or the cursor of a row ledger.changes returned for this tenant.');
+        END IF;
+        IF v_parts[5] <> v_node THEN
+            PERFORM ledger._raise('72000', 'cursor was made on another server',
+                format('tenant=%s node=%s cursor_node=%s', p_tenant, v_node, v_parts[5]),
+                'The tenant''s rows have moved (a Citus shard move) or the database was restored elsewhere: read again from NULL with idempotent handlers.');
         END IF;
         v_low := ledger._changes_snapshot(v_parts[1]);
         v_high := ledger._changes_snapshot(v_parts[2]);
@@ -3698,7 +3771,7 @@ BEGIN
     SELECT b.body || '/' || left(md5(p_tenant || '/' || b.body), 16), b.id, b.status, b.at
       FROM (SELECT r.n, r.id, r.status, r.at,
                    CASE WHEN r.n = cardinality(v_ids) THEN v_high::text || '/n/0/0'
-                        ELSE v_head || r.id || '/' || r.no END AS body
+                        ELSE v_head || r.id || '/' || r.no END || '/' || v_node AS body
               FROM unnest(v_ids, v_nos, v_statuses, v_times) WITH ORDINALITY AS r (id, no, status, at, n)
              WHERE r.n <= p_limit) AS b
      ORDER BY b.n;
@@ -3709,7 +3782,7 @@ $_$;
 -- Name: FUNCTION changes(p_tenant text, p_after text, p_limit integer); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger.changes(p_tenant text, p_after text, p_limit integer) IS 'The change feed: entries created and status changes (capture, void, expiry, full reversal) of the tenant, each committed change exactly once when read from the last row''s cursor, none uncommitted; at most p_limit (1..1000) rows; 22023 for a cursor that is not this tenant''s.';
+COMMENT ON FUNCTION ledger.changes(p_tenant text, p_after text, p_limit integer) IS 'The change feed: entries created and status changes (capture, void, expiry, full reversal) of the tenant, each committed change exactly once when read from the last row''s cursor, none uncommitted; at most p_limit (1..1000) rows; 22023 for a cursor that is not this tenant''s, 72000 for one made on another server (start over from NULL).';
 
 --
 -- Name: close_account(text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -4431,7 +4504,14 @@ BEGIN
      CROSS JOIN (VALUES (1), (2)) AS s(leg)
      WHERE v_amount[u.i] IS NOT NULL;
 
-    v_moved := ledger._move(p_tenant, v_keys, v_meta, v_problems, v_leg_items, v_leg_codes,
+    -- A query, not an expression: on Citus, ledger._move's SET LOCAL of the discard marker
+    -- reaches the tenant's worker only from inside a query run by this function (Citus
+    -- propagates SET LOCAL in a multi-statement transaction, which a statement one executor
+    -- level down counts as), when this body runs off the tenant's node outside a transaction
+    -- block (a call not delegated, or delegated to the node a tenant is leaving). One
+    -- executor start per batch.
+    SELECT * INTO v_moved
+      FROM ledger._move(p_tenant, v_keys, v_meta, v_problems, v_leg_items, v_leg_codes,
         v_leg_amounts, p_pending => false, p_expires_at => NULL, p_one_currency => true,
         p_user => true, p_on_error => CASE WHEN p_atomic THEN 'raise_indexed' ELSE 'report' END);
     RETURN QUERY
@@ -7072,6 +7152,12 @@ GRANT SELECT ON TABLE ledger.entry TO pgbalance_auditor;
 REVOKE ALL ON FUNCTION ledger._lock_entry(p_tenant text, p_entry_id bigint) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _lock_placement(p_tenant text); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._lock_placement(p_tenant text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _move(p_tenant text, p_keys text[], p_metadata jsonb[], p_problems text[], p_leg_items integer[], p_leg_codes text[], p_leg_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, p_on_error text, OUT entry_ids bigint[], OUT statuses text[], OUT replayed boolean[], OUT error_codes text[]); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -7088,6 +7174,12 @@ REVOKE ALL ON FUNCTION ledger._name_ok(p_value text, p_user boolean) FROM PUBLIC
 --
 
 REVOKE ALL ON FUNCTION ledger._name_problem(p_what text, p_value text, p_user boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _node_id(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._node_id() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _open_account(p_tenant text, p_code text, p_currency text, p_min_balance bigint, p_max_balance bigint, p_metadata jsonb); Type: ACL; Schema: ledger; Owner: -

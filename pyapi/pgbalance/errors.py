@@ -39,6 +39,8 @@ DETAIL_KEYS = frozenset({
     # seals and statement pages (ledger.seal, verify_seal, statement_page)
     "cursor", "digest", "horizon", "last_recomputed", "prev_digest", "previous_horizon",
     "previous_seal_digest", "previous_seal_no", "recomputed", "seal_no", "seals", "stored",
+    # a change-feed cursor made on another server (ledger.changes)
+    "node", "cursor_node",
 })  # fmt: skip
 _KEY = re.compile(r"(?:^|(?<=\s))([a-z_][a-z0-9_]*)=")
 
@@ -146,6 +148,11 @@ class InvalidTransactionState(PgBalanceError, code="25000", name="invalid_transa
 class InsufficientPrivilege(PgBalanceError, code="42501", name="insufficient_privilege"):
     """`pgbalance_app` touching a table directly, or a tenant-bound role calling with a tenant
     it does not hold"""
+
+
+class CursorFromAnotherServer(PgBalanceError, code="72000", name="snapshot_too_old"):
+    """a `ledger.changes` cursor made on another server: the tenant's rows moved to another
+    Citus node, or the database was restored elsewhere; read again from NULL"""
 
 
 def translate(error: psycopg.Error) -> Exception:

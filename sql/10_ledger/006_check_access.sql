@@ -37,7 +37,13 @@ BEGIN
                 'The role is bound to the tenants granted to it with ledger.grant_tenant.');
         END IF;
     END IF;
+    -- On Citus a write holds its tenant's shard group in place until it commits, before it
+    -- reads a table (ledger._lock_placement). citus.version exists only where the server
+    -- loaded Citus, and no session can set it: on one server this is one setting lookup.
+    IF p_write AND pg_catalog.current_setting('citus.version', true) IS NOT NULL THEN
+        PERFORM ledger._lock_placement(p_tenant);
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION ledger._check_access(text, boolean) IS
-    'Private, first call of every public function: 25000 when a write (p_write) runs at REPEATABLE READ or SERIALIZABLE; 42501 when the session_user is tenant-bound (ledger.grant_tenant) and does not hold p_tenant.';
+    'Private, first call of every public function: 25000 when a write (p_write) runs at REPEATABLE READ or SERIALIZABLE; on Citus a write holds its tenant''s shard placement until it commits (ledger._lock_placement); 42501 when the session_user is tenant-bound (ledger.grant_tenant) and does not hold p_tenant.';

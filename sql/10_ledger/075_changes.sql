@@ -5,10 +5,12 @@
 -- transaction still running at a read (in the snapshot's in-progress list) falls into a
 -- later batch whatever its xid or entry_id, and an aborted one never has a visible row.
 -- Within a batch rows go by (entry_id, change), and a batch may take several pages: a cursor
--- is 'low/high/entry_id/change/tag', 'n' for no snapshot (a cursor never starts with '-',
--- which command lines take for an option): low 'n' before the first batch, high 'n' once a
--- batch is read to the end (the next read then takes the current snapshot as high). The
--- tag ties it to the tenant.
+-- is 'low/high/entry_id/change/node/tag', 'n' for no snapshot (a cursor never starts with
+-- '-', which command lines take for an option): low 'n' before the first batch, high 'n'
+-- once a batch is read to the end (the next read then takes the current snapshot as high).
+-- The tag ties it to the tenant; node is the server it was made on (ledger._node_id): on
+-- another server (a Citus node the tenant moved to, a restore elsewhere) its xids and
+-- snapshots mean nothing, and it is refused with 72000 so that the consumer starts over.
 --
 -- Cost: a batch's candidates come by index on the xid (those the low snapshot saw in
 -- progress, and those since its xmax: the changes since the previous read), never from
@@ -34,6 +36,7 @@ DECLARE
     v_entry bigint := 0;
     v_change bigint := 0;
     v_head text;
+    v_node text := ledger._node_id();
     v_low_xip xid8[];
     v_ids bigint[];
     v_nos bigint[];
@@ -48,11 +51,16 @@ BEGIN
     END IF;
     IF p_after IS NOT NULL THEN
         v_parts := regexp_match(p_after,
-            '^(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/([0-9]{1,18})/([0-9]{1,18})/([0-9a-f]{16})$');
+            '^(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/([0-9]{1,18})/([0-9]{1,18})/(-?[0-9]{1,20})/([0-9a-f]{16})$');
         IF v_parts IS NULL
-           OR v_parts[5] <> left(md5(p_tenant || '/' || left(p_after, length(p_after) - 17)), 16) THEN
+           OR v_parts[6] <> left(md5(p_tenant || '/' || left(p_after, length(p_after) - 17)), 16) THEN
             PERFORM ledger._raise('22023', 'cursor is not one of this tenant''s ledger.changes cursors',
                 format('tenant=%s', p_tenant), 'Pass NULL or the cursor of a row ledger.changes returned for this tenant.');
+        END IF;
+        IF v_parts[5] <> v_node THEN
+            PERFORM ledger._raise('72000', 'cursor was made on another server',
+                format('tenant=%s node=%s cursor_node=%s', p_tenant, v_node, v_parts[5]),
+                'The tenant''s rows have moved (a Citus shard move) or the database was restored elsewhere: read again from NULL with idempotent handlers.');
         END IF;
         v_low := ledger._changes_snapshot(v_parts[1]);
         v_high := ledger._changes_snapshot(v_parts[2]);
@@ -153,11 +161,11 @@ BEGIN
     SELECT b.body || '/' || left(md5(p_tenant || '/' || b.body), 16), b.id, b.status, b.at
       FROM (SELECT r.n, r.id, r.status, r.at,
                    CASE WHEN r.n = cardinality(v_ids) THEN v_high::text || '/n/0/0'
-                        ELSE v_head || r.id || '/' || r.no END AS body
+                        ELSE v_head || r.id || '/' || r.no END || '/' || v_node AS body
               FROM unnest(v_ids, v_nos, v_statuses, v_times) WITH ORDINALITY AS r (id, no, status, at, n)
              WHERE r.n <= p_limit) AS b
      ORDER BY b.n;
 END
 $$;
 COMMENT ON FUNCTION ledger.changes(text, text, integer) IS
-    'The change feed: entries created and status changes (capture, void, expiry, full reversal) of the tenant, each committed change exactly once when read from the last row''s cursor, none uncommitted; at most p_limit (1..1000) rows; 22023 for a cursor that is not this tenant''s.';
+    'The change feed: entries created and status changes (capture, void, expiry, full reversal) of the tenant, each committed change exactly once when read from the last row''s cursor, none uncommitted; at most p_limit (1..1000) rows; 22023 for a cursor that is not this tenant''s, 72000 for one made on another server (start over from NULL).';

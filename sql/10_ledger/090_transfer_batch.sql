@@ -84,7 +84,14 @@ BEGIN
      CROSS JOIN (VALUES (1), (2)) AS s(leg)
      WHERE v_amount[u.i] IS NOT NULL;
 
-    v_moved := ledger._move(p_tenant, v_keys, v_meta, v_problems, v_leg_items, v_leg_codes,
+    -- A query, not an expression: on Citus, ledger._move's SET LOCAL of the discard marker
+    -- reaches the tenant's worker only from inside a query run by this function (Citus
+    -- propagates SET LOCAL in a multi-statement transaction, which a statement one executor
+    -- level down counts as), when this body runs off the tenant's node outside a transaction
+    -- block (a call not delegated, or delegated to the node a tenant is leaving). One
+    -- executor start per batch.
+    SELECT * INTO v_moved
+      FROM ledger._move(p_tenant, v_keys, v_meta, v_problems, v_leg_items, v_leg_codes,
         v_leg_amounts, p_pending => false, p_expires_at => NULL, p_one_currency => true,
         p_user => true, p_on_error => CASE WHEN p_atomic THEN 'raise_indexed' ELSE 'report' END);
     RETURN QUERY

@@ -236,6 +236,26 @@ def test_a_batch_run_on_the_coordinator_discards_its_failed_items(ab: Ledger) ->
 
 
 @needs_engine
+def test_a_batch_run_on_the_coordinator_outside_a_block_discards_its_failed_items(
+    ab: Ledger,
+) -> None:
+    """Outside a transaction block too: Citus sends a SET LOCAL to the workers only inside a
+    multi-statement transaction (a transaction block, a DO block, a procedure, or a statement
+    an executor level down from the top). Here the coordinator runs the call (an argument is a
+    subquery: not delegated), as the node a tenant is leaving runs a call delegated to it just
+    before a move switches; its discard DELETE reaches the worker with the marker only
+    because ledger.transfer_batch runs ledger._move as a query (as an expression, the entry
+    guard there refuses the discard with PB009)."""
+    items = [{"key": "o1", "from": "a", "to": "b", "amount": 100},
+             {"key": "o2", "from": "a", "to": "b", "amount": 5000}]  # fmt: skip
+    # A subquery argument: Citus does not delegate the call, the coordinator runs it.
+    rows = ab.rows("SELECT * FROM ledger.transfer_batch(%s, (SELECT %s::jsonb), false)"
+                   " ORDER BY idx", (ab.tenant, Jsonb(items)))  # fmt: skip
+    assert [r["error_code"] for r in rows] == [None, "PB001"]
+    assert ab.key_exists("o1") and not ab.key_exists("o2")
+
+
+@needs_engine
 def test_statement_and_balance_at(ab: Ledger) -> None:
     ab.transfer("s1", "a", "b", 10)
     middle = ab.now()

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.kernel.support import Ledger, new_key, raises
+from tests.kernel.support import Ledger, detail, new_key, raises
 
 Change = tuple[int, str]  # (entry_id, status after the change)
 
@@ -174,18 +174,39 @@ def test_limits_and_cursors_are_checked(ab: Ledger, ledger_factory: Any) -> None
     stranger = ledger_factory()
     with raises("22023"):
         read(stranger, cursor)  # another tenant's cursor
-    low, high, entry, change, tag = cursor.split("/")
+    low, high, entry, change, node, tag = cursor.split("/")
     for bad in ("junk", "", cursor + "x", cursor[:-1] + ("0" if cursor[-1] != "0" else "1"),
-                f"{low}/{high}/{int(entry) + 1}/{change}/{tag}"):  # fmt: skip
+                f"{low}/{high}/{int(entry) + 1}/{change}/{node}/{tag}",
+                f"{low}/{high}/{entry}/{change}/{int(node) + 1}/{tag}"):  # fmt: skip
         with raises("22023"):
             read(ab, bad)
     # A well-tagged cursor whose snapshot is not one (xmin above xmax): 22023, not a cast error.
-    body = "9:5:/n/0/0"
+    body = f"9:5:/n/0/0/{node}"
     forged = body + "/" + ab.scalar("SELECT left(md5(%s || '/' || %s), 16) AS t", (ab.tenant, body))
     with raises("22023"):
         read(ab, forged)
     with raises("22023"):
         ab.rows("SELECT * FROM ledger.changes(NULL, NULL, 1)")
+
+
+def test_a_cursor_made_on_another_server_is_refused(ab: Ledger) -> None:
+    """Transaction ids and snapshots belong to one server: a well-tagged cursor that names
+    another one (a Citus node the tenant moved from) is 72000, never read as if it were
+    this server's; the same cursor with this server's identity reads on."""
+    cursor = read(ab, None, 1)[0]["cursor"]
+    low, high, entry, change, node, _ = cursor.split("/")
+    other = str(int(node) + 1)
+
+    def tagged(server: str) -> str:
+        body = f"{low}/{high}/{entry}/{change}/{server}"
+        tag = ab.scalar("SELECT left(md5(%s || '/' || %s), 16) AS t", (ab.tenant, body))
+        return f"{body}/{tag}"
+
+    assert tagged(node) == cursor  # the forgery below is well made
+    with raises("72000") as info:
+        read(ab, tagged(other))
+    assert detail(info) == {"tenant": ab.tenant, "node": node, "cursor_node": other}
+    assert len(read(ab, cursor)) == 1
 
 
 def test_a_bound_role_reads_only_its_tenants(ab: Ledger, kernel_dsn: str) -> None:

@@ -91,6 +91,16 @@ def _raise_25000(book: Ledger, client: Client) -> None:
         raise errors.translate(e) from e
 
 
+def _raise_72000(book: Ledger, client: Client) -> None:
+    """A well-tagged change-feed cursor that names another server."""
+    body = "n/n/0/0/42"
+    tag = book.scalar("SELECT left(md5(%s || '/' || %s), 16) AS t", (book.tenant, body))
+    try:
+        book.rows("SELECT * FROM ledger.changes(%s, %s)", (book.tenant, f"{body}/{tag}"))
+    except psycopg.Error as e:
+        raise errors.translate(e) from e
+
+
 Case = tuple[str, type[errors.PgBalanceError], Callable[[Ledger, Client], Any]]
 CASES: list[Case] = [
     ("PB001", errors.InsufficientFunds,
@@ -108,6 +118,7 @@ CASES: list[Case] = [
     ("PB008", errors.DuplicatePending, _raise_pb008),
     ("PB009", errors.LedgerImmutable, _raise_pb009),
     ("25000", errors.InvalidTransactionState, _raise_25000),
+    ("72000", errors.CursorFromAnotherServer, _raise_72000),
     ("22023", errors.InvalidInput, lambda x, c: c.transfer(x.tenant, new_key(), "a", "b", 0)),
 ]  # fmt: skip
 

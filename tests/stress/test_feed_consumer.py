@@ -52,3 +52,34 @@ def test_the_consumer_check_is_clean_and_sees_each_lie(db: psycopg.Connection[An
     assert checks(good[1:]) == {"feed_missing"}
     assert checks(good[:-2] + [good[-1], good[-2]]) == {"feed_order"}
     assert checks(good, [_ok([{"entry_id": 10**12, "status": "posted"}])]) == {"feed_acknowledged"}
+
+
+def test_a_cursor_of_another_server_starts_the_consumer_over(
+    db: psycopg.Connection[Any], dsn: str, tenant: str
+) -> None:
+    """A cursor refused with 72000 (made on another server, as after a Citus move) makes the
+    consumer read again from NULL; its check then holds the reads since the restart to the
+    committed changes, and still sees each lie."""
+    _fill(db, tenant)
+    row = db.execute("SELECT cursor FROM ledger.changes(%s, NULL, 1)", (tenant,)).fetchone()
+    assert row is not None
+    low, high, entry, change, node, _ = str(row[0]).split("/")
+    body = f"{low}/{high}/{entry}/{change}/{int(node) + 1}"
+    tag = db.execute("SELECT left(md5(%s || '/' || %s), 16)", (tenant, body)).fetchone()
+    assert tag is not None
+    feed = FeedConsumer(lambda: dsn, tenant, threading.Event())
+    feed.cursor = f"{body}/{tag[0]}"
+    feed.start()
+    feed.finish(30)
+    assert feed.restarts == [0] and len(feed.seen) == 7
+    assert feed.check(db, []) == []
+
+    def checks(seen: list[tuple[int, str]], restarts: list[int]) -> set[str]:
+        feed.seen, feed.restarts = seen, restarts
+        return {a.check for a in feed.check(db, [])}
+
+    good = list(feed.seen)
+    assert checks(good[:2] + good, [2]) == set()  # history again after a restart: fine
+    assert checks(good[1:], [0]) == {"feed_missing"}
+    assert checks(good + good[:1], [0]) == {"feed_seen_once"}
+    assert checks([(10**12, "posted"), *good], [1]) == {"feed_seen_once"}  # before the restart

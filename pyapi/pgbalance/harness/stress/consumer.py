@@ -10,6 +10,13 @@ The check: every committed change of the tenant (entries created, status changes
 exactly once and nothing else was; every call acknowledged ok that names an entry and a
 kernel status saw that (entry, status) in the feed; each entry's changes came in the order
 they were made.
+
+A cursor refused with 72000 (made on another server: on Citus, the tenant's shards moved to
+another node) makes the consumer start over from NULL, as docs/changes.md says. The check then
+holds the reads since the last restart to the same rules, except that a change copied by the
+move whose transaction id the new node has not yet passed may still be to come (and an
+entry's changes may then come out of order); nothing before the restart may be unknown or
+repeated either.
 """
 
 from __future__ import annotations
@@ -43,6 +50,21 @@ ORDER BY 1, 3
 """
 
 
+# The committed changes whose transaction id the tenant's node has not yet passed (only rows
+# copied from another node can have one): a read from NULL after a move shows them later.
+_LATE = """
+SELECT e.entry_id,
+       coalesce((SELECT c.previous_status FROM ledger.entry_status_change AS c
+                  WHERE c.tenant_id = e.tenant_id AND c.entry_id = e.entry_id
+                  ORDER BY c.change_id LIMIT 1), e.status) AS status
+  FROM ledger.entry AS e
+ WHERE e.tenant_id = %s AND NOT pg_visible_in_snapshot(e.created_xid, pg_current_snapshot())
+UNION ALL
+SELECT c.entry_id, c.status FROM ledger.entry_status_change AS c
+ WHERE c.tenant_id = %s AND NOT pg_visible_in_snapshot(c.changed_xid, pg_current_snapshot())
+"""
+
+
 class FeedConsumer(threading.Thread):
     def __init__(self, dsn: Callable[[], str], tenant: str, stop: threading.Event) -> None:
         super().__init__(name="stress-feed", daemon=True)
@@ -51,6 +73,8 @@ class FeedConsumer(threading.Thread):
         self.stop = stop
         self.cursor: str | None = None
         self.seen: list[Change] = []
+        # Where each start-over from NULL (a cursor refused with 72000) began in `seen`.
+        self.restarts: list[int] = []
         self.reads = 0
         self.problems: list[str] = []
         self._conn: Conn | None = None
@@ -76,6 +100,10 @@ class FeedConsumer(threading.Thread):
                 (self.tenant, self.cursor),
             )
         except psycopg.Error as exc:
+            if exc.sqlstate == "72000":  # a cursor of another server: start over from NULL
+                self.restarts.append(len(self.seen))
+                self.cursor = None
+                return None
             if not is_connection_loss(exc, conn):
                 raise
             self._drop()
@@ -109,6 +137,8 @@ class FeedConsumer(threading.Thread):
             (r["entry_id"], r["status"])
             for r in fetch(conn, _COMMITTED, (self.tenant, self.tenant))
         ]
+        if self.restarts:
+            return anomalies + self._check_restarted(conn, ops, committed)
         seen, wanted = Counter(self.seen), Counter(committed)
         for change, n in sorted((seen - wanted).items()):
             anomalies.append(Anomaly("feed_seen_once", f"entry {change[0]} {change[1]}",
@@ -131,6 +161,46 @@ class FeedConsumer(threading.Thread):
             anomalies.append(
                 Anomaly("feed_acknowledged", f"entry {entry_id} {status}",
                         "a call answered ok with it; the feed never showed it")
+            )  # fmt: skip
+        return anomalies
+
+    def _check_restarted(
+        self, conn: Conn, ops: Sequence[Op], committed: list[Change]
+    ) -> list[Anomaly]:
+        anomalies: list[Anomaly] = []
+        # What is still to come, then one more read to the end: a change that the node's xids
+        # pass in between is in one or the other.
+        rows = fetch(conn, _LATE, (self.tenant, self.tenant))
+        late = {(r["entry_id"], r["status"]) for r in rows}
+        try:
+            for _ in range(1000):
+                if not self.read_page():
+                    break
+        finally:
+            self._drop()
+        # Each run of reads (before a restart, since it) is held to exactly once on its own.
+        wanted = Counter(committed)
+        starts = [0, *self.restarts]
+        for start, end in zip(starts, [*self.restarts, len(self.seen)], strict=True):
+            part = Counter(self.seen[start:end])
+            for change, n in sorted((part - wanted).items()):
+                anomalies.append(Anomaly("feed_seen_once", f"entry {change[0]} {change[1]}",
+                                         f"seen {n} more time(s) than committed"))  # fmt: skip
+        last = set(self.seen[self.restarts[-1] :])
+        for change in sorted(set(committed) - last - late):
+            anomalies.append(Anomaly("feed_missing", f"entry {change[0]} {change[1]}",
+                                     "not seen since the restart, and not to come"))  # fmt: skip
+        acknowledged = {
+            (r["entry_id"], r["status"])
+            for op in ops
+            if op.ok
+            for r in op.rows
+            if r.get("entry_id") is not None and r.get("status") in KERNEL_STATUSES
+        }
+        for entry_id, status in sorted(acknowledged - last - late):
+            anomalies.append(
+                Anomaly("feed_acknowledged", f"entry {entry_id} {status}",
+                        "a call answered ok with it; the feed never showed it since the restart")
             )  # fmt: skip
         return anomalies
 

@@ -303,7 +303,8 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
     resolve_leftovers(ctx, ops, config.resolve_timeout)
     if feed is not None:
         feed.finish(config.resolve_timeout)
-        console.print(f"feed: {len(feed.seen)} changes read in {feed.reads} reads")
+        restarts = f", {len(feed.restarts)} restarts from NULL" if feed.restarts else ""
+        console.print(f"feed: {len(feed.seen)} changes read in {feed.reads} reads{restarts}")
     for w in workers:
         if w.is_alive():
             ctx.problem(f"{w.name} still running {config.resolve_timeout + 30:.0f}s after the end")
