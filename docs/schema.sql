@@ -2658,6 +2658,53 @@ $$;
 COMMENT ON FUNCTION ledger._seal_digest(p_tenant text, p_prev text, p_from timestamp with time zone, p_to timestamp with time zone) IS 'Private: digest, entry and posting counts of a tenant''s postings with p_from <= posted_at < p_to, chained to p_prev.';
 
 --
+-- Name: _seal_summarize(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._seal_summarize() RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET lock_timeout TO '100ms'
+    AS $$
+DECLARE
+    v_index regclass := to_regclass('ledger.posting_time_brin');
+    v_per_range bigint;
+    v_blocks bigint;
+    v_start bigint;
+    v_done bigint := 0;
+BEGIN
+    IF v_index IS NULL THEN
+        RETURN 0;
+    END IF;
+    SELECT coalesce((SELECT o.option_value::bigint
+                       FROM pg_options_to_table(c.reloptions) AS o
+                      WHERE o.option_name = 'pages_per_range'), 128)
+      INTO v_per_range
+      FROM pg_class AS c WHERE c.oid = v_index;
+    v_blocks := pg_relation_size('ledger.posting'::regclass)
+                / current_setting('block_size')::bigint;
+    -- The newest range that is full; ranges before it back to the first summarised one.
+    v_start := (v_blocks / v_per_range - 1) * v_per_range;
+    BEGIN
+        WHILE v_start >= 0 LOOP
+            EXIT WHEN brin_summarize_range(v_index, v_start) = 0;
+            v_done := v_done + 1;
+            v_start := v_start - v_per_range;
+        END LOOP;
+    EXCEPTION WHEN lock_not_available THEN
+        NULL;
+    END;
+    RETURN v_done;
+END
+$$;
+
+--
+-- Name: FUNCTION _seal_summarize(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._seal_summarize() IS 'Private (ledger.seal): summarise the full block ranges of the BRIN index on posted_at written since the last summarised one, so seals and verify read their interval, not everything since the last VACUUM; skipped when VACUUM holds the table. Returns the ranges summarised.';
+
+--
 -- Name: _seal_tenant(text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -3893,6 +3940,7 @@ BEGIN
     ELSE
         PERFORM ledger._check_name('tenant', p_tenant, false);
     END IF;
+    PERFORM ledger._seal_summarize();
     v_horizon := clock_timestamp();
     PERFORM ledger._seal_wait();
     FOR v_tenant IN
@@ -6876,6 +6924,12 @@ REVOKE ALL ON FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id big
 --
 
 REVOKE ALL ON FUNCTION ledger._seal_digest(p_tenant text, p_prev text, p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _seal_summarize(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._seal_summarize() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _seal_tenant(p_tenant text, p_horizon timestamp with time zone); Type: ACL; Schema: ledger; Owner: -
