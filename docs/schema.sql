@@ -3086,6 +3086,7 @@ COMMENT ON FUNCTION ledger._verify_links(p_tenant text) IS 'Private: seals of a 
 CREATE FUNCTION ledger._verify_recent(p_tenant text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
     AS $$
 DECLARE
     v_seal bigint;

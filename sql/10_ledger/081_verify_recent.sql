@@ -5,11 +5,17 @@
 --   entries: those with a posting since the horizon, those created after the seal, and the
 --   entries these reverse: per-currency sums, status against all their postings, reversals.
 -- Sealed history itself is covered by the chain (ledger.verify_full, ledger.verify_seal).
+-- Linear in the number of accounts (an index probe for each one's last checkpoint): about
+-- 20 us per account (docs/performance.md, "History").
 CREATE OR REPLACE FUNCTION ledger._verify_recent(p_tenant text)
 RETURNS TABLE (check_name text, tenant text, subject text, detail text)
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
+-- Its plan's cost passes jit_inline_above_cost and jit_optimize_above_cost from about 50,000
+-- accounts on (one checkpoint probe each), and compiling its dozen branches then took 12 s of
+-- a 16 s verify at 100,000 accounts: more than the work it would speed up.
+SET jit = off
 AS $$
 DECLARE
     v_seal bigint;
