@@ -349,5 +349,14 @@ def test_seal_summarises_full_block_ranges_only(own: Ledger, dsn: str) -> None:
             assert seal(own)["postings"] > 0  # nor does the seal (it skips summarising)
             assert own.scalar("SELECT ledger._seal_summarize()") == 0  # skipped: lock busy
         assert own.scalar("SELECT ledger._seal_summarize()") > 0
+    # An index left invalid (a failed CREATE INDEX CONCURRENTLY) is not summarised, and the
+    # seal goes on.
+    grow(1000)
+    with own.conn.transaction(force_rollback=True):
+        own.conn.execute("UPDATE pg_index SET indisvalid = false"
+                         " WHERE indexrelid = 'ledger.posting_time_brin'::regclass")  # fmt: skip
+        assert own.scalar("SELECT ledger._seal_summarize()") == 0
+        assert seal(own)["postings"] == 2000
+    assert own.scalar("SELECT ledger._seal_summarize()") > 0
     assert verify_full(own) == []
     assert own.verify() == []
