@@ -62,7 +62,9 @@ BEGIN
                    (v_balance + sum(p.amount) OVER (ORDER BY p.posted_at, p.entry_id, p.posting_no))::bigint
                        AS balance_after
               FROM (SELECT p.entry_id, p.posting_no, p.posted_at, p.amount
-                      FROM ledger.posting AS p
+                      FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+                            UNION ALL
+                            SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
                      WHERE p.tenant_id = p_tenant AND p.account_id = v_id AND p.kind = 'B'
                        AND (p.posted_at, p.entry_id, p.posting_no) > (v_at, v_entry, v_no)
                      ORDER BY p.posted_at, p.entry_id, p.posting_no

@@ -80,7 +80,9 @@ BEGIN
           FROM touched AS t
     ), postings AS MATERIALIZED (
         SELECT p.entry_id, p.account_id, p.kind, p.amount, p.posted_at
-          FROM ledger.posting AS p
+          FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+                UNION ALL
+                SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
          WHERE p.tenant_id = p_tenant AND p.entry_id = ANY ((SELECT s.ids FROM scope AS s)::bigint[])
     ), per_currency AS (
         SELECT p.entry_id, a.currency,
