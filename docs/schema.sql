@@ -1272,9 +1272,9 @@ BEGIN
     IF p_user THEN
         PERFORM ledger._check_user_entry(v_entry.entry_id, v_entry.idempotency_key, 'captured');
     END IF;
-    SELECT count(*) INTO v_legs FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+    SELECT count(*) INTO v_legs FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
                                       UNION ALL
-                                      SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
+                                      SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
      WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind <> 'B' AND p.amount > 0;
     IF v_legs = 0 THEN
         PERFORM ledger._raise('PB004', 'entry is not a hold', format('entry_id=%s status=%s', p_entry_id, v_entry.status));
@@ -1961,9 +1961,9 @@ BEGIN
     END IF;
     PERFORM FROM ledger.account AS a
      WHERE a.tenant_id = p_tenant
-       AND a.account_id IN (SELECT p.account_id FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+       AND a.account_id IN (SELECT p.account_id FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
                                                       UNION ALL
-                                                      SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
+                                                      SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
                              WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id)
      ORDER BY a.account_id
        FOR NO KEY UPDATE;
@@ -2606,9 +2606,9 @@ BEGIN
            min(a.code) FILTER (WHERE a.closed_at IS NOT NULL)
       INTO v_codes, v_amounts, v_closed
       FROM (SELECT p.account_id, sum(p.amount)::bigint AS amount, min(p.posting_no) AS first_no
-              FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+              FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
                     UNION ALL
-                    SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
+                    SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
              WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind = 'B'
              GROUP BY p.account_id) AS b
       JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.account_id = b.account_id;
@@ -3446,9 +3446,9 @@ BEGIN
     ELSE
         v_from := '-infinity';
     END IF;
-    RETURN v_base + (SELECT coalesce(sum(p.amount), 0)::bigint FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+    RETURN v_base + (SELECT coalesce(sum(p.amount), 0)::bigint FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
                                                                      UNION ALL
-                                                                     SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
+                                                                     SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
                       WHERE p.tenant_id = p_tenant AND p.account_id = v_id AND p.kind = 'B'
                         AND p.posted_at >= v_from AND p.posted_at <= p_at);
 END
@@ -3809,9 +3809,9 @@ BEGIN
                                          ELSE sum(CASE p.kind WHEN 'O' THEN -p.amount ELSE p.amount END)
                                                   FILTER (WHERE p.amount > 0)
                                     END::bigint AS amount
-                               FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+                               FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
                                      UNION ALL
-                                     SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
+                                     SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
                               WHERE p.tenant_id = p_tenant AND p.entry_id = e.entry_id
                               GROUP BY p.account_id) AS l
                        JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.account_id = l.account_id),
@@ -4157,17 +4157,17 @@ BEGIN
     IF p_since IS NULL OR p_until IS NULL THEN
         PERFORM ledger._raise('22023', 'p_since and p_until must not be NULL');
     END IF;
-    SELECT coalesce(sum(p.amount), 0) INTO v_opening FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+    SELECT coalesce(sum(p.amount), 0) INTO v_opening FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
                                                            UNION ALL
-                                                           SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
+                                                           SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
      WHERE p.tenant_id = p_tenant AND p.account_id = v_id AND p.kind = 'B' AND p.posted_at < p_since;
     RETURN QUERY
     SELECT p.entry_id, p.posted_at, p.amount,
            (v_opening + sum(p.amount) OVER (ORDER BY p.posted_at, p.entry_id, p.posting_no))::bigint,
            e.metadata
-      FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+      FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
             UNION ALL
-            SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
+            SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
       JOIN ledger.entry AS e ON e.tenant_id = p.tenant_id AND e.entry_id = p.entry_id
      WHERE p.tenant_id = p_tenant AND p.account_id = v_id AND p.kind = 'B'
        AND p.posted_at >= p_since AND p.posted_at <= p_until
@@ -4239,9 +4239,9 @@ BEGIN
                    (v_balance + sum(p.amount) OVER (ORDER BY p.posted_at, p.entry_id, p.posting_no))::bigint
                        AS balance_after
               FROM (SELECT p.entry_id, p.posting_no, p.posted_at, p.amount
-                      FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+                      FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
                             UNION ALL
-                            SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
+                            SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
                      WHERE p.tenant_id = p_tenant AND p.account_id = v_id AND p.kind = 'B'
                        AND (p.posted_at, p.entry_id, p.posting_no) > (v_at, v_entry, v_no)
                      ORDER BY p.posted_at, p.entry_id, p.posting_no
@@ -6681,13 +6681,6 @@ ALTER TABLE ONLY fees.load
 
 ALTER TABLE ONLY ledger.account_stripe
     ADD CONSTRAINT account_stripe_account_fkey FOREIGN KEY (tenant_id, account_id) REFERENCES ledger.account(tenant_id, account_id);
-
---
--- Name: archived archived_seal_fkey; Type: FK CONSTRAINT; Schema: ledger; Owner: -
---
-
-ALTER TABLE ONLY ledger.archived
-    ADD CONSTRAINT archived_seal_fkey FOREIGN KEY (tenant_id, seal_no) REFERENCES ledger.seal(tenant_id, seal_no);
 
 --
 -- Name: entry entry_reverses_fkey; Type: FK CONSTRAINT; Schema: ledger; Owner: -

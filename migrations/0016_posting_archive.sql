@@ -39,9 +39,8 @@ CREATE TABLE ledger.archived (
     seal_no     bigint      NOT NULL,
     postings    bigint      NOT NULL,
     archived_at timestamptz NOT NULL DEFAULT now(),
+    -- No foreign key to ledger.seal: a log of calls, and 0009_seal stays undoable on its own.
     CONSTRAINT archived_pkey PRIMARY KEY (tenant_id, seal_no, archived_at),
-    CONSTRAINT archived_seal_fkey FOREIGN KEY (tenant_id, seal_no)
-        REFERENCES ledger.seal (tenant_id, seal_no),
     CONSTRAINT archived_postings_not_negative CHECK (postings >= 0)
 );
 COMMENT ON TABLE ledger.archived IS
