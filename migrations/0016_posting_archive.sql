@@ -18,7 +18,11 @@ CREATE TABLE ledger.posting_archive (
     account_id bigint      NOT NULL,
     amount     bigint      NOT NULL,
     posted_at  timestamptz NOT NULL,
+    -- The columns of ledger.posting, types included: rows move between the two unchanged.
+    -- squawk-ignore prefer-bigint-over-smallint
     posting_no smallint    NOT NULL,
+    -- "char" (one byte), as ledger.posting.kind, not character.
+    -- squawk-ignore ban-char-field
     kind       "char"      NOT NULL,
     tenant_id  text        NOT NULL,
     CONSTRAINT posting_archive_pkey PRIMARY KEY (tenant_id, entry_id, posting_no),
