@@ -158,3 +158,18 @@ def test_guards_keep_the_move_the_only_way(
     with book.conn.transaction(force_rollback=True), raises("PB009"):
         for part in statement.split(";"):
             book.conn.execute(part, {"t": book.tenant})
+
+
+def test_the_documented_steps(archived: tuple[Ledger, str, list[datetime]]) -> None:
+    """operations.md, "Archiving sealed history": the archive moved to a tablespace by a
+    superuser (here the default one), a seal archived, VACUUM; the tenant checks clean."""
+    book, exported, _ = archived
+    for statement in ("ALTER TABLE ledger.posting_archive SET TABLESPACE pg_default",
+                      "ALTER INDEX ledger.posting_archive_pkey SET TABLESPACE pg_default",
+                      "ALTER INDEX ledger.posting_archive_account_time_idx"
+                      " SET TABLESPACE pg_default"):  # fmt: skip
+        book.conn.execute(statement)
+    assert archive(book, 2)["postings"] > 0
+    book.conn.execute("VACUUM ledger.posting")
+    assert book.verify() == [] and verify_full(book) == []
+    assert verify_seal(book, exported) == []
