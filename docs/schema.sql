@@ -68,6 +68,276 @@ CREATE SCHEMA wallet;
 COMMENT ON SCHEMA wallet IS 'pgbalance workflow: wallets with top-ups, purchases and refunds of failed purchases, built on the ledger kernel.';
 
 --
+-- Name: booking_result; Type: TYPE; Schema: booking; Owner: -
+--
+
+CREATE TYPE booking.booking_result AS (
+	booking text,
+	status text,
+	total bigint,
+	deposit_paid bigint,
+	balance_paid_amount bigint,
+	balance_paid_at timestamp with time zone,
+	outstanding bigint,
+	replayed boolean,
+	already_paid boolean
+);
+
+--
+-- Name: TYPE booking_result; Type: COMMENT; Schema: booking; Owner: -
+--
+
+COMMENT ON TYPE booking.booking_result IS 'A booking as the booking functions return it: its amounts, what is outstanding, whether the call replayed, and whether a balance payment found it already paid.';
+
+--
+-- Name: load_result; Type: TYPE; Schema: fees; Owner: -
+--
+
+CREATE TYPE fees.load_result AS (
+	load text,
+	status text,
+	fee_status text,
+	shipper_fee bigint,
+	carrier_fee bigint,
+	fee_entry_id bigint,
+	refund_entry_id bigint,
+	replayed boolean
+);
+
+--
+-- Name: TYPE load_result; Type: COMMENT; Schema: fees; Owner: -
+--
+
+COMMENT ON TYPE fees.load_result IS 'A load as the fees functions return it: its status, its fee''s status, the fees and the entries that took and refunded them, and whether the call replayed.';
+
+--
+-- Name: account_result; Type: TYPE; Schema: ledger; Owner: -
+--
+
+CREATE TYPE ledger.account_result AS (
+	tenant text,
+	code text,
+	currency text,
+	balance bigint,
+	pending_out bigint,
+	pending_in bigint,
+	available bigint,
+	min_balance bigint,
+	max_balance bigint,
+	closed boolean
+);
+
+--
+-- Name: TYPE account_result; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TYPE ledger.account_result IS 'The account row every account function returns: posted balance, what holds reserve out of and into it, available = balance - pending_out, the limits (NULL: none) and whether it is closed.';
+
+--
+-- Name: movement_result; Type: TYPE; Schema: ledger; Owner: -
+--
+
+CREATE TYPE ledger.movement_result AS (
+	entry_id bigint,
+	status text,
+	replayed boolean
+);
+
+--
+-- Name: TYPE movement_result; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TYPE ledger.movement_result IS 'What a movement returns (transfer, hold, post_entry, capture, void, reverse): the entry, its status now, and whether the call replayed an earlier one with the same key.';
+
+--
+-- Name: seal_result; Type: TYPE; Schema: ledger; Owner: -
+--
+
+CREATE TYPE ledger.seal_result AS (
+	tenant text,
+	seal_no bigint,
+	horizon timestamp with time zone,
+	entries bigint,
+	postings bigint,
+	digest text
+);
+
+--
+-- Name: TYPE seal_result; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TYPE ledger.seal_result IS 'One tenant''s seal: its number, the horizon it covers up to, how many entries and postings it added, and the chained digest.';
+
+--
+-- Name: verify_result; Type: TYPE; Schema: ledger; Owner: -
+--
+
+CREATE TYPE ledger.verify_result AS (
+	check_name text,
+	tenant text,
+	subject text,
+	detail text
+);
+
+--
+-- Name: TYPE verify_result; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TYPE ledger.verify_result IS 'One violation found by ledger.verify, verify_full or verify_seal: which check, the tenant, what it concerns and the numbers (key=value). No rows: every check holds.';
+
+--
+-- Name: payment_result; Type: TYPE; Schema: tuition; Owner: -
+--
+
+CREATE TYPE tuition.payment_result AS (
+	payment_id bigint,
+	reference text,
+	term_no integer,
+	amount bigint,
+	status text,
+	allocations jsonb,
+	replayed boolean
+);
+
+--
+-- Name: TYPE payment_result; Type: COMMENT; Schema: tuition; Owner: -
+--
+
+COMMENT ON TYPE tuition.payment_result IS 'A tuition payment as the tuition functions return it: the term chosen, the amount, its status, how it was allocated over terms, and whether the call replayed.';
+
+--
+-- Name: term_result; Type: TYPE; Schema: tuition; Owner: -
+--
+
+CREATE TYPE tuition.term_result AS (
+	term_no integer,
+	name text,
+	amount bigint,
+	paid bigint,
+	pending bigint,
+	remaining bigint,
+	effective_remaining bigint,
+	status text,
+	selectable boolean,
+	blocked_reason text
+);
+
+--
+-- Name: TYPE term_result; Type: COMMENT; Schema: tuition; Owner: -
+--
+
+COMMENT ON TYPE tuition.term_result IS 'The state of one term of an assessment, derived from its payments'' allocations: what is paid, pending and remaining, and whether a payment may choose it (else why not).';
+
+--
+-- Name: tx_result; Type: TYPE; Schema: wallet; Owner: -
+--
+
+CREATE TYPE wallet.tx_result AS (
+	reference text,
+	user_id text,
+	kind text,
+	amount bigint,
+	status text,
+	replayed boolean
+);
+
+--
+-- Name: TYPE tx_result; Type: COMMENT; Schema: wallet; Owner: -
+--
+
+COMMENT ON TYPE wallet.tx_result IS 'A wallet transaction (top-up or purchase) as the wallet functions return it, with whether the call replayed it.';
+
+--
+-- Name: wallet_result; Type: TYPE; Schema: wallet; Owner: -
+--
+
+CREATE TYPE wallet.wallet_result AS (
+	user_id text,
+	currency text,
+	balance bigint,
+	available bigint
+);
+
+--
+-- Name: TYPE wallet_result; Type: COMMENT; Schema: wallet; Owner: -
+--
+
+COMMENT ON TYPE wallet.wallet_result IS 'A wallet as the wallet functions return it: its user, currency, posted balance and what it can pay now.';
+
+--
+-- Name: booking; Type: TABLE; Schema: booking; Owner: -
+--
+
+CREATE TABLE booking.booking (
+    tenant_id text NOT NULL,
+    booking_id text NOT NULL,
+    currency text NOT NULL,
+    total bigint NOT NULL,
+    deposit bigint NOT NULL,
+    status text DEFAULT 'PENDING'::text NOT NULL,
+    deposit_paid bigint DEFAULT 0 NOT NULL,
+    balance_paid_amount bigint DEFAULT 0 NOT NULL,
+    deposit_paid_at timestamp with time zone,
+    balance_paid_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT booking_balance_paid_at_iff_paid CHECK (((balance_paid_at IS NOT NULL) = (status = 'PAID'::text))),
+    CONSTRAINT booking_balance_paid_iff_paid CHECK (((balance_paid_amount > 0) = (status = 'PAID'::text))),
+    CONSTRAINT booking_currency_format CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT booking_deposit_below_total CHECK ((deposit < total)),
+    CONSTRAINT booking_deposit_paid_at_iff_paid CHECK (((deposit_paid > 0) = (deposit_paid_at IS NOT NULL))),
+    CONSTRAINT booking_deposit_paid_iff_past_pending CHECK (((deposit_paid > 0) = (status <> 'PENDING'::text))),
+    CONSTRAINT booking_deposit_paid_whole CHECK (((deposit_paid = 0) OR (deposit_paid = deposit))),
+    CONSTRAINT booking_deposit_positive CHECK ((deposit > 0)),
+    CONSTRAINT booking_id_not_empty CHECK ((booking_id <> ''::text)),
+    CONSTRAINT booking_paid_sums_to_total CHECK (((status <> 'PAID'::text) OR ((deposit_paid + balance_paid_amount) = total))),
+    CONSTRAINT booking_status_known CHECK ((status = ANY (ARRAY['PENDING'::text, 'DEPOSIT_PAID'::text, 'PAID'::text])))
+);
+
+--
+-- Name: TABLE booking; Type: COMMENT; Schema: booking; Owner: -
+--
+
+COMMENT ON TABLE booking.booking IS 'One row per booking: PENDING -> DEPOSIT_PAID -> PAID; locked first by every call that decides about it.';
+
+--
+-- Name: _apply_payment(text, booking.booking, text, bigint, text); Type: FUNCTION; Schema: booking; Owner: -
+--
+
+CREATE FUNCTION booking._apply_payment(p_tenant text, p_booking booking.booking, p_kind text, p_amount bigint, p_payment_ref text) RETURNS SETOF booking.booking_result
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz;
+BEGIN
+    IF booking._record_payment(p_tenant, p_booking, p_kind, p_amount, p_payment_ref, true, NULL)
+       IS NULL THEN
+        PERFORM booking._known_payment(p_tenant, p_booking.booking_id, p_kind, p_amount,
+                                       p_payment_ref, true);
+        RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking.booking_id, true, false);
+        RETURN;
+    END IF;
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
+    IF p_kind = 'deposit' THEN
+        UPDATE booking.booking AS b
+           SET status = 'DEPOSIT_PAID', deposit_paid = p_amount, deposit_paid_at = v_now
+         WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking.booking_id;
+    ELSE
+        UPDATE booking.booking AS b
+           SET status = 'PAID', balance_paid_amount = p_amount, balance_paid_at = v_now
+         WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking.booking_id;
+    END IF;
+    RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking.booking_id, false, false);
+END
+$$;
+
+--
+-- Name: FUNCTION _apply_payment(p_tenant text, p_booking booking.booking, p_kind text, p_amount bigint, p_payment_ref text); Type: COMMENT; Schema: booking; Owner: -
+--
+
+COMMENT ON FUNCTION booking._apply_payment(p_tenant text, p_booking booking.booking, p_kind text, p_amount bigint, p_payment_ref text) IS 'Private: record and book the deposit (p_kind deposit) or balance payment of a locked booking and move it to DEPOSIT_PAID or PAID; PB003 when the reference was just taken by another booking''s payment.';
+
+--
 -- Name: _booking_account(text); Type: FUNCTION; Schema: booking; Owner: -
 --
 
@@ -88,7 +358,7 @@ COMMENT ON FUNCTION booking._booking_account(p_booking text) IS 'Private: the bo
 -- Name: _booking_out(text, text, boolean, boolean); Type: FUNCTION; Schema: booking; Owner: -
 --
 
-CREATE FUNCTION booking._booking_out(p_tenant text, p_booking text, p_replayed boolean, p_already_paid boolean) RETURNS TABLE(booking text, status text, total bigint, deposit_paid bigint, balance_paid_amount bigint, balance_paid_at timestamp with time zone, outstanding bigint, replayed boolean, already_paid boolean)
+CREATE FUNCTION booking._booking_out(p_tenant text, p_booking text, p_replayed boolean, p_already_paid boolean) RETURNS SETOF booking.booking_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -194,41 +464,6 @@ $$;
 COMMENT ON FUNCTION booking._known_payment(p_tenant text, p_booking text, p_kind text, p_amount bigint, p_payment_ref text, p_booking_found boolean) IS 'Private: the payment already recorded under p_payment_ref (PB003 if it differs), else PB005 for a missing booking, else NULL.';
 
 --
--- Name: booking; Type: TABLE; Schema: booking; Owner: -
---
-
-CREATE TABLE booking.booking (
-    tenant_id text NOT NULL,
-    booking_id text NOT NULL,
-    currency text NOT NULL,
-    total bigint NOT NULL,
-    deposit bigint NOT NULL,
-    status text DEFAULT 'PENDING'::text NOT NULL,
-    deposit_paid bigint DEFAULT 0 NOT NULL,
-    balance_paid_amount bigint DEFAULT 0 NOT NULL,
-    deposit_paid_at timestamp with time zone,
-    balance_paid_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT booking_balance_paid_at_iff_paid CHECK (((balance_paid_at IS NOT NULL) = (status = 'PAID'::text))),
-    CONSTRAINT booking_balance_paid_iff_paid CHECK (((balance_paid_amount > 0) = (status = 'PAID'::text))),
-    CONSTRAINT booking_currency_format CHECK ((currency ~ '^[A-Z]{3}$'::text)),
-    CONSTRAINT booking_deposit_below_total CHECK ((deposit < total)),
-    CONSTRAINT booking_deposit_paid_at_iff_paid CHECK (((deposit_paid > 0) = (deposit_paid_at IS NOT NULL))),
-    CONSTRAINT booking_deposit_paid_iff_past_pending CHECK (((deposit_paid > 0) = (status <> 'PENDING'::text))),
-    CONSTRAINT booking_deposit_paid_whole CHECK (((deposit_paid = 0) OR (deposit_paid = deposit))),
-    CONSTRAINT booking_deposit_positive CHECK ((deposit > 0)),
-    CONSTRAINT booking_id_not_empty CHECK ((booking_id <> ''::text)),
-    CONSTRAINT booking_paid_sums_to_total CHECK (((status <> 'PAID'::text) OR ((deposit_paid + balance_paid_amount) = total))),
-    CONSTRAINT booking_status_known CHECK ((status = ANY (ARRAY['PENDING'::text, 'DEPOSIT_PAID'::text, 'PAID'::text])))
-);
-
---
--- Name: TABLE booking; Type: COMMENT; Schema: booking; Owner: -
---
-
-COMMENT ON TABLE booking.booking IS 'One row per booking: PENDING -> DEPOSIT_PAID -> PAID; locked first by every call that decides about it.';
-
---
 -- Name: _record_payment(text, booking.booking, text, bigint, text, boolean, text); Type: FUNCTION; Schema: booking; Owner: -
 --
 
@@ -272,13 +507,12 @@ COMMENT ON FUNCTION booking._record_payment(p_tenant text, p_booking booking.boo
 -- Name: complete_balance_payment(text, text, bigint, text); Type: FUNCTION; Schema: booking; Owner: -
 --
 
-CREATE FUNCTION booking.complete_balance_payment(p_tenant text, p_booking text, p_amount bigint, p_payment_ref text) RETURNS TABLE(booking text, status text, total bigint, deposit_paid bigint, balance_paid_amount bigint, balance_paid_at timestamp with time zone, outstanding bigint, replayed boolean, already_paid boolean)
+CREATE FUNCTION booking.complete_balance_payment(p_tenant text, p_booking text, p_amount bigint, p_payment_ref text) RETURNS SETOF booking.booking_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 #variable_conflict use_column
 DECLARE
-    v_now timestamptz;
     v_booking booking.booking;
     v_payment booking.payment;
     v_outstanding bigint;
@@ -328,17 +562,7 @@ BEGIN
             'The balance is paid in one payment of exactly the outstanding amount.');
     END IF;
 
-    IF booking._record_payment(p_tenant, v_booking, 'balance', p_amount, p_payment_ref, true, NULL)
-       IS NULL THEN
-        PERFORM booking._known_payment(p_tenant, p_booking, 'balance', p_amount, p_payment_ref, true);
-        RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, true, false);
-        RETURN;
-    END IF;
-    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
-    UPDATE booking.booking AS b
-       SET status = 'PAID', balance_paid_amount = p_amount, balance_paid_at = v_now
-     WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking;
-    RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, false, false);
+    RETURN QUERY SELECT * FROM booking._apply_payment(p_tenant, v_booking, 'balance', p_amount, p_payment_ref);
 END
 $$;
 
@@ -352,7 +576,7 @@ COMMENT ON FUNCTION booking.complete_balance_payment(p_tenant text, p_booking te
 -- Name: create(text, text, bigint, bigint, text); Type: FUNCTION; Schema: booking; Owner: -
 --
 
-CREATE FUNCTION booking."create"(p_tenant text, p_booking text, p_total bigint, p_deposit bigint, p_currency text) RETURNS TABLE(booking text, status text, total bigint, deposit_paid bigint, balance_paid_amount bigint, balance_paid_at timestamp with time zone, outstanding bigint, replayed boolean, already_paid boolean)
+CREATE FUNCTION booking."create"(p_tenant text, p_booking text, p_total bigint, p_deposit bigint, p_currency text) RETURNS SETOF booking.booking_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -407,7 +631,7 @@ COMMENT ON FUNCTION booking."create"(p_tenant text, p_booking text, p_total bigi
 -- Name: get(text, text); Type: FUNCTION; Schema: booking; Owner: -
 --
 
-CREATE FUNCTION booking.get(p_tenant text, p_booking text) RETURNS TABLE(booking text, status text, total bigint, deposit_paid bigint, balance_paid_amount bigint, balance_paid_at timestamp with time zone, outstanding bigint, replayed boolean, already_paid boolean)
+CREATE FUNCTION booking.get(p_tenant text, p_booking text) RETURNS SETOF booking.booking_result
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -432,13 +656,12 @@ COMMENT ON FUNCTION booking.get(p_tenant text, p_booking text) IS 'The booking: 
 -- Name: record_deposit(text, text, bigint, text); Type: FUNCTION; Schema: booking; Owner: -
 --
 
-CREATE FUNCTION booking.record_deposit(p_tenant text, p_booking text, p_amount bigint, p_payment_ref text) RETURNS TABLE(booking text, status text, total bigint, deposit_paid bigint, balance_paid_amount bigint, balance_paid_at timestamp with time zone, outstanding bigint, replayed boolean, already_paid boolean)
+CREATE FUNCTION booking.record_deposit(p_tenant text, p_booking text, p_amount bigint, p_payment_ref text) RETURNS SETOF booking.booking_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 #variable_conflict use_column
 DECLARE
-    v_now timestamptz;
     v_booking booking.booking;
     v_payment booking.payment;
 BEGIN
@@ -472,18 +695,7 @@ BEGIN
             'The deposit is paid in one payment of exactly the deposit amount.');
     END IF;
 
-    IF booking._record_payment(p_tenant, v_booking, 'deposit', p_amount, p_payment_ref, true, NULL)
-       IS NULL THEN
-        -- Lost the claim to another booking's payment with this ref: PB003 (never NULL here).
-        PERFORM booking._known_payment(p_tenant, p_booking, 'deposit', p_amount, p_payment_ref, true);
-        RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, true, false);
-        RETURN;
-    END IF;
-    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
-    UPDATE booking.booking AS b
-       SET status = 'DEPOSIT_PAID', deposit_paid = p_amount, deposit_paid_at = v_now
-     WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking;
-    RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, false, false);
+    RETURN QUERY SELECT * FROM booking._apply_payment(p_tenant, v_booking, 'deposit', p_amount, p_payment_ref);
 END
 $$;
 
@@ -527,7 +739,7 @@ COMMENT ON FUNCTION booking.unapplied_payments(p_tenant text, p_booking text) IS
 -- Name: _load_out(text, text, boolean); Type: FUNCTION; Schema: fees; Owner: -
 --
 
-CREATE FUNCTION fees._load_out(p_tenant text, p_load text, p_replayed boolean) RETURNS TABLE(load text, status text, fee_status text, shipper_fee bigint, carrier_fee bigint, fee_entry_id bigint, refund_entry_id bigint, replayed boolean)
+CREATE FUNCTION fees._load_out(p_tenant text, p_load text, p_replayed boolean) RETURNS SETOF fees.load_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -637,7 +849,7 @@ COMMENT ON FUNCTION fees._revenue_account(p_currency text) IS 'Private: code of 
 -- Name: complete_load(text, text); Type: FUNCTION; Schema: fees; Owner: -
 --
 
-CREATE FUNCTION fees.complete_load(p_tenant text, p_load text) RETURNS TABLE(load text, status text, fee_status text, shipper_fee bigint, carrier_fee bigint, fee_entry_id bigint, refund_entry_id bigint, replayed boolean)
+CREATE FUNCTION fees.complete_load(p_tenant text, p_load text) RETURNS SETOF fees.load_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -671,7 +883,7 @@ COMMENT ON FUNCTION fees.complete_load(p_tenant text, p_load text) IS 'Mark a lo
 -- Name: create_load(text, text, text, text, text); Type: FUNCTION; Schema: fees; Owner: -
 --
 
-CREATE FUNCTION fees.create_load(p_tenant text, p_load text, p_shipper text, p_carrier text, p_currency text) RETURNS TABLE(load text, status text, fee_status text, shipper_fee bigint, carrier_fee bigint, fee_entry_id bigint, refund_entry_id bigint, replayed boolean)
+CREATE FUNCTION fees.create_load(p_tenant text, p_load text, p_shipper text, p_carrier text, p_currency text) RETURNS SETOF fees.load_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -734,12 +946,13 @@ COMMENT ON FUNCTION fees.create_load(p_tenant text, p_load text, p_shipper text,
 -- Name: deduct_service_fee(text, text, bigint, bigint); Type: FUNCTION; Schema: fees; Owner: -
 --
 
-CREATE FUNCTION fees.deduct_service_fee(p_tenant text, p_load text, p_shipper_fee bigint, p_carrier_fee bigint) RETURNS TABLE(load text, status text, fee_status text, shipper_fee bigint, carrier_fee bigint, fee_entry_id bigint, refund_entry_id bigint, replayed boolean)
+CREATE FUNCTION fees.deduct_service_fee(p_tenant text, p_load text, p_shipper_fee bigint, p_carrier_fee bigint) RETURNS SETOF fees.load_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 #variable_conflict use_column
 DECLARE
+    c_bigint_max CONSTANT numeric := 9223372036854775807;  -- the largest amount a posting holds
     v_load fees.load;
     v_codes text[];
     v_amounts bigint[];
@@ -753,7 +966,7 @@ BEGIN
             format('shipper_fee=%s carrier_fee=%s', coalesce(p_shipper_fee::text, 'NULL'),
                    coalesce(p_carrier_fee::text, 'NULL')));
     END IF;
-    IF p_shipper_fee::numeric + p_carrier_fee NOT BETWEEN 1 AND 9223372036854775807 THEN
+    IF p_shipper_fee::numeric + p_carrier_fee NOT BETWEEN 1 AND c_bigint_max THEN
         PERFORM ledger._raise('22023', 'the fees must add up to a positive bigint',
             format('shipper_fee=%s carrier_fee=%s', p_shipper_fee, p_carrier_fee));
     END IF;
@@ -805,7 +1018,7 @@ COMMENT ON FUNCTION fees.deduct_service_fee(p_tenant text, p_load text, p_shippe
 -- Name: get_load(text, text); Type: FUNCTION; Schema: fees; Owner: -
 --
 
-CREATE FUNCTION fees.get_load(p_tenant text, p_load text) RETURNS TABLE(load text, status text, fee_status text, shipper_fee bigint, carrier_fee bigint, fee_entry_id bigint, refund_entry_id bigint, replayed boolean)
+CREATE FUNCTION fees.get_load(p_tenant text, p_load text) RETURNS SETOF fees.load_result
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -852,7 +1065,7 @@ COMMENT ON FUNCTION fees.platform_revenue(p_tenant text, p_currency text) IS 'Se
 -- Name: refund_service_fee(text, text, text); Type: FUNCTION; Schema: fees; Owner: -
 --
 
-CREATE FUNCTION fees.refund_service_fee(p_tenant text, p_load text, p_reason text DEFAULT NULL::text) RETURNS TABLE(load text, status text, fee_status text, shipper_fee bigint, carrier_fee bigint, fee_entry_id bigint, refund_entry_id bigint, replayed boolean)
+CREATE FUNCTION fees.refund_service_fee(p_tenant text, p_load text, p_reason text DEFAULT NULL::text) RETURNS SETOF fees.load_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -926,7 +1139,7 @@ COMMENT ON FUNCTION ledger._account_id(p_tenant text, p_code text) IS 'Private: 
 -- Name: _account_out(text, text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._account_out(p_tenant text, p_code text) RETURNS TABLE(tenant text, code text, currency text, balance bigint, pending_out bigint, pending_in bigint, available bigint, min_balance bigint, max_balance bigint, closed boolean)
+CREATE FUNCTION ledger._account_out(p_tenant text, p_code text) RETURNS SETOF ledger.account_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -995,17 +1208,18 @@ DECLARE
     v_now timestamptz;
 BEGIN
     -- Per-item arrays start NULL and get their elements assigned by subscript (gaps read NULL).
-    FOR j IN 1 .. v_m LOOP
-        v_f := p_leg_items[j];
-        IF v_start[v_f] IS NULL THEN
-            v_start[v_f] := j;
-        END IF;
-        v_end[v_f] := j;
-    END LOOP;
-
     IF v_n = 1 THEN
+        v_start := '{1}';
+        v_end := ARRAY[v_m];
         v_codes := p_leg_codes;
     ELSE
+        FOR j IN 1 .. v_m LOOP
+            v_f := p_leg_items[j];
+            IF v_start[v_f] IS NULL THEN
+                v_start[v_f] := j;
+            END IF;
+            v_end[v_f] := j;
+        END LOOP;
         v_codes := ARRAY(SELECT DISTINCT p_leg_codes[g.j] FROM generate_subscripts(p_leg_codes, 1) AS g(j)
                           WHERE p_entry_ids[p_leg_items[g.j]] IS NOT NULL);
     END IF;
@@ -1258,7 +1472,7 @@ COMMENT ON FUNCTION ledger._apply_postings() IS 'Private trigger: applies insert
 -- Name: _capture(text, bigint, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+CREATE FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean) RETURNS SETOF ledger.movement_result
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -1601,19 +1815,10 @@ COMMENT ON FUNCTION ledger._cursor_mac(p_ipad bytea, p_opad bytea, p_message tex
 CREATE FUNCTION ledger._fingerprint(p_codes text[], p_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone) RETURNS uuid
     LANGUAGE plpgsql IMMUTABLE
     AS $$
-DECLARE
-    v_lo integer := 1;
-    v_hi integer := 2;
 BEGIN
     IF cardinality(p_codes) = 2 THEN
-        IF NOT p_codes[1] < p_codes[2] THEN
-            v_lo := 2;
-            v_hi := 1;
-        END IF;
-        RETURN md5('[[[' || to_json(p_codes[v_lo])::text || ', ' || p_amounts[v_lo] || '], ['
-                   || to_json(p_codes[v_hi])::text || ', ' || p_amounts[v_hi] || ']], '
-                   || coalesce(p_pending::text, 'null') || ', '
-                   || coalesce(extract(epoch FROM p_expires_at)::text, 'null') || ']')::uuid;
+        RETURN ledger._fingerprint_pair(p_codes[1], p_amounts[1], p_codes[2], p_amounts[2],
+                                        p_pending, p_expires_at);
     END IF;
     RETURN md5(jsonb_build_array(
         (SELECT jsonb_agg(jsonb_build_array(u.c, u.a) ORDER BY u.c)
@@ -1627,6 +1832,28 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._fingerprint(p_codes text[], p_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone) IS 'Private: the parameters of a movement as one uuid (legs sorted by code, pending flag, expiry); equal for the same movement in any leg order.';
+
+--
+-- Name: _fingerprint_pair(text, bigint, text, bigint, boolean, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._fingerprint_pair(p_code_a text, p_amount_a bigint, p_code_b text, p_amount_b bigint, p_pending boolean, p_expires_at timestamp with time zone) RETURNS uuid
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT md5('[[[' || CASE WHEN p_code_a < p_code_b
+                             THEN to_json(p_code_a)::text || ', ' || p_amount_a || '], ['
+                                  || to_json(p_code_b)::text || ', ' || p_amount_b
+                             ELSE to_json(p_code_b)::text || ', ' || p_amount_b || '], ['
+                                  || to_json(p_code_a)::text || ', ' || p_amount_a END
+               || ']], ' || coalesce(p_pending::text, 'null') || ', '
+               || coalesce(extract(epoch FROM p_expires_at)::text, 'null') || ']')::uuid
+$$;
+
+--
+-- Name: FUNCTION _fingerprint_pair(p_code_a text, p_amount_a bigint, p_code_b text, p_amount_b bigint, p_pending boolean, p_expires_at timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._fingerprint_pair(p_code_a text, p_amount_a bigint, p_code_b text, p_amount_b bigint, p_pending boolean, p_expires_at timestamp with time zone) IS 'Private: ledger._fingerprint of a two-leg movement, as one inlinable expression.';
 
 --
 -- Name: _granted_tenants(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1657,6 +1884,14 @@ CREATE FUNCTION ledger._guard_account_update() RETURNS trigger
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    -- An UPDATE that leaves identity and amounts as they are (say, of metadata) passes.
+    IF TG_OP = 'UPDATE'
+       AND (OLD.tenant_id, OLD.account_id, OLD.code, OLD.currency)
+           IS NOT DISTINCT FROM (NEW.tenant_id, NEW.account_id, NEW.code, NEW.currency)
+       AND (OLD.balance, OLD.pending_out, OLD.pending_in)
+           IS NOT DISTINCT FROM (NEW.balance, NEW.pending_out, NEW.pending_in) THEN
+        RETURN NEW;
+    END IF;
     PERFORM ledger._raise('PB009',
         'balance, pending and identity columns of an account change only through ledger postings',
         format('account=%s balance=%s->%s pending_out=%s->%s pending_in=%s->%s',
@@ -1672,7 +1907,7 @@ $$;
 -- Name: FUNCTION _guard_account_update(); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._guard_account_update() IS 'Private trigger: raises PB009 when a balance column changes outside ledger._apply_postings.';
+COMMENT ON FUNCTION ledger._guard_account_update() IS 'Private trigger: raises PB009 when an account is inserted with amounts, or its identity or amounts change outside ledger._apply_postings.';
 
 --
 -- Name: _guard_archive(); Type: FUNCTION; Schema: ledger; Owner: -
@@ -1885,6 +2120,15 @@ BEGIN
             format('operation=%s table=ledger.account_stripe', TG_OP),
             'Stripes are part of balances; move money with ledger.transfer.');
     END IF;
+    -- An empty stripe may be created; an UPDATE that leaves identity and amounts as they are
+    -- passes.
+    IF TG_OP = 'INSERT' AND NEW.balance = 0 AND NEW.pending_out = 0 AND NEW.pending_in = 0
+       OR TG_OP = 'UPDATE'
+          AND (OLD.tenant_id, OLD.account_id, OLD.stripe_no, OLD.balance, OLD.pending_out, OLD.pending_in)
+              IS NOT DISTINCT FROM (NEW.tenant_id, NEW.account_id, NEW.stripe_no, NEW.balance,
+                                    NEW.pending_out, NEW.pending_in) THEN
+        RETURN NEW;
+    END IF;
     PERFORM ledger._raise('PB009',
         'stripe amounts and identity change only through ledger postings',
         format('account_id=%s stripe_no=%s balance=%s->%s pending_out=%s->%s pending_in=%s->%s',
@@ -2020,22 +2264,30 @@ DECLARE
     v_k integer;
     v_bad integer;
 BEGIN
-    v_problem := ledger._name_problem('tenant', p_tenant, false);
-    IF v_problem IS NOT NULL THEN
+    -- PL/pgSQL sets up every expression it meets once per transaction, and a movement is
+    -- usually its transaction's only call: the path of a well-formed item meets few and small
+    -- ones (the problem texts are built only for an item that has one).
+    IF NOT coalesce(ledger._name_ok(p_tenant, false), false) THEN
+        v_problem := ledger._name_problem('tenant', p_tenant, false);
         PERFORM ledger._raise('22023', v_problem[1], v_problem[2], v_problem[3]);
     END IF;
     IF v_n = 0 THEN
         RETURN;
     END IF;
-    -- Per-item arrays start NULL and get the elements assigned (by absolute subscript: an
-    -- array with gaps reads NULL there); every expression costs its set-up once per transaction.
-    FOR j IN 1 .. v_m LOOP
-        v_f := p_leg_items[j];
-        IF v_start[v_f] IS NULL THEN
-            v_start[v_f] := j;
-        END IF;
-        v_end[v_f] := j;
-    END LOOP;
+    -- Item i's legs are v_start[i] .. v_end[i]. Per-item arrays start NULL and get their
+    -- elements assigned by absolute subscript (an array with gaps reads NULL there).
+    IF v_n = 1 THEN
+        v_start := ARRAY[CASE WHEN v_m > 0 THEN 1 END];
+        v_end := ARRAY[CASE WHEN v_m > 0 THEN v_m END];
+    ELSE
+        FOR j IN 1 .. v_m LOOP
+            v_f := p_leg_items[j];
+            IF v_start[v_f] IS NULL THEN
+                v_start[v_f] := j;
+            END IF;
+            v_end[v_f] := j;
+        END LOOP;
+    END IF;
 
     -- 1. Malformed input (22023). A well-formed item passes a few small expressions (plpgsql
     -- prepares each expression it meets once per transaction); a malformed one is then told
@@ -2128,8 +2380,11 @@ BEGIN
         END IF;
         v_amount[i] := v_positive;
         v_meta[i] := coalesce(p_metadata[i], '{}');
-        v_fp[i] := ledger._fingerprint(p_leg_codes[v_start[i]:v_end[i]], p_leg_amounts[v_start[i]:v_end[i]],
-                                       p_pending, p_expires_at);
+        v_fp[i] := CASE WHEN v_legs = 2
+            THEN ledger._fingerprint_pair(p_leg_codes[v_start[i]], p_leg_amounts[v_start[i]],
+                                          p_leg_codes[v_end[i]], p_leg_amounts[v_end[i]], p_pending, p_expires_at)
+            ELSE ledger._fingerprint(p_leg_codes[v_start[i]:v_end[i]], p_leg_amounts[v_start[i]:v_end[i]],
+                                     p_pending, p_expires_at) END;
     END LOOP;
 
     -- The first valid item of each key, and entry ids for every valid item in item order.
@@ -2177,16 +2432,21 @@ BEGIN
 
     IF v_ids IS NOT NULL THEN
         -- 3. Keys already taken.
-        v_apply := array_fill(NULL::bigint, ARRAY[v_n]);
-        v_lost := '{}';
-        FOR i IN 1 .. v_n LOOP
-            CONTINUE WHEN v_first[i] IS NULL;
-            IF v_ids[v_first[i]] = ANY (v_claimed) THEN
-                v_apply[i] := v_ids[i];
-            ELSIF v_first[i] = i THEN
-                v_lost := v_lost || p_keys[i];
-            END IF;
-        END LOOP;
+        IF v_n = 1 THEN
+            v_apply := v_claimed;  -- NULL: the key is taken
+            v_lost := CASE WHEN v_claimed IS NULL THEN p_keys END;
+        ELSE
+            v_apply := array_fill(NULL::bigint, ARRAY[v_n]);
+            v_lost := '{}';
+            FOR i IN 1 .. v_n LOOP
+                CONTINUE WHEN v_first[i] IS NULL;
+                IF v_ids[v_first[i]] = ANY (v_claimed) THEN
+                    v_apply[i] := v_ids[i];
+                ELSIF v_first[i] = i THEN
+                    v_lost := v_lost || p_keys[i];
+                END IF;
+            END LOOP;
+        END IF;
         IF cardinality(v_lost) > 0 THEN
             SELECT array_agg(e.idempotency_key), array_agg(e.entry_id), array_agg(e.fingerprint),
                    array_agg(e.status)
@@ -2333,7 +2593,7 @@ COMMENT ON FUNCTION ledger._name_problem(p_what text, p_value text, p_user boole
 -- Name: _open_account(text, text, text, bigint, bigint, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._open_account(p_tenant text, p_code text, p_currency text, p_min_balance bigint, p_max_balance bigint, p_metadata jsonb) RETURNS TABLE(tenant text, code text, currency text, balance bigint, pending_out bigint, pending_in bigint, available bigint, min_balance bigint, max_balance bigint, closed boolean)
+CREATE FUNCTION ledger._open_account(p_tenant text, p_code text, p_currency text, p_min_balance bigint, p_max_balance bigint, p_metadata jsonb) RETURNS SETOF ledger.account_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -2384,7 +2644,7 @@ COMMENT ON FUNCTION ledger._open_account(p_tenant text, p_code text, p_currency 
 -- Name: _post(text, text, text[], bigint[], jsonb, boolean, timestamp with time zone, boolean, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, OUT entry_id bigint, OUT status text, OUT replayed boolean) RETURNS record
+CREATE FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean) RETURNS ledger.movement_result
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -2394,17 +2654,15 @@ BEGIN
         array_fill(1, ARRAY[coalesce(cardinality(p_codes), 0)]), p_codes, p_amounts,
         p_pending => p_pending, p_expires_at => p_expires_at, p_one_currency => p_one_currency,
         p_user => p_user, p_on_error => 'raise');
-    entry_id := v_moved.entry_ids[1];
-    status := v_moved.statuses[1];
-    replayed := v_moved.replayed[1];
+    RETURN (v_moved.entry_ids[1], v_moved.statuses[1], v_moved.replayed[1])::ledger.movement_result;
 END
 $$;
 
 --
--- Name: FUNCTION _post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, OUT entry_id bigint, OUT status text, OUT replayed boolean); Type: COMMENT; Schema: ledger; Owner: -
+-- Name: FUNCTION _post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, OUT entry_id bigint, OUT status text, OUT replayed boolean) IS 'Private: validate, claim the idempotency key and post (or hold) the legs of one new entry through ledger._move, raising its error; workflows call it with p_user = false.';
+COMMENT ON FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean) IS 'Private: validate, claim the idempotency key and post (or hold) the legs of one new entry through ledger._move, raising its error; workflows call it with p_user = false.';
 
 --
 -- Name: _raise(text, text, text, text); Type: FUNCTION; Schema: ledger; Owner: -
@@ -2523,7 +2781,7 @@ COMMENT ON FUNCTION ledger._release_hold(p_tenant text, p_entry_id bigint, p_cap
 -- Name: _replay(text, text, uuid); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._replay(p_tenant text, p_key text, p_fingerprint uuid) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+CREATE FUNCTION ledger._replay(p_tenant text, p_key text, p_fingerprint uuid) RETURNS SETOF ledger.movement_result
     LANGUAGE plpgsql
     AS $$
 #variable_conflict use_column
@@ -2555,7 +2813,7 @@ COMMENT ON FUNCTION ledger._replay(p_tenant text, p_key text, p_fingerprint uuid
 -- Name: _reverse(text, text, bigint, bigint, jsonb, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+CREATE FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean) RETURNS SETOF ledger.movement_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -2768,7 +3026,7 @@ COMMENT ON FUNCTION ledger._seal_summarize() IS 'Private (ledger.seal): summaris
 -- Name: _seal_tenant(text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._seal_tenant(p_tenant text, p_horizon timestamp with time zone) RETURNS TABLE(tenant text, seal_no bigint, horizon timestamp with time zone, entries bigint, postings bigint, digest text)
+CREATE FUNCTION ledger._seal_tenant(p_tenant text, p_horizon timestamp with time zone) RETURNS SETOF ledger.seal_result
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -2867,7 +3125,7 @@ COMMENT ON FUNCTION ledger._seal_wait() IS 'Private: wait until every transactio
 -- Name: _verify_all(text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._verify_all(p_tenant text DEFAULT NULL::text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+CREATE FUNCTION ledger._verify_all(p_tenant text DEFAULT NULL::text) RETURNS SETOF ledger.verify_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -3023,7 +3281,7 @@ COMMENT ON FUNCTION ledger._verify_all(p_tenant text) IS 'Private (ledger.verify
 -- Name: _verify_chain(text, text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._verify_chain(p_tenant text, p_digest text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+CREATE FUNCTION ledger._verify_chain(p_tenant text, p_digest text) RETURNS SETOF ledger.verify_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -3065,7 +3323,7 @@ COMMENT ON FUNCTION ledger._verify_chain(p_tenant text, p_digest text) IS 'Priva
 -- Name: _verify_checkpoints(text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._verify_checkpoints(p_tenant text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+CREATE FUNCTION ledger._verify_checkpoints(p_tenant text) RETURNS SETOF ledger.verify_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -3118,7 +3376,7 @@ COMMENT ON FUNCTION ledger._verify_checkpoints(p_tenant text) IS 'Private: check
 -- Name: _verify_links(text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._verify_links(p_tenant text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+CREATE FUNCTION ledger._verify_links(p_tenant text) RETURNS SETOF ledger.verify_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -3151,7 +3409,7 @@ COMMENT ON FUNCTION ledger._verify_links(p_tenant text) IS 'Private: seals of a 
 -- Name: _verify_recent(text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._verify_recent(p_tenant text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+CREATE FUNCTION ledger._verify_recent(p_tenant text) RETURNS SETOF ledger.verify_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET jit TO 'off'
@@ -3322,7 +3580,7 @@ COMMENT ON FUNCTION ledger._verify_recent(p_tenant text) IS 'Private (ledger.ver
 -- Name: _void(text, bigint, boolean); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+CREATE FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean) RETURNS SETOF ledger.movement_result
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -3464,7 +3722,7 @@ COMMENT ON FUNCTION ledger.balance_at(p_tenant text, p_code text, p_at timestamp
 -- Name: capture(text, bigint, bigint); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint DEFAULT NULL::bigint) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+CREATE FUNCTION ledger.capture(p_tenant text, p_entry_id bigint, p_amount bigint DEFAULT NULL::bigint) RETURNS SETOF ledger.movement_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -3634,7 +3892,7 @@ COMMENT ON FUNCTION ledger.changes(p_tenant text, p_after text, p_limit integer)
 -- Name: close_account(text, text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.close_account(p_tenant text, p_code text) RETURNS TABLE(tenant text, code text, currency text, balance bigint, pending_out bigint, pending_in bigint, available bigint, min_balance bigint, max_balance bigint, closed boolean)
+CREATE FUNCTION ledger.close_account(p_tenant text, p_code text) RETURNS SETOF ledger.account_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -3761,7 +4019,7 @@ COMMENT ON FUNCTION ledger.expire_holds(p_tenant text) IS 'Void every pending ho
 -- Name: get_account(text, text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.get_account(p_tenant text, p_code text) RETURNS TABLE(tenant text, code text, currency text, balance bigint, pending_out bigint, pending_in bigint, available bigint, min_balance bigint, max_balance bigint, closed boolean)
+CREATE FUNCTION ledger.get_account(p_tenant text, p_code text) RETURNS SETOF ledger.account_result
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -3908,7 +4166,7 @@ COMMENT ON FUNCTION ledger.grant_tenant(p_tenant text, p_role name) IS 'Let p_ro
 -- Name: hold(text, text, text, text, bigint, timestamp with time zone, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.hold(p_tenant text, p_key text, p_from text, p_to text, p_amount bigint, p_expires_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_metadata jsonb DEFAULT '{}'::jsonb) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+CREATE FUNCTION ledger.hold(p_tenant text, p_key text, p_from text, p_to text, p_amount bigint, p_expires_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_metadata jsonb DEFAULT '{}'::jsonb) RETURNS SETOF ledger.movement_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -3920,10 +4178,7 @@ BEGIN
     v_moved := ledger._post(p_tenant, p_key, ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount],
         p_metadata, p_pending => true, p_expires_at => p_expires_at, p_one_currency => true,
         p_user => true);
-    entry_id := v_moved.entry_id;
-    status := v_moved.status;
-    replayed := v_moved.replayed;
-    RETURN NEXT;
+    RETURN NEXT v_moved;
 END
 $$;
 
@@ -3937,7 +4192,7 @@ COMMENT ON FUNCTION ledger.hold(p_tenant text, p_key text, p_from text, p_to tex
 -- Name: open_account(text, text, text, bigint, bigint, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.open_account(p_tenant text, p_code text, p_currency text, p_min_balance bigint DEFAULT 0, p_max_balance bigint DEFAULT NULL::bigint, p_metadata jsonb DEFAULT '{}'::jsonb) RETURNS TABLE(tenant text, code text, currency text, balance bigint, pending_out bigint, pending_in bigint, available bigint, min_balance bigint, max_balance bigint, closed boolean)
+CREATE FUNCTION ledger.open_account(p_tenant text, p_code text, p_currency text, p_min_balance bigint DEFAULT 0, p_max_balance bigint DEFAULT NULL::bigint, p_metadata jsonb DEFAULT '{}'::jsonb) RETURNS SETOF ledger.account_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -3960,7 +4215,7 @@ COMMENT ON FUNCTION ledger.open_account(p_tenant text, p_code text, p_currency t
 -- Name: post_entry(text, text, jsonb, jsonb, boolean, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.post_entry(p_tenant text, p_key text, p_legs jsonb, p_metadata jsonb DEFAULT '{}'::jsonb, p_pending boolean DEFAULT false, p_expires_at timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+CREATE FUNCTION ledger.post_entry(p_tenant text, p_key text, p_legs jsonb, p_metadata jsonb DEFAULT '{}'::jsonb, p_pending boolean DEFAULT false, p_expires_at timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS SETOF ledger.movement_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
@@ -3992,10 +4247,7 @@ BEGIN
     v_moved := ledger._post(p_tenant, p_key, v_codes, v_amounts, p_metadata,
         p_pending => coalesce(p_pending, false), p_expires_at => p_expires_at,
         p_one_currency => false, p_user => true);
-    entry_id := v_moved.entry_id;
-    status := v_moved.status;
-    replayed := v_moved.replayed;
-    RETURN NEXT;
+    RETURN NEXT v_moved;
 END
 $_$;
 
@@ -4009,7 +4261,7 @@ COMMENT ON FUNCTION ledger.post_entry(p_tenant text, p_key text, p_legs jsonb, p
 -- Name: reverse(text, text, bigint, bigint, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint DEFAULT NULL::bigint, p_metadata jsonb DEFAULT '{}'::jsonb) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+CREATE FUNCTION ledger.reverse(p_tenant text, p_key text, p_entry_id bigint, p_amount bigint DEFAULT NULL::bigint, p_metadata jsonb DEFAULT '{}'::jsonb) RETURNS SETOF ledger.movement_result
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -4056,7 +4308,7 @@ COMMENT ON FUNCTION ledger.revoke_tenant(p_tenant text, p_role name) IS 'Take p_
 -- Name: seal(text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.seal(p_tenant text DEFAULT NULL::text) RETURNS TABLE(tenant text, seal_no bigint, horizon timestamp with time zone, entries bigint, postings bigint, digest text)
+CREATE FUNCTION ledger.seal(p_tenant text DEFAULT NULL::text) RETURNS SETOF ledger.seal_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -4096,7 +4348,7 @@ COMMENT ON FUNCTION ledger.seal(p_tenant text) IS 'Seal a tenant''s history up t
 -- Name: set_account_stripes(text, text, integer); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.set_account_stripes(p_tenant text, p_code text, p_stripes integer) RETURNS TABLE(tenant text, code text, currency text, balance bigint, pending_out bigint, pending_in bigint, available bigint, min_balance bigint, max_balance bigint, closed boolean)
+CREATE FUNCTION ledger.set_account_stripes(p_tenant text, p_code text, p_stripes integer) RETURNS SETOF ledger.account_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -4261,7 +4513,7 @@ COMMENT ON FUNCTION ledger.statement_page(p_tenant text, p_code text, p_after te
 -- Name: transfer(text, text, text, text, bigint, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.transfer(p_tenant text, p_key text, p_from text, p_to text, p_amount bigint, p_metadata jsonb DEFAULT '{}'::jsonb) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+CREATE FUNCTION ledger.transfer(p_tenant text, p_key text, p_from text, p_to text, p_amount bigint, p_metadata jsonb DEFAULT '{}'::jsonb) RETURNS SETOF ledger.movement_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -4269,17 +4521,12 @@ DECLARE
     v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
-        PERFORM ledger._check_amount('amount', p_amount);
-    END IF;
+    PERFORM ledger._check_amount('amount', p_amount);
     -- An expression, not a query: the engine's row comes back without executor start-up.
-    v_moved := ledger._post(p_tenant, p_key, ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount],
-        p_metadata, p_pending => false, p_expires_at => NULL, p_one_currency => true,
-        p_user => true);
-    entry_id := v_moved.entry_id;
-    status := v_moved.status;
-    replayed := v_moved.replayed;
-    RETURN NEXT;
+    v_moved := ledger._move(p_tenant, ARRAY[p_key], ARRAY[p_metadata], NULL, '{1,1}',
+        ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount], p_pending => false, p_expires_at => NULL,
+        p_one_currency => true, p_user => true, p_on_error => 'raise');
+    RETURN NEXT (v_moved.entry_ids[1], v_moved.statuses[1], v_moved.replayed[1])::ledger.movement_result;
 END
 $$;
 
@@ -4300,6 +4547,8 @@ CREATE FUNCTION ledger.transfer_batch(p_tenant text, p_transfers jsonb, p_atomic
 #variable_conflict use_column
 DECLARE
     c_max_items CONSTANT integer := 1000;
+    c_bigint_min CONSTANT numeric := -9223372036854775808;  -- the range of an amount
+    c_bigint_max CONSTANT numeric := 9223372036854775807;
     v_n integer;
     v_keys text[];
     v_from text[];
@@ -4342,7 +4591,7 @@ BEGIN
                CASE
                  WHEN NOT r.obj THEN 'an item must be a JSON object|item=' || left(r.x::text, 100)
                  WHEN jsonb_typeof(r.a) IS DISTINCT FROM 'number' OR (r.a #>> '{}') !~ '^-?[0-9]+$'
-                      OR (r.a #>> '{}')::numeric NOT BETWEEN -9223372036854775808 AND 9223372036854775807 THEN
+                      OR (r.a #>> '{}')::numeric NOT BETWEEN c_bigint_min AND c_bigint_max THEN
                       'amount must be an integer (minor units)|amount=' || coalesce(left(r.a::text, 40), 'NULL')
                  WHEN (r.a #>> '{}')::numeric <= 0 THEN
                       'amount must be greater than 0|amount=' || (r.a #>> '{}')
@@ -4388,7 +4637,7 @@ COMMENT ON FUNCTION ledger.transfer_batch(p_tenant text, p_transfers jsonb, p_at
 -- Name: verify(text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.verify(p_tenant text DEFAULT NULL::text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+CREATE FUNCTION ledger.verify(p_tenant text DEFAULT NULL::text) RETURNS SETOF ledger.verify_result
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -4433,7 +4682,7 @@ COMMENT ON FUNCTION ledger.verify(p_tenant text) IS 'Check the ledger against it
 -- Name: verify_full(text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.verify_full(p_tenant text DEFAULT NULL::text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+CREATE FUNCTION ledger.verify_full(p_tenant text DEFAULT NULL::text) RETURNS SETOF ledger.verify_result
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -4470,7 +4719,7 @@ COMMENT ON FUNCTION ledger.verify_full(p_tenant text) IS 'Re-check everything (N
 -- Name: verify_seal(text, text); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.verify_seal(p_tenant text, p_digest text) RETURNS TABLE(check_name text, tenant text, subject text, detail text)
+CREATE FUNCTION ledger.verify_seal(p_tenant text, p_digest text) RETURNS SETOF ledger.verify_result
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
@@ -4520,7 +4769,7 @@ COMMENT ON FUNCTION ledger.version(p_tenant text) IS 'The installed pgbalance re
 -- Name: void(text, bigint); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
-CREATE FUNCTION ledger.void(p_tenant text, p_entry_id bigint) RETURNS TABLE(entry_id bigint, status text, replayed boolean)
+CREATE FUNCTION ledger.void(p_tenant text, p_entry_id bigint) RETURNS SETOF ledger.movement_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -4552,6 +4801,51 @@ $$;
 --
 
 COMMENT ON FUNCTION tuition._clearing_account(p_currency text) IS 'Private: code of the per-currency clearing account (no floor, no ceiling) that tuition payments come from.';
+
+--
+-- Name: _decide_payment(text, bigint, text, text, text); Type: FUNCTION; Schema: tuition; Owner: -
+--
+
+CREATE FUNCTION tuition._decide_payment(p_tenant text, p_payment_id bigint, p_status text, p_approver text, p_reason text) RETURNS SETOF tuition.payment_result
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz;
+    v_payment tuition.payment;
+BEGIN
+    v_payment := tuition._lock_payment(p_tenant, p_payment_id);
+    IF v_payment.status = p_status THEN
+        RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, true);
+        RETURN;
+    END IF;
+    IF v_payment.status = 'rejected' THEN
+        PERFORM ledger._raise('PB004', 'a rejected payment cannot be approved',
+            format('payment_id=%s status=%s', p_payment_id, v_payment.status),
+            'Submit a new payment instead.');
+    ELSIF v_payment.status = 'paid' THEN
+        PERFORM ledger._raise('PB004', 'a paid payment cannot be rejected',
+            format('payment_id=%s status=%s', p_payment_id, v_payment.status));
+    END IF;
+
+    IF p_status = 'paid' THEN
+        PERFORM ledger._capture(p_tenant, v_payment.hold_entry_id, NULL, false);
+    ELSE
+        PERFORM ledger._void(p_tenant, v_payment.hold_entry_id, false);
+    END IF;
+    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
+    UPDATE tuition.payment AS p
+       SET status = p_status, approver = p_approver, reason = p_reason, decided_at = v_now
+     WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
+    RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, false);
+END
+$$;
+
+--
+-- Name: FUNCTION _decide_payment(p_tenant text, p_payment_id bigint, p_status text, p_approver text, p_reason text); Type: COMMENT; Schema: tuition; Owner: -
+--
+
+COMMENT ON FUNCTION tuition._decide_payment(p_tenant text, p_payment_id bigint, p_status text, p_approver text, p_reason text) IS 'Private: approve (p_status paid, capture its hold) or reject (rejected, void it) a payment awaiting approval; the same decision again replays, the other PB004.';
 
 --
 -- Name: payment; Type: TABLE; Schema: tuition; Owner: -
@@ -4620,7 +4914,7 @@ COMMENT ON FUNCTION tuition._lock_payment(p_tenant text, p_payment_id bigint) IS
 -- Name: _payment_out(text, bigint, boolean); Type: FUNCTION; Schema: tuition; Owner: -
 --
 
-CREATE FUNCTION tuition._payment_out(p_tenant text, p_payment_id bigint, p_replayed boolean) RETURNS TABLE(payment_id bigint, reference text, term_no integer, amount bigint, status text, allocations jsonb, replayed boolean)
+CREATE FUNCTION tuition._payment_out(p_tenant text, p_payment_id bigint, p_replayed boolean) RETURNS SETOF tuition.payment_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -4647,7 +4941,7 @@ COMMENT ON FUNCTION tuition._payment_out(p_tenant text, p_payment_id bigint, p_r
 -- Name: _payment_replay(text, text, bigint, integer, bigint); Type: FUNCTION; Schema: tuition; Owner: -
 --
 
-CREATE FUNCTION tuition._payment_replay(p_tenant text, p_reference text, p_assessment_id bigint, p_term_no integer, p_amount bigint) RETURNS TABLE(payment_id bigint, reference text, term_no integer, amount bigint, status text, allocations jsonb, replayed boolean)
+CREATE FUNCTION tuition._payment_replay(p_tenant text, p_reference text, p_assessment_id bigint, p_term_no integer, p_amount bigint) RETURNS SETOF tuition.payment_result
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -4696,7 +4990,7 @@ COMMENT ON FUNCTION tuition._student_account(p_assessment_id bigint) IS 'Private
 -- Name: _terms(text, bigint); Type: FUNCTION; Schema: tuition; Owner: -
 --
 
-CREATE FUNCTION tuition._terms(p_tenant text, p_assessment_id bigint) RETURNS TABLE(term_no integer, name text, amount bigint, paid bigint, pending bigint, remaining bigint, effective_remaining bigint, status text, selectable boolean, blocked_reason text)
+CREATE FUNCTION tuition._terms(p_tenant text, p_assessment_id bigint) RETURNS SETOF tuition.term_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -4745,14 +5039,10 @@ COMMENT ON FUNCTION tuition._terms(p_tenant text, p_assessment_id bigint) IS 'Pr
 -- Name: approve_payment(text, bigint, text); Type: FUNCTION; Schema: tuition; Owner: -
 --
 
-CREATE FUNCTION tuition.approve_payment(p_tenant text, p_payment_id bigint, p_approver text DEFAULT NULL::text) RETURNS TABLE(payment_id bigint, reference text, term_no integer, amount bigint, status text, allocations jsonb, replayed boolean)
+CREATE FUNCTION tuition.approve_payment(p_tenant text, p_payment_id bigint, p_approver text DEFAULT NULL::text) RETURNS SETOF tuition.payment_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-#variable_conflict use_column
-DECLARE
-    v_now timestamptz;
-    v_payment tuition.payment;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
@@ -4760,24 +5050,7 @@ BEGIN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
     PERFORM ledger._check_text('approver', p_approver, false);
-
-    v_payment := tuition._lock_payment(p_tenant, p_payment_id);
-    IF v_payment.status = 'paid' THEN
-        RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, true);
-        RETURN;
-    END IF;
-    IF v_payment.status = 'rejected' THEN
-        PERFORM ledger._raise('PB004', 'a rejected payment cannot be approved',
-            format('payment_id=%s status=%s', p_payment_id, v_payment.status),
-            'Submit a new payment instead.');
-    END IF;
-
-    PERFORM ledger._capture(p_tenant, v_payment.hold_entry_id, NULL, false);
-    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
-    UPDATE tuition.payment AS p
-       SET status = 'paid', approver = p_approver, decided_at = v_now
-     WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
-    RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, false);
+    RETURN QUERY SELECT * FROM tuition._decide_payment(p_tenant, p_payment_id, 'paid', p_approver, NULL);
 END
 $$;
 
@@ -4832,6 +5105,7 @@ CREATE FUNCTION tuition.create_assessment(p_tenant text, p_student text, p_curre
     AS $$
 #variable_conflict use_column
 DECLARE
+    c_bigint_max CONSTANT numeric := 9223372036854775807;  -- the largest amount a posting holds
     v_term jsonb;
     v_no int := 0;
     v_amount numeric;
@@ -4860,7 +5134,7 @@ BEGIN
         END IF;
         PERFORM ledger._check_name('term name', v_term ->> 'name', false);
         v_amount := (v_term ->> 'amount')::numeric;
-        IF v_amount <= 0 OR v_amount <> trunc(v_amount) OR v_amount > 9223372036854775807 THEN
+        IF v_amount <= 0 OR v_amount <> trunc(v_amount) OR v_amount > c_bigint_max THEN
             PERFORM ledger._raise('22023', 'a term amount must be a positive whole number of minor units',
                 format('term_no=%s amount=%s', v_no, v_term ->> 'amount'));
         END IF;
@@ -4868,7 +5142,7 @@ BEGIN
         v_terms := v_terms || jsonb_build_array(
             jsonb_build_object('name', v_term ->> 'name', 'amount', v_amount::bigint));
     END LOOP;
-    IF v_total > 9223372036854775807 THEN
+    IF v_total > c_bigint_max THEN
         PERFORM ledger._raise('22023', 'the terms add up to more than a bigint can hold',
             format('total=%s', v_total));
     END IF;
@@ -4918,7 +5192,7 @@ COMMENT ON FUNCTION tuition.create_assessment(p_tenant text, p_student text, p_c
 -- Name: overview(text, text); Type: FUNCTION; Schema: tuition; Owner: -
 --
 
-CREATE FUNCTION tuition.overview(p_tenant text, p_student text) RETURNS TABLE(term_no integer, name text, amount bigint, paid bigint, pending bigint, remaining bigint, effective_remaining bigint, status text, selectable boolean, blocked_reason text)
+CREATE FUNCTION tuition.overview(p_tenant text, p_student text) RETURNS SETOF tuition.term_result
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -4948,14 +5222,10 @@ COMMENT ON FUNCTION tuition.overview(p_tenant text, p_student text) IS 'The stud
 -- Name: reject_payment(text, bigint, text); Type: FUNCTION; Schema: tuition; Owner: -
 --
 
-CREATE FUNCTION tuition.reject_payment(p_tenant text, p_payment_id bigint, p_reason text DEFAULT NULL::text) RETURNS TABLE(payment_id bigint, reference text, term_no integer, amount bigint, status text, allocations jsonb, replayed boolean)
+CREATE FUNCTION tuition.reject_payment(p_tenant text, p_payment_id bigint, p_reason text DEFAULT NULL::text) RETURNS SETOF tuition.payment_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-#variable_conflict use_column
-DECLARE
-    v_now timestamptz;
-    v_payment tuition.payment;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
@@ -4963,23 +5233,7 @@ BEGIN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
     PERFORM ledger._check_text('reason', p_reason);
-
-    v_payment := tuition._lock_payment(p_tenant, p_payment_id);
-    IF v_payment.status = 'rejected' THEN
-        RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, true);
-        RETURN;
-    END IF;
-    IF v_payment.status = 'paid' THEN
-        PERFORM ledger._raise('PB004', 'a paid payment cannot be rejected',
-            format('payment_id=%s status=%s', p_payment_id, v_payment.status));
-    END IF;
-
-    PERFORM ledger._void(p_tenant, v_payment.hold_entry_id, false);
-    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
-    UPDATE tuition.payment AS p
-       SET status = 'rejected', reason = p_reason, decided_at = v_now
-     WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
-    RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, false);
+    RETURN QUERY SELECT * FROM tuition._decide_payment(p_tenant, p_payment_id, 'rejected', NULL, p_reason);
 END
 $$;
 
@@ -4993,7 +5247,7 @@ COMMENT ON FUNCTION tuition.reject_payment(p_tenant text, p_payment_id bigint, p
 -- Name: submit_payment(text, text, integer, bigint, text); Type: FUNCTION; Schema: tuition; Owner: -
 --
 
-CREATE FUNCTION tuition.submit_payment(p_tenant text, p_student text, p_term_no integer, p_amount bigint, p_reference text) RETURNS TABLE(payment_id bigint, reference text, term_no integer, amount bigint, status text, allocations jsonb, replayed boolean)
+CREATE FUNCTION tuition.submit_payment(p_tenant text, p_student text, p_term_no integer, p_amount bigint, p_reference text) RETURNS SETOF tuition.payment_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -5172,7 +5426,7 @@ COMMENT ON FUNCTION wallet._funding_account(p_currency text) IS 'Private: the pe
 -- Name: _move(text, text, text, bigint, text, jsonb); Type: FUNCTION; Schema: wallet; Owner: -
 --
 
-CREATE FUNCTION wallet._move(p_tenant text, p_user text, p_kind text, p_amount bigint, p_reference text, p_items jsonb) RETURNS TABLE(reference text, user_id text, kind text, amount bigint, status text, replayed boolean)
+CREATE FUNCTION wallet._move(p_tenant text, p_user text, p_kind text, p_amount bigint, p_reference text, p_items jsonb) RETURNS SETOF wallet.tx_result
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -5263,7 +5517,7 @@ COMMENT ON FUNCTION wallet._revenue_account(p_currency text) IS 'Private: the pe
 -- Name: _tx_out(text, text, boolean); Type: FUNCTION; Schema: wallet; Owner: -
 --
 
-CREATE FUNCTION wallet._tx_out(p_tenant text, p_reference text, p_replayed boolean) RETURNS TABLE(reference text, user_id text, kind text, amount bigint, status text, replayed boolean)
+CREATE FUNCTION wallet._tx_out(p_tenant text, p_reference text, p_replayed boolean) RETURNS SETOF wallet.tx_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -5285,7 +5539,7 @@ COMMENT ON FUNCTION wallet._tx_out(p_tenant text, p_reference text, p_replayed b
 -- Name: _wallet_out(text, text); Type: FUNCTION; Schema: wallet; Owner: -
 --
 
-CREATE FUNCTION wallet._wallet_out(p_tenant text, p_user text) RETURNS TABLE(user_id text, currency text, balance bigint, available bigint)
+CREATE FUNCTION wallet._wallet_out(p_tenant text, p_user text) RETURNS SETOF wallet.wallet_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -5314,7 +5568,7 @@ COMMENT ON FUNCTION wallet._wallet_out(p_tenant text, p_user text) IS 'Private: 
 -- Name: balance(text, text); Type: FUNCTION; Schema: wallet; Owner: -
 --
 
-CREATE FUNCTION wallet.balance(p_tenant text, p_user text) RETURNS TABLE(user_id text, currency text, balance bigint, available bigint)
+CREATE FUNCTION wallet.balance(p_tenant text, p_user text) RETURNS SETOF wallet.wallet_result
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -5340,7 +5594,7 @@ COMMENT ON FUNCTION wallet.balance(p_tenant text, p_user text) IS 'The wallet of
 -- Name: fail_purchase(text, text, text); Type: FUNCTION; Schema: wallet; Owner: -
 --
 
-CREATE FUNCTION wallet.fail_purchase(p_tenant text, p_reference text, p_reason text DEFAULT NULL::text) RETURNS TABLE(reference text, user_id text, kind text, amount bigint, status text, replayed boolean)
+CREATE FUNCTION wallet.fail_purchase(p_tenant text, p_reference text, p_reason text DEFAULT NULL::text) RETURNS SETOF wallet.tx_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -5397,7 +5651,7 @@ COMMENT ON FUNCTION wallet.fail_purchase(p_tenant text, p_reference text, p_reas
 -- Name: history(text, text); Type: FUNCTION; Schema: wallet; Owner: -
 --
 
-CREATE FUNCTION wallet.history(p_tenant text, p_user text) RETURNS TABLE(reference text, user_id text, kind text, amount bigint, status text, replayed boolean)
+CREATE FUNCTION wallet.history(p_tenant text, p_user text) RETURNS SETOF wallet.tx_result
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -5427,7 +5681,7 @@ COMMENT ON FUNCTION wallet.history(p_tenant text, p_user text) IS 'Top-ups and p
 -- Name: open(text, text, text); Type: FUNCTION; Schema: wallet; Owner: -
 --
 
-CREATE FUNCTION wallet.open(p_tenant text, p_user text, p_currency text) RETURNS TABLE(user_id text, currency text, balance bigint, available bigint)
+CREATE FUNCTION wallet.open(p_tenant text, p_user text, p_currency text) RETURNS SETOF wallet.wallet_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -5481,7 +5735,7 @@ COMMENT ON FUNCTION wallet.open(p_tenant text, p_user text, p_currency text) IS 
 -- Name: purchase(text, text, bigint, text, jsonb); Type: FUNCTION; Schema: wallet; Owner: -
 --
 
-CREATE FUNCTION wallet.purchase(p_tenant text, p_user text, p_amount bigint, p_reference text, p_items jsonb DEFAULT '[]'::jsonb) RETURNS TABLE(reference text, user_id text, kind text, amount bigint, status text, replayed boolean)
+CREATE FUNCTION wallet.purchase(p_tenant text, p_user text, p_amount bigint, p_reference text, p_items jsonb DEFAULT '[]'::jsonb) RETURNS SETOF wallet.tx_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -5501,7 +5755,7 @@ COMMENT ON FUNCTION wallet.purchase(p_tenant text, p_user text, p_amount bigint,
 -- Name: topup(text, text, bigint, text); Type: FUNCTION; Schema: wallet; Owner: -
 --
 
-CREATE FUNCTION wallet.topup(p_tenant text, p_user text, p_amount bigint, p_reference text) RETURNS TABLE(reference text, user_id text, kind text, amount bigint, status text, replayed boolean)
+CREATE FUNCTION wallet.topup(p_tenant text, p_user text, p_amount bigint, p_reference text) RETURNS SETOF wallet.tx_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -6423,7 +6677,7 @@ COMMENT ON TRIGGER guard_account_truncate ON ledger.account IS 'Accounts are nev
 -- Name: account guard_account_update; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
-CREATE TRIGGER guard_account_update BEFORE UPDATE ON ledger.account FOR EACH ROW WHEN (((old.tenant_id IS DISTINCT FROM new.tenant_id) OR (old.account_id IS DISTINCT FROM new.account_id) OR (old.code IS DISTINCT FROM new.code) OR (old.currency IS DISTINCT FROM new.currency) OR ((((old.balance IS DISTINCT FROM new.balance) OR (old.pending_out IS DISTINCT FROM new.pending_out)) OR (old.pending_in IS DISTINCT FROM new.pending_in)) AND ((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text))))) EXECUTE FUNCTION ledger._guard_account_update();
+CREATE TRIGGER guard_account_update BEFORE UPDATE ON ledger.account FOR EACH ROW WHEN (((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION ledger._guard_account_update();
 
 --
 -- Name: TRIGGER guard_account_update ON account; Type: COMMENT; Schema: ledger; Owner: -
@@ -6603,7 +6857,7 @@ COMMENT ON TRIGGER guard_stripe_delete ON ledger.account_stripe IS 'Stripes are 
 -- Name: account_stripe guard_stripe_insert; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
-CREATE TRIGGER guard_stripe_insert BEFORE INSERT ON ledger.account_stripe FOR EACH ROW WHEN ((((new.balance <> 0) OR (new.pending_out <> 0) OR (new.pending_in <> 0)) AND ((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text)))) EXECUTE FUNCTION ledger._guard_stripe();
+CREATE TRIGGER guard_stripe_insert BEFORE INSERT ON ledger.account_stripe FOR EACH ROW WHEN (((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION ledger._guard_stripe();
 
 --
 -- Name: TRIGGER guard_stripe_insert ON account_stripe; Type: COMMENT; Schema: ledger; Owner: -
@@ -6627,7 +6881,7 @@ COMMENT ON TRIGGER guard_stripe_truncate ON ledger.account_stripe IS 'Stripes ar
 -- Name: account_stripe guard_stripe_update; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
-CREATE TRIGGER guard_stripe_update BEFORE UPDATE ON ledger.account_stripe FOR EACH ROW WHEN (((old.tenant_id IS DISTINCT FROM new.tenant_id) OR (old.account_id IS DISTINCT FROM new.account_id) OR (old.stripe_no IS DISTINCT FROM new.stripe_no) OR ((((old.balance IS DISTINCT FROM new.balance) OR (old.pending_out IS DISTINCT FROM new.pending_out)) OR (old.pending_in IS DISTINCT FROM new.pending_in)) AND ((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text))))) EXECUTE FUNCTION ledger._guard_stripe();
+CREATE TRIGGER guard_stripe_update BEFORE UPDATE ON ledger.account_stripe FOR EACH ROW WHEN (((pg_trigger_depth() < 1) OR (current_setting('pgbalance.applying'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION ledger._guard_stripe();
 
 --
 -- Name: TRIGGER guard_stripe_update ON account_stripe; Type: COMMENT; Schema: ledger; Owner: -
@@ -6807,6 +7061,18 @@ GRANT USAGE ON SCHEMA wallet TO pgbalance_auditor;
 GRANT USAGE ON SCHEMA wallet TO pgbalance_owner;
 
 --
+-- Name: TABLE booking; Type: ACL; Schema: booking; Owner: -
+--
+
+GRANT SELECT ON TABLE booking.booking TO pgbalance_auditor;
+
+--
+-- Name: FUNCTION _apply_payment(p_tenant text, p_booking booking.booking, p_kind text, p_amount bigint, p_payment_ref text); Type: ACL; Schema: booking; Owner: -
+--
+
+REVOKE ALL ON FUNCTION booking._apply_payment(p_tenant text, p_booking booking.booking, p_kind text, p_amount bigint, p_payment_ref text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _booking_account(p_booking text); Type: ACL; Schema: booking; Owner: -
 --
 
@@ -6835,12 +7101,6 @@ GRANT SELECT ON TABLE booking.payment TO pgbalance_auditor;
 --
 
 REVOKE ALL ON FUNCTION booking._known_payment(p_tenant text, p_booking text, p_kind text, p_amount bigint, p_payment_ref text, p_booking_found boolean) FROM PUBLIC;
-
---
--- Name: TABLE booking; Type: ACL; Schema: booking; Owner: -
---
-
-GRANT SELECT ON TABLE booking.booking TO pgbalance_auditor;
 
 --
 -- Name: FUNCTION _record_payment(p_tenant text, p_booking booking.booking, p_kind text, p_amount bigint, p_payment_ref text, p_applied boolean, p_reason text); Type: ACL; Schema: booking; Owner: -
@@ -7052,6 +7312,12 @@ REVOKE ALL ON FUNCTION ledger._cursor_mac(p_ipad bytea, p_opad bytea, p_message 
 REVOKE ALL ON FUNCTION ledger._fingerprint(p_codes text[], p_amounts bigint[], p_pending boolean, p_expires_at timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _fingerprint_pair(p_code_a text, p_amount_a bigint, p_code_b text, p_amount_b bigint, p_pending boolean, p_expires_at timestamp with time zone); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._fingerprint_pair(p_code_a text, p_amount_a bigint, p_code_b text, p_amount_b bigint, p_pending boolean, p_expires_at timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _granted_tenants(); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -7136,10 +7402,10 @@ REVOKE ALL ON FUNCTION ledger._name_problem(p_what text, p_value text, p_user bo
 REVOKE ALL ON FUNCTION ledger._open_account(p_tenant text, p_code text, p_currency text, p_min_balance bigint, p_max_balance bigint, p_metadata jsonb) FROM PUBLIC;
 
 --
--- Name: FUNCTION _post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, OUT entry_id bigint, OUT status text, OUT replayed boolean); Type: ACL; Schema: ledger; Owner: -
+-- Name: FUNCTION _post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean); Type: ACL; Schema: ledger; Owner: -
 --
 
-REVOKE ALL ON FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean, OUT entry_id bigint, OUT status text, OUT replayed boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger._post(p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb, p_pending boolean, p_expires_at timestamp with time zone, p_one_currency boolean, p_user boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _raise(p_code text, p_message text, p_detail text, p_hint text); Type: ACL; Schema: ledger; Owner: -
@@ -7429,6 +7695,12 @@ GRANT ALL ON FUNCTION ledger.void(p_tenant text, p_entry_id bigint) TO pgbalance
 --
 
 REVOKE ALL ON FUNCTION tuition._clearing_account(p_currency text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _decide_payment(p_tenant text, p_payment_id bigint, p_status text, p_approver text, p_reason text); Type: ACL; Schema: tuition; Owner: -
+--
+
+REVOKE ALL ON FUNCTION tuition._decide_payment(p_tenant text, p_payment_id bigint, p_status text, p_approver text, p_reason text) FROM PUBLIC;
 
 --
 -- Name: TABLE payment; Type: ACL; Schema: tuition; Owner: -

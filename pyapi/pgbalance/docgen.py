@@ -184,11 +184,20 @@ _FUNCTIONS = """
 SELECT n.nspname, p.proname,
        pg_catalog.pg_get_function_arguments(p.oid),
        pg_catalog.pg_get_function_result(p.oid),
+       -- The result's columns: its OUT ('t') parameters, or the attributes of the composite
+       -- type it returns (RETURNS SETOF ledger.movement_result).
        coalesce((SELECT array_agg(a.name || ' ' || pg_catalog.format_type(a.type, NULL)
                                   ORDER BY a.ord)
                    FROM unnest(p.proargnames, p.proallargtypes, p.proargmodes)
                         WITH ORDINALITY AS a(name, type, mode, ord)
-                  WHERE a.mode = 't'), '{}'),
+                  WHERE a.mode = 't'),
+                (SELECT array_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, NULL)
+                                  ORDER BY a.attnum)
+                   FROM pg_catalog.pg_type AS t
+                   JOIN pg_catalog.pg_class AS c ON c.oid = t.typrelid AND c.relkind = 'c'
+                   JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid
+                  WHERE t.oid = p.prorettype AND a.attnum > 0 AND NOT a.attisdropped),
+                '{}'),
        pg_catalog.obj_description(p.oid, 'pg_proc'),
        p.prosecdef,
        coalesce(p.proconfig, '{}'),
@@ -210,6 +219,20 @@ SELECT n.nspname, c.relname, pg_catalog.obj_description(c.oid, 'pg_class')
   JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
  WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'p', 'v', 'm')
  ORDER BY array_position(%(schemas)s, n.nspname::text), c.relname
+"""
+
+# The row shapes functions return, each declared once (migrations/0017_result_types.sql).
+_RESULT_TYPES = """
+SELECT n.nspname, t.typname, pg_catalog.obj_description(t.oid, 'pg_type'),
+       (SELECT string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, NULL), ', '
+                          ORDER BY a.attnum)
+          FROM pg_catalog.pg_attribute AS a
+         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+  FROM pg_catalog.pg_type AS t
+  JOIN pg_catalog.pg_class AS c ON c.oid = t.typrelid AND c.relkind = 'c'
+  JOIN pg_catalog.pg_namespace AS n ON n.oid = t.typnamespace
+ WHERE n.nspname = ANY(%(schemas)s)
+ ORDER BY array_position(%(schemas)s, n.nspname::text), t.typname
 """
 
 # Literal SQLSTATEs raised by function bodies: ledger._raise('PB001', ...) or ERRCODE = '...'.
@@ -253,6 +276,11 @@ def _wrap_signature(fn: ApiFunction) -> str:
     if result.startswith("TABLE(") and fn.columns:
         cols = ",\n".join(f"    {n} {t}" for n, t in fn.columns)
         result = "TABLE (\n" + cols + "\n)"
+    elif fn.columns:
+        # A declared result type (Result types below): its columns, so each function's
+        # entry still shows the rows it returns.
+        cols = ",\n".join(f"--     {n} {t}" for n, t in fn.columns)
+        result = f"{result}\n-- columns:\n{cols}"
     return f"{body}\nRETURNS {result}"
 
 
@@ -312,6 +340,7 @@ def api_markdown(conn: psycopg.Connection[Any]) -> str:
     schemas = installed_schemas(conn)
     functions = api_functions(conn, schemas)
     tables = conn.execute(_TABLES, {"schemas": schemas}).fetchall()
+    types = conn.execute(_RESULT_TYPES, {"schemas": schemas}).fetchall()
     raised = conn.execute(_RAISED, {"schemas": schemas}).fetchall()
     known = set(errors.BY_SQLSTATE)
     unknown = sorted({code for _, code in raised} - known)
@@ -349,6 +378,14 @@ def api_markdown(conn: psycopg.Connection[Any]) -> str:
             lines.append("|-------|---------------|")
             for name, c in schema_tables:
                 lines.append(f"| `{schema}.{name}` | {_md_cell(c or '')} |")
+            lines.append("")
+        schema_types = [(name, c, cols) for s, name, c, cols in types if s == schema]
+        if schema_types:
+            lines.append("| result type | columns | what a row is |")
+            lines.append("|-------------|---------|---------------|")
+            for name, c, cols in schema_types:
+                row = f"| `{schema}.{name}` | {_md_cell(cols or '')} | {_md_cell(c or '')} |"
+                lines.append(row)
             lines.append("")
         for fn in (f for f in functions if f.schema == schema):
             lines.append(f'<a id="{_anchor(f"{fn.schema}.{fn.name}")}"></a>\n')

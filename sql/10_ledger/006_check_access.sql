@@ -10,8 +10,8 @@
 -- It runs on every call, so it is kept cheap: an unbound role costs one probe of an index
 -- that is empty where no grant exists (the second probe runs only for bound roles), and there
 -- is no SET search_path clause: every caller is a public function with the pinned path, which
--- this inherits, and a SET clause (a GUC save and restore per call) measured about half of
--- the check's cost. Every name below is schema-qualified.
+-- this inherits, and a SET clause would add a GUC save and restore to every call. Every name
+-- below is schema-qualified.
 CREATE OR REPLACE FUNCTION ledger._check_access(p_tenant text, p_write boolean)
 RETURNS void
 LANGUAGE plpgsql

@@ -4,6 +4,14 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- An UPDATE that leaves identity and amounts as they are (say, of metadata) passes.
+    IF TG_OP = 'UPDATE'
+       AND (OLD.tenant_id, OLD.account_id, OLD.code, OLD.currency)
+           IS NOT DISTINCT FROM (NEW.tenant_id, NEW.account_id, NEW.code, NEW.currency)
+       AND (OLD.balance, OLD.pending_out, OLD.pending_in)
+           IS NOT DISTINCT FROM (NEW.balance, NEW.pending_out, NEW.pending_in) THEN
+        RETURN NEW;
+    END IF;
     PERFORM ledger._raise('PB009',
         'balance, pending and identity columns of an account change only through ledger postings',
         format('account=%s balance=%s->%s pending_out=%s->%s pending_in=%s->%s',
@@ -15,21 +23,17 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._guard_account_update() IS
-    'Private trigger: raises PB009 when a balance column changes outside ledger._apply_postings.';
+    'Private trigger: raises PB009 when an account is inserted with amounts, or its identity or amounts change outside ledger._apply_postings.';
 
--- The posting trigger runs at trigger depth >= 1 with its marker set; anything else that
--- changes a balance column (the owner's UPDATE included) is refused.
+-- The posting trigger runs at trigger depth >= 1 with its marker set, and its UPDATE names
+-- only the amount columns: it skips the guard. Any other UPDATE (the owner's included) goes
+-- through it, which refuses a change of identity or amounts. The WHEN is kept this small
+-- because PostgreSQL prepares a trigger's WHEN for every statement that fires it, and the
+-- posting trigger's UPDATE is in every movement.
 CREATE OR REPLACE TRIGGER guard_account_update
     BEFORE UPDATE ON ledger.account
     FOR EACH ROW
-    WHEN (OLD.tenant_id IS DISTINCT FROM NEW.tenant_id
-          OR OLD.account_id IS DISTINCT FROM NEW.account_id
-          OR OLD.code IS DISTINCT FROM NEW.code
-          OR OLD.currency IS DISTINCT FROM NEW.currency
-          OR ((OLD.balance, OLD.pending_out, OLD.pending_in)
-                  IS DISTINCT FROM (NEW.balance, NEW.pending_out, NEW.pending_in)
-              AND (pg_trigger_depth() < 1
-                   OR current_setting('pgbalance.applying', true) IS DISTINCT FROM 'on')))
+    WHEN (pg_trigger_depth() < 1 OR current_setting('pgbalance.applying', true) IS DISTINCT FROM 'on')
     EXECUTE FUNCTION ledger._guard_account_update();
 COMMENT ON TRIGGER guard_account_update ON ledger.account IS
     'Balances change only through the posting trigger (PB009).';

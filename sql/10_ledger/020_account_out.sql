@@ -1,9 +1,7 @@
 -- The one place that shapes an account row for callers. An account's amounts are its row
 -- plus its stripes (ledger.account_stripe; only striped accounts have any), summed here.
 CREATE OR REPLACE FUNCTION ledger._account_out(p_tenant text, p_code text)
-RETURNS TABLE (tenant text, code text, currency text, balance bigint, pending_out bigint,
-               pending_in bigint, available bigint, min_balance bigint, max_balance bigint,
-               closed boolean)
+RETURNS SETOF ledger.account_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp

@@ -3,9 +3,7 @@
 CREATE OR REPLACE FUNCTION ledger._open_account(
     p_tenant text, p_code text, p_currency text, p_min_balance bigint, p_max_balance bigint,
     p_metadata jsonb)
-RETURNS TABLE (tenant text, code text, currency text, balance bigint, pending_out bigint,
-               pending_in bigint, available bigint, min_balance bigint, max_balance bigint,
-               closed boolean)
+RETURNS SETOF ledger.account_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

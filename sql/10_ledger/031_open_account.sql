@@ -2,9 +2,7 @@ CREATE OR REPLACE FUNCTION ledger.open_account(
     p_tenant text, p_code text, p_currency text,
     p_min_balance bigint DEFAULT 0, p_max_balance bigint DEFAULT NULL,
     p_metadata jsonb DEFAULT '{}')
-RETURNS TABLE (tenant text, code text, currency text, balance bigint, pending_out bigint,
-               pending_in bigint, available bigint, min_balance bigint, max_balance bigint,
-               closed boolean)
+RETURNS SETOF ledger.account_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

@@ -1,7 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger.get_account(p_tenant text, p_code text)
-RETURNS TABLE (tenant text, code text, currency text, balance bigint, pending_out bigint,
-               pending_in bigint, available bigint, min_balance bigint, max_balance bigint,
-               closed boolean)
+RETURNS SETOF ledger.account_result
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER

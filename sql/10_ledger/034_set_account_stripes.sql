@@ -7,9 +7,7 @@
 -- which can differ from the order they committed. Workflow accounts (pgb: codes) may be
 -- striped too: striping moves no money.
 CREATE OR REPLACE FUNCTION ledger.set_account_stripes(p_tenant text, p_code text, p_stripes integer)
-RETURNS TABLE (tenant text, code text, currency text, balance bigint, pending_out bigint,
-               pending_in bigint, available bigint, min_balance bigint, max_balance bigint,
-               closed boolean)
+RETURNS SETOF ledger.account_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

@@ -2,7 +2,7 @@
 -- its replays set-based, with the same rule). A separate statement from the claim, so under
 -- READ COMMITTED it sees the winner's committed entry.
 CREATE OR REPLACE FUNCTION ledger._replay(p_tenant text, p_key text, p_fingerprint uuid)
-RETURNS TABLE (entry_id bigint, status text, replayed boolean)
+RETURNS SETOF ledger.movement_result
 LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column

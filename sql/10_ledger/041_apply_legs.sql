@@ -62,17 +62,18 @@ DECLARE
     v_now timestamptz;
 BEGIN
     -- Per-item arrays start NULL and get their elements assigned by subscript (gaps read NULL).
-    FOR j IN 1 .. v_m LOOP
-        v_f := p_leg_items[j];
-        IF v_start[v_f] IS NULL THEN
-            v_start[v_f] := j;
-        END IF;
-        v_end[v_f] := j;
-    END LOOP;
-
     IF v_n = 1 THEN
+        v_start := '{1}';
+        v_end := ARRAY[v_m];
         v_codes := p_leg_codes;
     ELSE
+        FOR j IN 1 .. v_m LOOP
+            v_f := p_leg_items[j];
+            IF v_start[v_f] IS NULL THEN
+                v_start[v_f] := j;
+            END IF;
+            v_end[v_f] := j;
+        END LOOP;
         v_codes := ARRAY(SELECT DISTINCT p_leg_codes[g.j] FROM generate_subscripts(p_leg_codes, 1) AS g(j)
                           WHERE p_entry_ids[p_leg_items[g.j]] IS NOT NULL);
     END IF;

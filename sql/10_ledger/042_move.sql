@@ -60,22 +60,30 @@ DECLARE
     v_k integer;
     v_bad integer;
 BEGIN
-    v_problem := ledger._name_problem('tenant', p_tenant, false);
-    IF v_problem IS NOT NULL THEN
+    -- PL/pgSQL sets up every expression it meets once per transaction, and a movement is
+    -- usually its transaction's only call: the path of a well-formed item meets few and small
+    -- ones (the problem texts are built only for an item that has one).
+    IF NOT coalesce(ledger._name_ok(p_tenant, false), false) THEN
+        v_problem := ledger._name_problem('tenant', p_tenant, false);
         PERFORM ledger._raise('22023', v_problem[1], v_problem[2], v_problem[3]);
     END IF;
     IF v_n = 0 THEN
         RETURN;
     END IF;
-    -- Per-item arrays start NULL and get the elements assigned (by absolute subscript: an
-    -- array with gaps reads NULL there); every expression costs its set-up once per transaction.
-    FOR j IN 1 .. v_m LOOP
-        v_f := p_leg_items[j];
-        IF v_start[v_f] IS NULL THEN
-            v_start[v_f] := j;
-        END IF;
-        v_end[v_f] := j;
-    END LOOP;
+    -- Item i's legs are v_start[i] .. v_end[i]. Per-item arrays start NULL and get their
+    -- elements assigned by absolute subscript (an array with gaps reads NULL there).
+    IF v_n = 1 THEN
+        v_start := ARRAY[CASE WHEN v_m > 0 THEN 1 END];
+        v_end := ARRAY[CASE WHEN v_m > 0 THEN v_m END];
+    ELSE
+        FOR j IN 1 .. v_m LOOP
+            v_f := p_leg_items[j];
+            IF v_start[v_f] IS NULL THEN
+                v_start[v_f] := j;
+            END IF;
+            v_end[v_f] := j;
+        END LOOP;
+    END IF;
 
     -- 1. Malformed input (22023). A well-formed item passes a few small expressions (plpgsql
     -- prepares each expression it meets once per transaction); a malformed one is then told
@@ -168,8 +176,11 @@ BEGIN
         END IF;
         v_amount[i] := v_positive;
         v_meta[i] := coalesce(p_metadata[i], '{}');
-        v_fp[i] := ledger._fingerprint(p_leg_codes[v_start[i]:v_end[i]], p_leg_amounts[v_start[i]:v_end[i]],
-                                       p_pending, p_expires_at);
+        v_fp[i] := CASE WHEN v_legs = 2
+            THEN ledger._fingerprint_pair(p_leg_codes[v_start[i]], p_leg_amounts[v_start[i]],
+                                          p_leg_codes[v_end[i]], p_leg_amounts[v_end[i]], p_pending, p_expires_at)
+            ELSE ledger._fingerprint(p_leg_codes[v_start[i]:v_end[i]], p_leg_amounts[v_start[i]:v_end[i]],
+                                     p_pending, p_expires_at) END;
     END LOOP;
 
     -- The first valid item of each key, and entry ids for every valid item in item order.
@@ -217,16 +228,21 @@ BEGIN
 
     IF v_ids IS NOT NULL THEN
         -- 3. Keys already taken.
-        v_apply := array_fill(NULL::bigint, ARRAY[v_n]);
-        v_lost := '{}';
-        FOR i IN 1 .. v_n LOOP
-            CONTINUE WHEN v_first[i] IS NULL;
-            IF v_ids[v_first[i]] = ANY (v_claimed) THEN
-                v_apply[i] := v_ids[i];
-            ELSIF v_first[i] = i THEN
-                v_lost := v_lost || p_keys[i];
-            END IF;
-        END LOOP;
+        IF v_n = 1 THEN
+            v_apply := v_claimed;  -- NULL: the key is taken
+            v_lost := CASE WHEN v_claimed IS NULL THEN p_keys END;
+        ELSE
+            v_apply := array_fill(NULL::bigint, ARRAY[v_n]);
+            v_lost := '{}';
+            FOR i IN 1 .. v_n LOOP
+                CONTINUE WHEN v_first[i] IS NULL;
+                IF v_ids[v_first[i]] = ANY (v_claimed) THEN
+                    v_apply[i] := v_ids[i];
+                ELSIF v_first[i] = i THEN
+                    v_lost := v_lost || p_keys[i];
+                END IF;
+            END LOOP;
+        END IF;
         IF cardinality(v_lost) > 0 THEN
             SELECT array_agg(e.idempotency_key), array_agg(e.entry_id), array_agg(e.fingerprint),
                    array_agg(e.status)

@@ -4,8 +4,8 @@
 -- One row, not a set: callers take it as a plain expression (no query for the result).
 CREATE OR REPLACE FUNCTION ledger._post(
     p_tenant text, p_key text, p_codes text[], p_amounts bigint[], p_metadata jsonb,
-    p_pending boolean, p_expires_at timestamptz, p_one_currency boolean, p_user boolean,
-    OUT entry_id bigint, OUT status text, OUT replayed boolean)
+    p_pending boolean, p_expires_at timestamptz, p_one_currency boolean, p_user boolean)
+RETURNS ledger.movement_result
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -15,9 +15,7 @@ BEGIN
         array_fill(1, ARRAY[coalesce(cardinality(p_codes), 0)]), p_codes, p_amounts,
         p_pending => p_pending, p_expires_at => p_expires_at, p_one_currency => p_one_currency,
         p_user => p_user, p_on_error => 'raise');
-    entry_id := v_moved.entry_ids[1];
-    status := v_moved.statuses[1];
-    replayed := v_moved.replayed[1];
+    RETURN (v_moved.entry_ids[1], v_moved.statuses[1], v_moved.replayed[1])::ledger.movement_result;
 END
 $$;
 COMMENT ON FUNCTION ledger._post(text, text, text[], bigint[], jsonb, boolean, timestamptz, boolean, boolean) IS

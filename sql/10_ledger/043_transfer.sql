@@ -1,7 +1,7 @@
 CREATE OR REPLACE FUNCTION ledger.transfer(
     p_tenant text, p_key text, p_from text, p_to text, p_amount bigint,
     p_metadata jsonb DEFAULT '{}')
-RETURNS TABLE (entry_id bigint, status text, replayed boolean)
+RETURNS SETOF ledger.movement_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -10,17 +10,12 @@ DECLARE
     v_moved record;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
-    IF p_amount IS NULL OR p_amount <= 0 THEN  -- the helper raises the error
-        PERFORM ledger._check_amount('amount', p_amount);
-    END IF;
+    PERFORM ledger._check_amount('amount', p_amount);
     -- An expression, not a query: the engine's row comes back without executor start-up.
-    v_moved := ledger._post(p_tenant, p_key, ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount],
-        p_metadata, p_pending => false, p_expires_at => NULL, p_one_currency => true,
-        p_user => true);
-    entry_id := v_moved.entry_id;
-    status := v_moved.status;
-    replayed := v_moved.replayed;
-    RETURN NEXT;
+    v_moved := ledger._move(p_tenant, ARRAY[p_key], ARRAY[p_metadata], NULL, '{1,1}',
+        ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount], p_pending => false, p_expires_at => NULL,
+        p_one_currency => true, p_user => true, p_on_error => 'raise');
+    RETURN NEXT (v_moved.entry_ids[1], v_moved.statuses[1], v_moved.replayed[1])::ledger.movement_result;
 END
 $$;
 COMMENT ON FUNCTION ledger.transfer(text, text, text, text, bigint, jsonb) IS

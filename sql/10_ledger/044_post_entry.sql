@@ -1,7 +1,7 @@
 CREATE OR REPLACE FUNCTION ledger.post_entry(
     p_tenant text, p_key text, p_legs jsonb, p_metadata jsonb DEFAULT '{}',
     p_pending boolean DEFAULT false, p_expires_at timestamptz DEFAULT NULL)
-RETURNS TABLE (entry_id bigint, status text, replayed boolean)
+RETURNS SETOF ledger.movement_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -34,10 +34,7 @@ BEGIN
     v_moved := ledger._post(p_tenant, p_key, v_codes, v_amounts, p_metadata,
         p_pending => coalesce(p_pending, false), p_expires_at => p_expires_at,
         p_one_currency => false, p_user => true);
-    entry_id := v_moved.entry_id;
-    status := v_moved.status;
-    replayed := v_moved.replayed;
-    RETURN NEXT;
+    RETURN NEXT v_moved;
 END
 $$;
 COMMENT ON FUNCTION ledger.post_entry(text, text, jsonb, jsonb, boolean, timestamptz) IS

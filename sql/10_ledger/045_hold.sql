@@ -1,7 +1,7 @@
 CREATE OR REPLACE FUNCTION ledger.hold(
     p_tenant text, p_key text, p_from text, p_to text, p_amount bigint,
     p_expires_at timestamptz DEFAULT NULL, p_metadata jsonb DEFAULT '{}')
-RETURNS TABLE (entry_id bigint, status text, replayed boolean)
+RETURNS SETOF ledger.movement_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -14,10 +14,7 @@ BEGIN
     v_moved := ledger._post(p_tenant, p_key, ARRAY[p_from, p_to], ARRAY[-p_amount, p_amount],
         p_metadata, p_pending => true, p_expires_at => p_expires_at, p_one_currency => true,
         p_user => true);
-    entry_id := v_moved.entry_id;
-    status := v_moved.status;
-    replayed := v_moved.replayed;
-    RETURN NEXT;
+    RETURN NEXT v_moved;
 END
 $$;
 COMMENT ON FUNCTION ledger.hold(text, text, text, text, bigint, timestamptz, jsonb) IS

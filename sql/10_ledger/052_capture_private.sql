@@ -1,6 +1,6 @@
 -- ledger.capture's body; p_user = false is the path of the workflow that made the hold.
 CREATE OR REPLACE FUNCTION ledger._capture(p_tenant text, p_entry_id bigint, p_amount bigint, p_user boolean)
-RETURNS TABLE (entry_id bigint, status text, replayed boolean)
+RETURNS SETOF ledger.movement_result
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger.void(p_tenant text, p_entry_id bigint)
-RETURNS TABLE (entry_id bigint, status text, replayed boolean)
+RETURNS SETOF ledger.movement_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

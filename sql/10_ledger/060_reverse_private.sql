@@ -1,6 +1,6 @@
 CREATE OR REPLACE FUNCTION ledger._reverse(
     p_tenant text, p_key text, p_entry_id bigint, p_amount bigint, p_metadata jsonb, p_user boolean)
-RETURNS TABLE (entry_id bigint, status text, replayed boolean)
+RETURNS SETOF ledger.movement_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

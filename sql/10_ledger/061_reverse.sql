@@ -1,7 +1,7 @@
 CREATE OR REPLACE FUNCTION ledger.reverse(
     p_tenant text, p_key text, p_entry_id bigint, p_amount bigint DEFAULT NULL,
     p_metadata jsonb DEFAULT '{}')
-RETURNS TABLE (entry_id bigint, status text, replayed boolean)
+RETURNS SETOF ledger.movement_result
 LANGUAGE sql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

@@ -4,8 +4,7 @@
 -- for the accounts that moved since the previous seal: the previous checkpoint plus the sums
 -- since. Reads postings and writes its own tables: no lock any movement waits for.
 CREATE OR REPLACE FUNCTION ledger._seal_tenant(p_tenant text, p_horizon timestamptz)
-RETURNS TABLE (tenant text, seal_no bigint, horizon timestamptz, entries bigint,
-               postings bigint, digest text)
+RETURNS SETOF ledger.seal_result
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$

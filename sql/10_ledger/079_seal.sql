@@ -4,8 +4,7 @@
 -- which therefore holds every posting before the horizon: a write, so READ COMMITTED
 -- (ledger._check_access, 25000 otherwise).
 CREATE OR REPLACE FUNCTION ledger.seal(p_tenant text DEFAULT NULL)
-RETURNS TABLE (tenant text, seal_no bigint, horizon timestamptz, entries bigint,
-               postings bigint, digest text)
+RETURNS SETOF ledger.seal_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._verify_all(p_tenant text DEFAULT NULL)
-RETURNS TABLE (check_name text, tenant text, subject text, detail text)
+RETURNS SETOF ledger.verify_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp

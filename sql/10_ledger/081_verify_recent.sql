@@ -8,7 +8,7 @@
 -- Linear in the number of accounts (an index probe for each one's last checkpoint): about
 -- 20 us per account (docs/performance.md, "History").
 CREATE OR REPLACE FUNCTION ledger._verify_recent(p_tenant text)
-RETURNS TABLE (check_name text, tenant text, subject text, detail text)
+RETURNS SETOF ledger.verify_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp

@@ -2,7 +2,7 @@
 -- rising horizons, each naming the previous seal's digest. The digests themselves are
 -- recomputed by ledger.verify_full and ledger.verify_seal. PL/pgSQL for Citus (ledger._seal_digest).
 CREATE OR REPLACE FUNCTION ledger._verify_links(p_tenant text)
-RETURNS TABLE (check_name text, tenant text, subject text, detail text)
+RETURNS SETOF ledger.verify_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp

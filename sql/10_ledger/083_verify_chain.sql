@@ -4,7 +4,7 @@
 -- earlier, e.g. printed by pgbalance seal), the recomputed chain must also reproduce it; a
 -- rewritten seal table cannot hide a change from that.
 CREATE OR REPLACE FUNCTION ledger._verify_chain(p_tenant text, p_digest text)
-RETURNS TABLE (check_name text, tenant text, subject text, detail text)
+RETURNS SETOF ledger.verify_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp

@@ -3,7 +3,7 @@
 -- per-seal sums are accumulated per account. A checkpoint exists exactly where an account
 -- moved during that seal's interval. PL/pgSQL for Citus (ledger._seal_digest).
 CREATE OR REPLACE FUNCTION ledger._verify_checkpoints(p_tenant text)
-RETURNS TABLE (check_name text, tenant text, subject text, detail text)
+RETURNS SETOF ledger.verify_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp

@@ -2,7 +2,7 @@
 -- from its last seal on (ledger._verify_recent) plus its chain's links, so the cost follows
 -- what came after the seal. ledger.verify_full re-checks everything. NULL spans tenants (a tenant-bound role's own).
 CREATE OR REPLACE FUNCTION ledger.verify(p_tenant text DEFAULT NULL)
-RETURNS TABLE (check_name text, tenant text, subject text, detail text)
+RETURNS SETOF ledger.verify_result
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER

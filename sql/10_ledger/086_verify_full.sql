@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger.verify_full(p_tenant text DEFAULT NULL)
-RETURNS TABLE (check_name text, tenant text, subject text, detail text)
+RETURNS SETOF ledger.verify_result
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger.verify_seal(p_tenant text, p_digest text)
-RETURNS TABLE (check_name text, tenant text, subject text, detail text)
+RETURNS SETOF ledger.verify_result
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER

@@ -14,6 +14,8 @@ AS $$
 #variable_conflict use_column
 DECLARE
     c_max_items CONSTANT integer := 1000;
+    c_bigint_min CONSTANT numeric := -9223372036854775808;  -- the range of an amount
+    c_bigint_max CONSTANT numeric := 9223372036854775807;
     v_n integer;
     v_keys text[];
     v_from text[];
@@ -56,7 +58,7 @@ BEGIN
                CASE
                  WHEN NOT r.obj THEN 'an item must be a JSON object|item=' || left(r.x::text, 100)
                  WHEN jsonb_typeof(r.a) IS DISTINCT FROM 'number' OR (r.a #>> '{}') !~ '^-?[0-9]+$'
-                      OR (r.a #>> '{}')::numeric NOT BETWEEN -9223372036854775808 AND 9223372036854775807 THEN
+                      OR (r.a #>> '{}')::numeric NOT BETWEEN c_bigint_min AND c_bigint_max THEN
                       'amount must be an integer (minor units)|amount=' || coalesce(left(r.a::text, 40), 'NULL')
                  WHEN (r.a #>> '{}')::numeric <= 0 THEN
                       'amount must be greater than 0|amount=' || (r.a #>> '{}')

@@ -1,7 +1,7 @@
 -- The one place that shapes a wallet row for callers: balances come from the kernel account,
 -- read the way the kernel shapes it for its own callers.
 CREATE OR REPLACE FUNCTION wallet._wallet_out(p_tenant text, p_user text)
-RETURNS TABLE (user_id text, currency text, balance bigint, available bigint)
+RETURNS SETOF wallet.wallet_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp

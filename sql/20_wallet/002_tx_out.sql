@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION wallet._tx_out(p_tenant text, p_reference text, p_replayed boolean)
-RETURNS TABLE (reference text, user_id text, kind text, amount bigint, status text, replayed boolean)
+RETURNS SETOF wallet.tx_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION wallet.open(p_tenant text, p_user text, p_currency text)
-RETURNS TABLE (user_id text, currency text, balance bigint, available bigint)
+RETURNS SETOF wallet.wallet_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION wallet.balance(p_tenant text, p_user text)
-RETURNS TABLE (user_id text, currency text, balance bigint, available bigint)
+RETURNS SETOF wallet.wallet_result
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER

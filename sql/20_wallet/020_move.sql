@@ -3,7 +3,7 @@
 -- only overdraft rule: the kernel raises PB001 and the claim rolls back with the call.
 CREATE OR REPLACE FUNCTION wallet._move(
     p_tenant text, p_user text, p_kind text, p_amount bigint, p_reference text, p_items jsonb)
-RETURNS TABLE (reference text, user_id text, kind text, amount bigint, status text, replayed boolean)
+RETURNS SETOF wallet.tx_result
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$

@@ -1,6 +1,6 @@
 CREATE OR REPLACE FUNCTION wallet.purchase(
     p_tenant text, p_user text, p_amount bigint, p_reference text, p_items jsonb DEFAULT '[]')
-RETURNS TABLE (reference text, user_id text, kind text, amount bigint, status text, replayed boolean)
+RETURNS SETOF wallet.tx_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

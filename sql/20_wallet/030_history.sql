@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION wallet.history(p_tenant text, p_user text)
-RETURNS TABLE (reference text, user_id text, kind text, amount bigint, status text, replayed boolean)
+RETURNS SETOF wallet.tx_result
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER

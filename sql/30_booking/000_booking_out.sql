@@ -1,9 +1,7 @@
 -- The one place that shapes a booking row for callers.
 CREATE OR REPLACE FUNCTION booking._booking_out(
     p_tenant text, p_booking text, p_replayed boolean, p_already_paid boolean)
-RETURNS TABLE (booking text, status text, total bigint, deposit_paid bigint,
-               balance_paid_amount bigint, balance_paid_at timestamptz, outstanding bigint,
-               replayed boolean, already_paid boolean)
+RETURNS SETOF booking.booking_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp

@@ -1,8 +1,6 @@
 CREATE OR REPLACE FUNCTION booking.create(
     p_tenant text, p_booking text, p_total bigint, p_deposit bigint, p_currency text)
-RETURNS TABLE (booking text, status text, total bigint, deposit_paid bigint,
-               balance_paid_amount bigint, balance_paid_at timestamptz, outstanding bigint,
-               replayed boolean, already_paid boolean)
+RETURNS SETOF booking.booking_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

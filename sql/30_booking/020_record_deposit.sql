@@ -1,15 +1,12 @@
 CREATE OR REPLACE FUNCTION booking.record_deposit(
     p_tenant text, p_booking text, p_amount bigint, p_payment_ref text)
-RETURNS TABLE (booking text, status text, total bigint, deposit_paid bigint,
-               balance_paid_amount bigint, balance_paid_at timestamptz, outstanding bigint,
-               replayed boolean, already_paid boolean)
+RETURNS SETOF booking.booking_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_now timestamptz;
     v_booking booking.booking;
     v_payment booking.payment;
 BEGIN
@@ -43,18 +40,7 @@ BEGIN
             'The deposit is paid in one payment of exactly the deposit amount.');
     END IF;
 
-    IF booking._record_payment(p_tenant, v_booking, 'deposit', p_amount, p_payment_ref, true, NULL)
-       IS NULL THEN
-        -- Lost the claim to another booking's payment with this ref: PB003 (never NULL here).
-        PERFORM booking._known_payment(p_tenant, p_booking, 'deposit', p_amount, p_payment_ref, true);
-        RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, true, false);
-        RETURN;
-    END IF;
-    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
-    UPDATE booking.booking AS b
-       SET status = 'DEPOSIT_PAID', deposit_paid = p_amount, deposit_paid_at = v_now
-     WHERE b.tenant_id = p_tenant AND b.booking_id = p_booking;
-    RETURN QUERY SELECT * FROM booking._booking_out(p_tenant, p_booking, false, false);
+    RETURN QUERY SELECT * FROM booking._apply_payment(p_tenant, v_booking, 'deposit', p_amount, p_payment_ref);
 END
 $$;
 COMMENT ON FUNCTION booking.record_deposit(text, text, bigint, text) IS

@@ -1,7 +1,5 @@
 CREATE OR REPLACE FUNCTION booking.get(p_tenant text, p_booking text)
-RETURNS TABLE (booking text, status text, total bigint, deposit_paid bigint,
-               balance_paid_amount bigint, balance_paid_at timestamptz, outstanding bigint,
-               replayed boolean, already_paid boolean)
+RETURNS SETOF booking.booking_result
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER

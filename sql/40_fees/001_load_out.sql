@@ -1,7 +1,6 @@
 -- The one place that shapes a load row for callers.
 CREATE OR REPLACE FUNCTION fees._load_out(p_tenant text, p_load text, p_replayed boolean)
-RETURNS TABLE (load text, status text, fee_status text, shipper_fee bigint, carrier_fee bigint,
-               fee_entry_id bigint, refund_entry_id bigint, replayed boolean)
+RETURNS SETOF fees.load_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp

@@ -1,7 +1,6 @@
 CREATE OR REPLACE FUNCTION fees.create_load(
     p_tenant text, p_load text, p_shipper text, p_carrier text, p_currency text)
-RETURNS TABLE (load text, status text, fee_status text, shipper_fee bigint, carrier_fee bigint,
-               fee_entry_id bigint, refund_entry_id bigint, replayed boolean)
+RETURNS SETOF fees.load_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

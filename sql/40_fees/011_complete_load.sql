@@ -1,6 +1,5 @@
 CREATE OR REPLACE FUNCTION fees.complete_load(p_tenant text, p_load text)
-RETURNS TABLE (load text, status text, fee_status text, shipper_fee bigint, carrier_fee bigint,
-               fee_entry_id bigint, refund_entry_id bigint, replayed boolean)
+RETURNS SETOF fees.load_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

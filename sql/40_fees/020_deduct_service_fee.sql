@@ -1,13 +1,13 @@
 CREATE OR REPLACE FUNCTION fees.deduct_service_fee(
     p_tenant text, p_load text, p_shipper_fee bigint, p_carrier_fee bigint)
-RETURNS TABLE (load text, status text, fee_status text, shipper_fee bigint, carrier_fee bigint,
-               fee_entry_id bigint, refund_entry_id bigint, replayed boolean)
+RETURNS SETOF fees.load_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    c_bigint_max CONSTANT numeric := 9223372036854775807;  -- the largest amount a posting holds
     v_load fees.load;
     v_codes text[];
     v_amounts bigint[];
@@ -21,7 +21,7 @@ BEGIN
             format('shipper_fee=%s carrier_fee=%s', coalesce(p_shipper_fee::text, 'NULL'),
                    coalesce(p_carrier_fee::text, 'NULL')));
     END IF;
-    IF p_shipper_fee::numeric + p_carrier_fee NOT BETWEEN 1 AND 9223372036854775807 THEN
+    IF p_shipper_fee::numeric + p_carrier_fee NOT BETWEEN 1 AND c_bigint_max THEN
         PERFORM ledger._raise('22023', 'the fees must add up to a positive bigint',
             format('shipper_fee=%s carrier_fee=%s', p_shipper_fee, p_carrier_fee));
     END IF;

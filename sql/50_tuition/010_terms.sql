@@ -1,8 +1,7 @@
 -- The state of every term of one assessment, derived from the allocations of its payments.
 -- submit_payment reads its rules from here and overview returns it, so the two always agree.
 CREATE OR REPLACE FUNCTION tuition._terms(p_tenant text, p_assessment_id bigint)
-RETURNS TABLE (term_no int, name text, amount bigint, paid bigint, pending bigint, remaining bigint,
-               effective_remaining bigint, status text, selectable boolean, blocked_reason text)
+RETURNS SETOF tuition.term_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp

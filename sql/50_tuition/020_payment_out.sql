@@ -1,7 +1,6 @@
 -- The one place that shapes a payment row for callers.
 CREATE OR REPLACE FUNCTION tuition._payment_out(p_tenant text, p_payment_id bigint, p_replayed boolean)
-RETURNS TABLE (payment_id bigint, reference text, term_no int, amount bigint, status text,
-               allocations jsonb, replayed boolean)
+RETURNS SETOF tuition.payment_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp

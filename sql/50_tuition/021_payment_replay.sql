@@ -2,8 +2,7 @@
 -- under READ COMMITTED it sees the winner's committed payment.
 CREATE OR REPLACE FUNCTION tuition._payment_replay(
     p_tenant text, p_reference text, p_assessment_id bigint, p_term_no int, p_amount bigint)
-RETURNS TABLE (payment_id bigint, reference text, term_no int, amount bigint, status text,
-               allocations jsonb, replayed boolean)
+RETURNS SETOF tuition.payment_result
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$

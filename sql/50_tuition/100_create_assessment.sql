@@ -6,6 +6,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    c_bigint_max CONSTANT numeric := 9223372036854775807;  -- the largest amount a posting holds
     v_term jsonb;
     v_no int := 0;
     v_amount numeric;
@@ -34,7 +35,7 @@ BEGIN
         END IF;
         PERFORM ledger._check_name('term name', v_term ->> 'name', false);
         v_amount := (v_term ->> 'amount')::numeric;
-        IF v_amount <= 0 OR v_amount <> trunc(v_amount) OR v_amount > 9223372036854775807 THEN
+        IF v_amount <= 0 OR v_amount <> trunc(v_amount) OR v_amount > c_bigint_max THEN
             PERFORM ledger._raise('22023', 'a term amount must be a positive whole number of minor units',
                 format('term_no=%s amount=%s', v_no, v_term ->> 'amount'));
         END IF;
@@ -42,7 +43,7 @@ BEGIN
         v_terms := v_terms || jsonb_build_array(
             jsonb_build_object('name', v_term ->> 'name', 'amount', v_amount::bigint));
     END LOOP;
-    IF v_total > 9223372036854775807 THEN
+    IF v_total > c_bigint_max THEN
         PERFORM ledger._raise('22023', 'the terms add up to more than a bigint can hold',
             format('total=%s', v_total));
     END IF;

@@ -1,7 +1,6 @@
 CREATE OR REPLACE FUNCTION tuition.submit_payment(
     p_tenant text, p_student text, p_term_no int, p_amount bigint, p_reference text)
-RETURNS TABLE (payment_id bigint, reference text, term_no int, amount bigint, status text,
-               allocations jsonb, replayed boolean)
+RETURNS SETOF tuition.payment_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

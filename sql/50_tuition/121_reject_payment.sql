@@ -1,14 +1,9 @@
 CREATE OR REPLACE FUNCTION tuition.reject_payment(p_tenant text, p_payment_id bigint, p_reason text DEFAULT NULL)
-RETURNS TABLE (payment_id bigint, reference text, term_no int, amount bigint, status text,
-               allocations jsonb, replayed boolean)
+RETURNS SETOF tuition.payment_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_column
-DECLARE
-    v_now timestamptz;
-    v_payment tuition.payment;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
@@ -16,23 +11,7 @@ BEGIN
         PERFORM ledger._raise('22023', 'payment_id must not be NULL');
     END IF;
     PERFORM ledger._check_text('reason', p_reason);
-
-    v_payment := tuition._lock_payment(p_tenant, p_payment_id);
-    IF v_payment.status = 'rejected' THEN
-        RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, true);
-        RETURN;
-    END IF;
-    IF v_payment.status = 'paid' THEN
-        PERFORM ledger._raise('PB004', 'a paid payment cannot be rejected',
-            format('payment_id=%s status=%s', p_payment_id, v_payment.status));
-    END IF;
-
-    PERFORM ledger._void(p_tenant, v_payment.hold_entry_id, false);
-    v_now := clock_timestamp();  -- not in the UPDATE: Citus refuses VOLATILE calls there
-    UPDATE tuition.payment AS p
-       SET status = 'rejected', reason = p_reason, decided_at = v_now
-     WHERE p.tenant_id = p_tenant AND p.payment_id = p_payment_id;
-    RETURN QUERY SELECT * FROM tuition._payment_out(p_tenant, p_payment_id, false);
+    RETURN QUERY SELECT * FROM tuition._decide_payment(p_tenant, p_payment_id, 'rejected', NULL, p_reason);
 END
 $$;
 COMMENT ON FUNCTION tuition.reject_payment(text, bigint, text) IS

@@ -1,6 +1,5 @@
 CREATE OR REPLACE FUNCTION tuition.overview(p_tenant text, p_student text)
-RETURNS TABLE (term_no int, name text, amount bigint, paid bigint, pending bigint, remaining bigint,
-               effective_remaining bigint, status text, selectable boolean, blocked_reason text)
+RETURNS SETOF tuition.term_result
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
