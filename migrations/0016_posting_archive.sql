@@ -1,4 +1,4 @@
--- depends: 0017_result_types
+-- depends: 0014_tenant_grant_role_id
 -- Archiving sealed history (docs/operations.md, "A posting table of a terabyte").
 --
 -- ledger.archive(tenant, seal_no) moves a tenant's postings sealed by that seal (posted_at
