@@ -1499,7 +1499,9 @@ BEGIN
     IF p_user THEN
         PERFORM ledger._check_user_entry(v_entry.entry_id, v_entry.idempotency_key, 'captured');
     END IF;
-    SELECT count(*) INTO v_legs FROM ledger.posting AS p
+    SELECT count(*) INTO v_legs FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+                                      UNION ALL
+                                      SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
      WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind <> 'B' AND p.amount > 0;
     IF v_legs = 0 THEN
         PERFORM ledger._raise('PB004', 'entry is not a hold', format('entry_id=%s status=%s', p_entry_id, v_entry.status));
@@ -1927,6 +1929,49 @@ $$;
 COMMENT ON FUNCTION ledger._guard_account_update() IS 'Private trigger: raises PB009 when an account is inserted with amounts, or its identity or amounts change outside ledger._apply_postings.';
 
 --
+-- Name: _guard_archive(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._guard_archive() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF TG_ARGV[0] = 'posting' THEN
+        IF NOT EXISTS (SELECT FROM ledger.posting_archive AS a
+                        WHERE a.tenant_id = OLD.tenant_id AND a.entry_id = OLD.entry_id
+                          AND a.posting_no = OLD.posting_no AND a.account_id = OLD.account_id
+                          AND a.kind = OLD.kind AND a.amount = OLD.amount
+                          AND a.posted_at = OLD.posted_at) THEN
+            PERFORM ledger._raise('PB009', 'ledger history is immutable: DELETE on ledger.posting',
+                format('operation=DELETE table=ledger.posting entry_id=%s', OLD.entry_id),
+                'Correct a movement with ledger.reverse; history is append-only.');
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF current_setting('pgbalance.archiving', true) IS DISTINCT FROM 'on'
+       OR NOT EXISTS (SELECT FROM ledger.posting AS p
+                       WHERE p.tenant_id = NEW.tenant_id AND p.entry_id = NEW.entry_id
+                         AND p.posting_no = NEW.posting_no AND p.account_id = NEW.account_id
+                         AND p.kind = NEW.kind AND p.amount = NEW.amount
+                         AND p.posted_at = NEW.posted_at)
+       OR NOT EXISTS (SELECT FROM ledger.seal AS s
+                       WHERE s.tenant_id = NEW.tenant_id AND s.horizon > NEW.posted_at) THEN
+        PERFORM ledger._raise('PB009', 'ledger history is immutable: INSERT on ledger.posting_archive',
+            format('operation=INSERT table=ledger.posting_archive entry_id=%s', NEW.entry_id),
+            'Sealed postings are archived by ledger.archive only.');
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: FUNCTION _guard_archive(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._guard_archive() IS 'Private trigger: a posting leaves ledger.posting only into an identical archived row, and enters ledger.posting_archive only from ledger.archive, sealed and identical to the row it moves (PB009 otherwise).';
+
+--
 -- Name: _guard_ddl(); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -2061,6 +2106,12 @@ BEGIN
        AND current_setting('pgbalance.discarding', true) = 'on' THEN
         RETURN NULL;
     END IF;
+    -- ledger.archive moves sealed postings to ledger.posting_archive; guard_posting_archived
+    -- then lets a row go only if the identical row is archived.
+    IF TG_ARGV[0] = 'posting' AND TG_OP = 'DELETE'
+       AND current_setting('pgbalance.archiving', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     PERFORM ledger._raise('PB009', format('ledger history is immutable: %s on ledger.%s', TG_OP, TG_ARGV[0]),
         format('operation=%s table=ledger.%s', TG_OP, TG_ARGV[0]),
         'Correct a movement with ledger.reverse; history is append-only.');
@@ -2173,7 +2224,9 @@ BEGIN
     END IF;
     PERFORM FROM ledger.account AS a
      WHERE a.tenant_id = p_tenant
-       AND a.account_id IN (SELECT p.account_id FROM ledger.posting AS p
+       AND a.account_id IN (SELECT p.account_id FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+                                                      UNION ALL
+                                                      SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
                              WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id)
      ORDER BY a.account_id
        FOR NO KEY UPDATE;
@@ -2891,7 +2944,9 @@ BEGIN
            min(a.code) FILTER (WHERE a.closed_at IS NOT NULL)
       INTO v_codes, v_amounts, v_closed
       FROM (SELECT p.account_id, sum(p.amount)::bigint AS amount, min(p.posting_no) AS first_no
-              FROM ledger.posting AS p
+              FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+                    UNION ALL
+                    SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
              WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind = 'B'
              GROUP BY p.account_id) AS b
       JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.account_id = b.account_id;
@@ -2957,7 +3012,9 @@ BEGIN
     RETURN QUERY
         WITH p AS MATERIALIZED (
             SELECT p.entry_id, p.posting_no, p.account_id, p.kind, p.amount, p.posted_at
-              FROM ledger.posting AS p
+              FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+                    UNION ALL
+                    SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
              WHERE p.tenant_id = p_tenant AND p.posted_at >= p_from AND p.posted_at < p_to
         ), e AS MATERIALIZED (
             SELECT e.entry_id, e.idempotency_key, e.fingerprint, e.metadata, e.created_at,
@@ -2994,6 +3051,56 @@ $$;
 --
 
 COMMENT ON FUNCTION ledger._seal_digest(p_tenant text, p_prev text, p_from timestamp with time zone, p_to timestamp with time zone) IS 'Private: digest, entry and posting counts of a tenant''s postings with p_from <= posted_at < p_to, chained to p_prev.';
+
+--
+-- Name: _seal_summarize(); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger._seal_summarize() RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET lock_timeout TO '100ms'
+    AS $$
+DECLARE
+    v_index regclass := to_regclass('ledger.posting_time_brin');
+    v_per_range bigint;
+    v_blocks bigint;
+    v_start bigint;
+    v_done bigint := 0;
+BEGIN
+    -- Absent, or left invalid by a failed CREATE INDEX CONCURRENTLY (docs/operations.md builds
+    -- it that way on a large ledger): nothing to summarise, and no reason to fail the seal.
+    IF v_index IS NULL
+       OR NOT (SELECT i.indisvalid FROM pg_index AS i WHERE i.indexrelid = v_index) THEN
+        RETURN 0;
+    END IF;
+    SELECT coalesce((SELECT o.option_value::bigint
+                       FROM pg_options_to_table(c.reloptions) AS o
+                      WHERE o.option_name = 'pages_per_range'), 128)
+      INTO v_per_range
+      FROM pg_class AS c WHERE c.oid = v_index;
+    v_blocks := pg_relation_size('ledger.posting'::regclass)
+                / current_setting('block_size')::bigint;
+    -- The newest range that is full; ranges before it back to the first summarised one.
+    v_start := (v_blocks / v_per_range - 1) * v_per_range;
+    BEGIN
+        WHILE v_start >= 0 LOOP
+            EXIT WHEN brin_summarize_range(v_index, v_start) = 0;
+            v_done := v_done + 1;
+            v_start := v_start - v_per_range;
+        END LOOP;
+    EXCEPTION WHEN lock_not_available THEN
+        NULL;
+    END;
+    RETURN v_done;
+END
+$$;
+
+--
+-- Name: FUNCTION _seal_summarize(); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger._seal_summarize() IS 'Private (ledger.seal): summarise the full block ranges of the BRIN index on posted_at written since the last summarised one, so seals and verify read their interval, not everything since the last VACUUM; skipped when VACUUM holds the table. Returns the ranges summarised.';
 
 --
 -- Name: _seal_tenant(text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
@@ -3119,7 +3226,9 @@ BEGIN
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i,
                min(p.posted_at) AS first_posted_at
-          FROM ledger.posting AS p
+          FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant) AND (v_tenants IS NULL OR x.tenant_id = ANY (v_tenants))
+                UNION ALL
+                SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant) AND (v_tenants IS NULL OR x.tenant_id = ANY (v_tenants))) AS p
          WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
            AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
          GROUP BY p.tenant_id, p.account_id
@@ -3148,7 +3257,9 @@ BEGIN
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
-          FROM ledger.posting AS p
+          FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant) AND (v_tenants IS NULL OR x.tenant_id = ANY (v_tenants))
+                UNION ALL
+                SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant) AND (v_tenants IS NULL OR x.tenant_id = ANY (v_tenants))) AS p
           JOIN ledger.account AS a ON a.tenant_id = p.tenant_id AND a.account_id = p.account_id
                                 AND (p_tenant IS NULL OR a.tenant_id = p_tenant)
          WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
@@ -3171,7 +3282,9 @@ BEGIN
                coalesce(sum(p.amount) FILTER (WHERE p.kind <> 'B'), 0) AS pending_net,
                coalesce(min(x.total), 0) AS reversals
           FROM ledger.entry AS e
-          LEFT JOIN ledger.posting AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
+          LEFT JOIN (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant) AND (v_tenants IS NULL OR x.tenant_id = ANY (v_tenants))
+                     UNION ALL
+                     SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant) AND (v_tenants IS NULL OR x.tenant_id = ANY (v_tenants))) AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
                                      AND (p_tenant IS NULL OR p.tenant_id = p_tenant)
           LEFT JOIN reversed AS x ON x.tenant_id = e.tenant_id AND x.entry_id = e.entry_id
          WHERE (p_tenant IS NULL OR e.tenant_id = p_tenant)
@@ -3304,7 +3417,9 @@ BEGIN
                    coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
                    coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
                    coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
-              FROM ledger.posting AS p CROSS JOIN h
+              FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+                    UNION ALL
+                    SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p CROSS JOIN h
              WHERE p.tenant_id = p_tenant AND p.posted_at < h.horizons[cardinality(h.horizons)]
              GROUP BY p.account_id, width_bucket(p.posted_at, h.horizons)
         ), expected AS (
@@ -3377,6 +3492,7 @@ COMMENT ON FUNCTION ledger._verify_links(p_tenant text) IS 'Private: seals of a 
 CREATE FUNCTION ledger._verify_recent(p_tenant text) RETURNS SETOF ledger.verify_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
     AS $$
 DECLARE
     v_seal bigint;
@@ -3441,7 +3557,9 @@ BEGIN
           FROM touched AS t
     ), postings AS MATERIALIZED (
         SELECT p.entry_id, p.account_id, p.kind, p.amount, p.posted_at
-          FROM ledger.posting AS p
+          FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+                UNION ALL
+                SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
          WHERE p.tenant_id = p_tenant AND p.entry_id = ANY ((SELECT s.ids FROM scope AS s)::bigint[])
     ), per_currency AS (
         SELECT p.entry_id, a.currency,
@@ -3577,6 +3695,63 @@ $$;
 COMMENT ON FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean) IS 'Private: ledger.void; p_user = false lets a workflow void its own pgb: hold.';
 
 --
+-- Name: archive(text, bigint); Type: FUNCTION; Schema: ledger; Owner: -
+--
+
+CREATE FUNCTION ledger.archive(p_tenant text, p_seal_no bigint) RETURNS TABLE(tenant text, seal_no bigint, horizon timestamp with time zone, postings bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_horizon timestamptz;
+    v_copied bigint;
+    v_moved bigint;
+BEGIN
+    PERFORM ledger._check_access(p_tenant, true);
+    PERFORM ledger._check_name('tenant', p_tenant, false);
+    PERFORM pg_advisory_xact_lock(hashtextextended('pgbalance.seal:' || p_tenant, 0));
+    SELECT s.horizon INTO v_horizon FROM ledger.seal AS s
+     WHERE s.tenant_id = p_tenant AND s.seal_no = p_seal_no;
+    IF NOT FOUND THEN
+        PERFORM ledger._raise('PB005', 'no such seal',
+            format('tenant=%s seal_no=%s', p_tenant, p_seal_no),
+            'Archive up to a seal made by ledger.seal (see ledger.seal''s rows).');
+    END IF;
+    PERFORM set_config('pgbalance.archiving', 'on', true);
+    INSERT INTO ledger.posting_archive (tenant_id, entry_id, posting_no, account_id, kind, amount,
+                                        posted_at)
+    SELECT p.tenant_id, p.entry_id, p.posting_no, p.account_id, p.kind, p.amount, p.posted_at
+      FROM ledger.posting AS p
+     WHERE p.tenant_id = p_tenant AND p.posted_at < v_horizon
+       AND NOT EXISTS (SELECT FROM ledger.entry AS e
+                        WHERE e.tenant_id = p_tenant AND e.entry_id = p.entry_id
+                          AND e.status = 'pending');
+    GET DIAGNOSTICS v_copied = ROW_COUNT;
+    DELETE FROM ledger.posting AS p
+     USING ledger.posting_archive AS a
+     WHERE p.tenant_id = p_tenant AND a.tenant_id = p_tenant AND p.posted_at < v_horizon
+       AND a.entry_id = p.entry_id AND a.posting_no = p.posting_no;
+    GET DIAGNOSTICS v_moved = ROW_COUNT;
+    PERFORM set_config('pgbalance.archiving', 'off', true);
+    IF v_moved <> v_copied THEN
+        PERFORM ledger._raise('PB009', 'archived postings do not match the postings moved',
+            format('tenant=%s seal_no=%s postings=%s', p_tenant, p_seal_no, v_moved),
+            'Run ledger.verify_full for this tenant.');
+    END IF;
+    INSERT INTO ledger.archived (tenant_id, seal_no, postings)
+    VALUES (p_tenant, p_seal_no, v_moved);
+    RETURN QUERY SELECT p_tenant, p_seal_no, v_horizon, v_moved;
+END
+$$;
+
+--
+-- Name: FUNCTION archive(p_tenant text, p_seal_no bigint); Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON FUNCTION ledger.archive(p_tenant text, p_seal_no bigint) IS 'Move a tenant''s postings sealed by seal p_seal_no (posted before its horizon; holds still pending excepted) into ledger.posting_archive. Statements, balance_at, verify, verify_full and verify_seal read both tables and give the same answers after it. Returns the postings moved; PB005 for an unknown seal.';
+
+--
 -- Name: balance_at(text, text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: -
 --
 
@@ -3609,7 +3784,9 @@ BEGIN
     ELSE
         v_from := '-infinity';
     END IF;
-    RETURN v_base + (SELECT coalesce(sum(p.amount), 0)::bigint FROM ledger.posting AS p
+    RETURN v_base + (SELECT coalesce(sum(p.amount), 0)::bigint FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+                                                                     UNION ALL
+                                                                     SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
                       WHERE p.tenant_id = p_tenant AND p.account_id = v_id AND p.kind = 'B'
                         AND p.posted_at >= v_from AND p.posted_at <= p_at);
 END
@@ -3976,7 +4153,9 @@ BEGIN
                                          ELSE sum(CASE p.kind WHEN 'O' THEN -p.amount ELSE p.amount END)
                                                   FILTER (WHERE p.amount > 0)
                                     END::bigint AS amount
-                               FROM ledger.posting AS p
+                               FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+                                     UNION ALL
+                                     SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
                               WHERE p.tenant_id = p_tenant AND p.entry_id = e.entry_id
                               GROUP BY p.account_id) AS l
                        JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.account_id = l.account_id),
@@ -4231,6 +4410,7 @@ BEGIN
     ELSE
         PERFORM ledger._check_name('tenant', p_tenant, false);
     END IF;
+    PERFORM ledger._seal_summarize();
     v_horizon := clock_timestamp();
     PERFORM ledger._seal_wait();
     FOR v_tenant IN
@@ -4315,13 +4495,17 @@ BEGIN
     IF p_since IS NULL OR p_until IS NULL THEN
         PERFORM ledger._raise('22023', 'p_since and p_until must not be NULL');
     END IF;
-    SELECT coalesce(sum(p.amount), 0) INTO v_opening FROM ledger.posting AS p
+    SELECT coalesce(sum(p.amount), 0) INTO v_opening FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+                                                           UNION ALL
+                                                           SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
      WHERE p.tenant_id = p_tenant AND p.account_id = v_id AND p.kind = 'B' AND p.posted_at < p_since;
     RETURN QUERY
     SELECT p.entry_id, p.posted_at, p.amount,
            (v_opening + sum(p.amount) OVER (ORDER BY p.posted_at, p.entry_id, p.posting_no))::bigint,
            e.metadata
-      FROM ledger.posting AS p
+      FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+            UNION ALL
+            SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
       JOIN ledger.entry AS e ON e.tenant_id = p.tenant_id AND e.entry_id = p.entry_id
      WHERE p.tenant_id = p_tenant AND p.account_id = v_id AND p.kind = 'B'
        AND p.posted_at >= p_since AND p.posted_at <= p_until
@@ -4393,7 +4577,9 @@ BEGIN
                    (v_balance + sum(p.amount) OVER (ORDER BY p.posted_at, p.entry_id, p.posting_no))::bigint
                        AS balance_after
               FROM (SELECT p.entry_id, p.posting_no, p.posted_at, p.amount
-                      FROM ledger.posting AS p
+                      FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+                            UNION ALL
+                            SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
                      WHERE p.tenant_id = p_tenant AND p.account_id = v_id AND p.kind = 'B'
                        AND (p.posted_at, p.entry_id, p.posting_no) > (v_at, v_entry, v_no)
                      ORDER BY p.posted_at, p.entry_id, p.posting_no
@@ -5780,6 +5966,24 @@ CREATE TABLE ledger.account_stripe (
 COMMENT ON TABLE ledger.account_stripe IS 'Stripe rows of striped accounts (ledger.set_account_stripes; no floor, no ceiling): an account''s balance and pending columns are its row plus the sum of its stripes. Written only by ledger._apply_postings.';
 
 --
+-- Name: archived; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.archived (
+    tenant_id text NOT NULL,
+    seal_no bigint NOT NULL,
+    postings bigint NOT NULL,
+    archived_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT archived_postings_not_negative CHECK ((postings >= 0))
+);
+
+--
+-- Name: TABLE archived; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.archived IS 'One row per ledger.archive call: the seal up to whose horizon a tenant''s postings were moved to ledger.posting_archive, and how many.';
+
+--
 -- Name: cursor_key; Type: TABLE; Schema: ledger; Owner: -
 --
 
@@ -5880,6 +6084,28 @@ CREATE TABLE ledger.posting (
 --
 
 COMMENT ON TABLE ledger.posting IS 'Append-only history; inserting rows here is the only way a balance changes.';
+
+--
+-- Name: posting_archive; Type: TABLE; Schema: ledger; Owner: -
+--
+
+CREATE TABLE ledger.posting_archive (
+    entry_id bigint NOT NULL,
+    account_id bigint NOT NULL,
+    amount bigint NOT NULL,
+    posted_at timestamp with time zone NOT NULL,
+    posting_no smallint NOT NULL,
+    kind "char" NOT NULL,
+    tenant_id text NOT NULL,
+    CONSTRAINT posting_archive_amount_not_zero CHECK ((amount <> 0)),
+    CONSTRAINT posting_archive_kind_known CHECK ((kind = ANY (ARRAY['B'::"char", 'O'::"char", 'I'::"char"])))
+);
+
+--
+-- Name: TABLE posting_archive; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TABLE ledger.posting_archive IS 'Sealed postings moved out of ledger.posting by ledger.archive (same columns and keys); every history reader reads both. Append-only; may live on another tablespace.';
 
 --
 -- Name: release_history; Type: TABLE; Schema: ledger; Owner: -
@@ -6227,6 +6453,13 @@ ALTER TABLE ONLY ledger.account_stripe
     ADD CONSTRAINT account_stripe_pkey PRIMARY KEY (tenant_id, account_id, stripe_no);
 
 --
+-- Name: archived archived_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.archived
+    ADD CONSTRAINT archived_pkey PRIMARY KEY (tenant_id, seal_no, archived_at);
+
+--
 -- Name: cursor_key cursor_key_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
 --
 
@@ -6246,6 +6479,13 @@ ALTER TABLE ONLY ledger.entry
 
 ALTER TABLE ONLY ledger.entry_status_change
     ADD CONSTRAINT entry_status_change_pkey PRIMARY KEY (tenant_id, entry_id, change_id);
+
+--
+-- Name: posting_archive posting_archive_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
+--
+
+ALTER TABLE ONLY ledger.posting_archive
+    ADD CONSTRAINT posting_archive_pkey PRIMARY KEY (tenant_id, entry_id, posting_no);
 
 --
 -- Name: posting posting_pkey; Type: CONSTRAINT; Schema: ledger; Owner: -
@@ -6425,6 +6665,18 @@ CREATE INDEX posting_account_time_idx ON ledger.posting USING btree (tenant_id, 
 COMMENT ON INDEX ledger.posting_account_time_idx IS 'An account''s postings in time order: statement pages (keyset), balance_at after a checkpoint, statement.';
 
 --
+-- Name: posting_archive_account_time_idx; Type: INDEX; Schema: ledger; Owner: -
+--
+
+CREATE INDEX posting_archive_account_time_idx ON ledger.posting_archive USING btree (tenant_id, account_id, posted_at);
+
+--
+-- Name: INDEX posting_archive_account_time_idx; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON INDEX ledger.posting_archive_account_time_idx IS 'An account''s archived postings in time order (statement pages, balance_at, statement).';
+
+--
 -- Name: posting_time_brin; Type: INDEX; Schema: ledger; Owner: -
 --
 
@@ -6585,6 +6837,54 @@ CREATE TRIGGER guard_entry_update BEFORE UPDATE ON ledger.entry FOR EACH ROW WHE
 --
 
 COMMENT ON TRIGGER guard_entry_update ON ledger.entry IS 'Only status columns of an entry change (PB009).';
+
+--
+-- Name: posting_archive guard_posting_archive_history; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_posting_archive_history BEFORE DELETE OR UPDATE ON ledger.posting_archive FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history('posting_archive');
+
+--
+-- Name: TRIGGER guard_posting_archive_history ON posting_archive; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_posting_archive_history ON ledger.posting_archive IS 'Archived postings are append-only (PB009).';
+
+--
+-- Name: posting_archive guard_posting_archive_insert; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_posting_archive_insert BEFORE INSERT ON ledger.posting_archive FOR EACH ROW EXECUTE FUNCTION ledger._guard_archive('posting_archive');
+
+--
+-- Name: TRIGGER guard_posting_archive_insert ON posting_archive; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_posting_archive_insert ON ledger.posting_archive IS 'Only ledger.archive inserts, sealed rows identical to the ones it moves (PB009).';
+
+--
+-- Name: posting_archive guard_posting_archive_truncate; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_posting_archive_truncate BEFORE TRUNCATE ON ledger.posting_archive FOR EACH STATEMENT EXECUTE FUNCTION ledger._guard_history('posting_archive');
+
+--
+-- Name: TRIGGER guard_posting_archive_truncate ON posting_archive; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_posting_archive_truncate ON ledger.posting_archive IS 'Archived postings are append-only (PB009).';
+
+--
+-- Name: posting guard_posting_archived; Type: TRIGGER; Schema: ledger; Owner: -
+--
+
+CREATE TRIGGER guard_posting_archived BEFORE DELETE ON ledger.posting FOR EACH ROW EXECUTE FUNCTION ledger._guard_archive('posting');
+
+--
+-- Name: TRIGGER guard_posting_archived ON posting; Type: COMMENT; Schema: ledger; Owner: -
+--
+
+COMMENT ON TRIGGER guard_posting_archived ON ledger.posting IS 'A posting leaves only into an identical row of ledger.posting_archive (PB009).';
 
 --
 -- Name: posting guard_posting_history; Type: TRIGGER; Schema: ledger; Owner: -
@@ -7123,6 +7423,12 @@ REVOKE ALL ON FUNCTION ledger._granted_tenants() FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger._guard_account_update() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _guard_archive(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._guard_archive() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _guard_ddl(); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -7249,6 +7555,12 @@ REVOKE ALL ON FUNCTION ledger._reverse(p_tenant text, p_key text, p_entry_id big
 REVOKE ALL ON FUNCTION ledger._seal_digest(p_tenant text, p_prev text, p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _seal_summarize(); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger._seal_summarize() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _seal_tenant(p_tenant text, p_horizon timestamp with time zone); Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -7295,6 +7607,13 @@ REVOKE ALL ON FUNCTION ledger._verify_recent(p_tenant text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger._void(p_tenant text, p_entry_id bigint, p_user boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION archive(p_tenant text, p_seal_no bigint); Type: ACL; Schema: ledger; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ledger.archive(p_tenant text, p_seal_no bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION ledger.archive(p_tenant text, p_seal_no bigint) TO pgbalance_app;
 
 --
 -- Name: FUNCTION balance_at(p_tenant text, p_code text, p_at timestamp with time zone); Type: ACL; Schema: ledger; Owner: -
@@ -7657,6 +7976,12 @@ GRANT SELECT ON TABLE ledger.account TO pgbalance_auditor;
 GRANT SELECT ON TABLE ledger.account_stripe TO pgbalance_auditor;
 
 --
+-- Name: TABLE archived; Type: ACL; Schema: ledger; Owner: -
+--
+
+GRANT SELECT ON TABLE ledger.archived TO pgbalance_auditor;
+
+--
 -- Name: TABLE entry_status_change; Type: ACL; Schema: ledger; Owner: -
 --
 
@@ -7667,6 +7992,12 @@ GRANT SELECT ON TABLE ledger.entry_status_change TO pgbalance_auditor;
 --
 
 GRANT SELECT ON TABLE ledger.posting TO pgbalance_auditor;
+
+--
+-- Name: TABLE posting_archive; Type: ACL; Schema: ledger; Owner: -
+--
+
+GRANT SELECT ON TABLE ledger.posting_archive TO pgbalance_auditor;
 
 --
 -- Name: TABLE release_history; Type: ACL; Schema: ledger; Owner: -

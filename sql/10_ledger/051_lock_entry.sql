@@ -20,7 +20,9 @@ BEGIN
     END IF;
     PERFORM FROM ledger.account AS a
      WHERE a.tenant_id = p_tenant
-       AND a.account_id IN (SELECT p.account_id FROM ledger.posting AS p
+       AND a.account_id IN (SELECT p.account_id FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+                                                      UNION ALL
+                                                      SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
                              WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id)
      ORDER BY a.account_id
        FOR NO KEY UPDATE;

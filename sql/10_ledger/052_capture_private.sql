@@ -14,7 +14,9 @@ BEGIN
     IF p_user THEN
         PERFORM ledger._check_user_entry(v_entry.entry_id, v_entry.idempotency_key, 'captured');
     END IF;
-    SELECT count(*) INTO v_legs FROM ledger.posting AS p
+    SELECT count(*) INTO v_legs FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+                                      UNION ALL
+                                      SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
      WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind <> 'B' AND p.amount > 0;
     IF v_legs = 0 THEN
         PERFORM ledger._raise('PB004', 'entry is not a hold', format('entry_id=%s status=%s', p_entry_id, v_entry.status));

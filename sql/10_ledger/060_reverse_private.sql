@@ -52,7 +52,9 @@ BEGIN
            min(a.code) FILTER (WHERE a.closed_at IS NOT NULL)
       INTO v_codes, v_amounts, v_closed
       FROM (SELECT p.account_id, sum(p.amount)::bigint AS amount, min(p.posting_no) AS first_no
-              FROM ledger.posting AS p
+              FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+                    UNION ALL
+                    SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
              WHERE p.tenant_id = p_tenant AND p.entry_id = p_entry_id AND p.kind = 'B'
              GROUP BY p.account_id) AS b
       JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.account_id = b.account_id;

@@ -25,7 +25,9 @@ BEGIN
                                          ELSE sum(CASE p.kind WHEN 'O' THEN -p.amount ELSE p.amount END)
                                                   FILTER (WHERE p.amount > 0)
                                     END::bigint AS amount
-                               FROM ledger.posting AS p
+                               FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+                                     UNION ALL
+                                     SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
                               WHERE p.tenant_id = p_tenant AND p.entry_id = e.entry_id
                               GROUP BY p.account_id) AS l
                        JOIN ledger.account AS a ON a.tenant_id = p_tenant AND a.account_id = l.account_id),

@@ -35,7 +35,9 @@ BEGIN
     ELSE
         v_from := '-infinity';
     END IF;
-    RETURN v_base + (SELECT coalesce(sum(p.amount), 0)::bigint FROM ledger.posting AS p
+    RETURN v_base + (SELECT coalesce(sum(p.amount), 0)::bigint FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+                                                                     UNION ALL
+                                                                     SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
                       WHERE p.tenant_id = p_tenant AND p.account_id = v_id AND p.kind = 'B'
                         AND p.posted_at >= v_from AND p.posted_at <= p_at);
 END

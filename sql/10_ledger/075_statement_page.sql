@@ -3,6 +3,11 @@
 -- the tenant and the account as well. The next page is an index range scan of
 -- posting_account_time_idx after that row, and its balance_after continues from the signed
 -- balance, so a page ten million postings deep costs what the first costs.
+-- Live and archived postings (ledger.archive) are one union without a WHERE of its own:
+-- PostgreSQL then flattens it and merges the two index scans in order (a branch with quals
+-- is not flattened, and the page would sort every posting of the account). The functions
+-- that run on the Citus coordinator when they span tenants (verify, seal) filter inside each
+-- branch instead: the coordinator prunes shards only by those.
 CREATE OR REPLACE FUNCTION ledger.statement_page(
     p_tenant text, p_code text, p_after text DEFAULT NULL, p_limit int DEFAULT 100)
 RETURNS TABLE (entry_id bigint, posted_at timestamptz, amount bigint, balance_after bigint,
@@ -62,7 +67,9 @@ BEGIN
                    (v_balance + sum(p.amount) OVER (ORDER BY p.posted_at, p.entry_id, p.posting_no))::bigint
                        AS balance_after
               FROM (SELECT p.entry_id, p.posting_no, p.posted_at, p.amount
-                      FROM ledger.posting AS p
+                      FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x
+                            UNION ALL
+                            SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x) AS p
                      WHERE p.tenant_id = p_tenant AND p.account_id = v_id AND p.kind = 'B'
                        AND (p.posted_at, p.entry_id, p.posting_no) > (v_at, v_entry, v_no)
                      ORDER BY p.posted_at, p.entry_id, p.posting_no

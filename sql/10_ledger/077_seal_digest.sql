@@ -16,7 +16,9 @@ BEGIN
     RETURN QUERY
         WITH p AS MATERIALIZED (
             SELECT p.entry_id, p.posting_no, p.account_id, p.kind, p.amount, p.posted_at
-              FROM ledger.posting AS p
+              FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+                    UNION ALL
+                    SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
              WHERE p.tenant_id = p_tenant AND p.posted_at >= p_from AND p.posted_at < p_to
         ), e AS MATERIALIZED (
             SELECT e.entry_id, e.idempotency_key, e.fingerprint, e.metadata, e.created_at,

@@ -21,6 +21,7 @@ BEGIN
     ELSE
         PERFORM ledger._check_name('tenant', p_tenant, false);
     END IF;
+    PERFORM ledger._seal_summarize();
     v_horizon := clock_timestamp();
     PERFORM ledger._seal_wait();
     FOR v_tenant IN

@@ -21,7 +21,9 @@ BEGIN
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i,
                min(p.posted_at) AS first_posted_at
-          FROM ledger.posting AS p
+          FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant) AND (v_tenants IS NULL OR x.tenant_id = ANY (v_tenants))
+                UNION ALL
+                SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant) AND (v_tenants IS NULL OR x.tenant_id = ANY (v_tenants))) AS p
          WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
            AND (v_tenants IS NULL OR p.tenant_id = ANY(v_tenants))
          GROUP BY p.tenant_id, p.account_id
@@ -50,7 +52,9 @@ BEGIN
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
                coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
-          FROM ledger.posting AS p
+          FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant) AND (v_tenants IS NULL OR x.tenant_id = ANY (v_tenants))
+                UNION ALL
+                SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant) AND (v_tenants IS NULL OR x.tenant_id = ANY (v_tenants))) AS p
           JOIN ledger.account AS a ON a.tenant_id = p.tenant_id AND a.account_id = p.account_id
                                 AND (p_tenant IS NULL OR a.tenant_id = p_tenant)
          WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
@@ -73,7 +77,9 @@ BEGIN
                coalesce(sum(p.amount) FILTER (WHERE p.kind <> 'B'), 0) AS pending_net,
                coalesce(min(x.total), 0) AS reversals
           FROM ledger.entry AS e
-          LEFT JOIN ledger.posting AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
+          LEFT JOIN (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant) AND (v_tenants IS NULL OR x.tenant_id = ANY (v_tenants))
+                     UNION ALL
+                     SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE (p_tenant IS NULL OR x.tenant_id = p_tenant) AND (v_tenants IS NULL OR x.tenant_id = ANY (v_tenants))) AS p ON p.tenant_id = e.tenant_id AND p.entry_id = e.entry_id
                                      AND (p_tenant IS NULL OR p.tenant_id = p_tenant)
           LEFT JOIN reversed AS x ON x.tenant_id = e.tenant_id AND x.entry_id = e.entry_id
          WHERE (p_tenant IS NULL OR e.tenant_id = p_tenant)

@@ -5,11 +5,17 @@
 --   entries: those with a posting since the horizon, those created after the seal, and the
 --   entries these reverse: per-currency sums, status against all their postings, reversals.
 -- Sealed history itself is covered by the chain (ledger.verify_full, ledger.verify_seal).
+-- Linear in the number of accounts (an index probe for each one's last checkpoint): about
+-- 20 us per account (docs/performance.md, "History").
 CREATE OR REPLACE FUNCTION ledger._verify_recent(p_tenant text)
 RETURNS SETOF ledger.verify_result
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
+-- Its plan's cost passes jit_inline_above_cost and jit_optimize_above_cost from about 50,000
+-- accounts on (one checkpoint probe each), and compiling its dozen branches then took 12 s of
+-- a 16 s verify at 100,000 accounts: more than the work it would speed up.
+SET jit = off
 AS $$
 DECLARE
     v_seal bigint;
@@ -74,7 +80,9 @@ BEGIN
           FROM touched AS t
     ), postings AS MATERIALIZED (
         SELECT p.entry_id, p.account_id, p.kind, p.amount, p.posted_at
-          FROM ledger.posting AS p
+          FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+                UNION ALL
+                SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p
          WHERE p.tenant_id = p_tenant AND p.entry_id = ANY ((SELECT s.ids FROM scope AS s)::bigint[])
     ), per_currency AS (
         SELECT p.entry_id, a.currency,

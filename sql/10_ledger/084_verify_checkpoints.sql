@@ -18,7 +18,9 @@ BEGIN
                    coalesce(sum(p.amount) FILTER (WHERE p.kind = 'B'), 0) AS b,
                    coalesce(sum(p.amount) FILTER (WHERE p.kind = 'O'), 0) AS o,
                    coalesce(sum(p.amount) FILTER (WHERE p.kind = 'I'), 0) AS i
-              FROM ledger.posting AS p CROSS JOIN h
+              FROM (SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting AS x WHERE x.tenant_id = p_tenant
+                    UNION ALL
+                    SELECT x.tenant_id, x.entry_id, x.posting_no, x.account_id, x.kind, x.amount, x.posted_at FROM ledger.posting_archive AS x WHERE x.tenant_id = p_tenant) AS p CROSS JOIN h
              WHERE p.tenant_id = p_tenant AND p.posted_at < h.horizons[cardinality(h.horizons)]
              GROUP BY p.account_id, width_bucket(p.posted_at, h.horizons)
         ), expected AS (

@@ -72,7 +72,7 @@ def test_existing_data_is_distributed_then_migrate_is_a_no_op(
     report = migrate(dsn)
     assert report.applied == []
     delegated = distribution(dsn)
-    assert delegated[:2] == (16, 1) and delegated[2] > 0
+    assert delegated[:2] == (18, 1) and delegated[2] > 0
     counts = functions_on(citus_cluster, database)
     assert len(set(counts)) == 1, counts  # every worker has every function
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -102,7 +102,7 @@ def test_a_distributed_earlier_release_upgrades(
     upgrade = migrate(dsn)
     assert "0001_ledger" not in upgrade.applied and upgrade.applied
     delegated = distribution(dsn)
-    assert delegated[:2] == (16, 1)
+    assert delegated[:2] == (18, 1)
     fresh: Any = None
     with psycopg.connect(dsn) as conn:
         fresh = conn.execute(KERNEL_FUNCTIONS, (SCHEMAS,)).fetchone()

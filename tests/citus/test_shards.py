@@ -166,6 +166,7 @@ def calls(t: str) -> list[tuple[str, str, tuple[Any, ...]]]:
         call("ledger.verify"),
         call("ledger.verify_full"),
         ("ledger.verify_seal", "seal:", ()),
+        call("ledger.archive", 1),
         call("ledger.changes", None, 100),
         call("ledger.open_account", "gone", "EUR", 0, None, Jsonb({})),
         call("ledger.close_account", "gone"),

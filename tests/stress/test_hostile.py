@@ -373,6 +373,10 @@ def _granted(p: Prober) -> str:
     return GRANTEE
 
 
+def _seal(p: Prober) -> int:
+    return int(p.setup("SELECT seal_no FROM ledger.seal(%s)", (OWN,)))
+
+
 def _entry(p: Prober) -> int:
     return int(p.setup("SELECT entry_id FROM ledger.entry WHERE tenant_id = %s"
                        " AND idempotency_key = 'seed-1'", (OWN,)))  # fmt: skip
@@ -412,6 +416,7 @@ RECIPES: dict[str, Callable[[Prober], Args]] = {
     "ledger.statement_page": lambda p: {"p_code": "acct-a", "p_after": None, "p_limit": 10},
     # A well-formed digest no seal has: the call succeeds and reports it not reproduced.
     "ledger.verify_seal": lambda p: {"p_digest": "0" * 64},
+    "ledger.archive": lambda p: {"p_seal_no": _seal(p)},
     "ledger.grant_tenant": lambda p: {"p_role": GRANTEE},
     "ledger.revoke_tenant": lambda p: {"p_role": _granted(p)},
     "wallet.open": lambda p: {"p_user": p.fresh("user"), "p_currency": "USD"},

@@ -195,6 +195,192 @@ def _transfers_per_s(dsn: str, seconds: float, during: Callable[[], None] | None
     return done / elapsed
 
 
+@dataclass
+class SealLoadRound:
+    order: str
+    plain_per_s: float
+    sealing_per_s: float
+    seals: int
+    postings_sealed: int
+    seal_ms_median: float
+    seal_ms_max: float
+    # CPU (user + system) of the sealing backend per posting sealed, from /proc.
+    seal_cpu_us_per_posting: float
+
+    @property
+    def ratio(self) -> float:
+        return self.sealing_per_s / self.plain_per_s if self.plain_per_s else 0.0
+
+
+@dataclass
+class SealLoad:
+    postings: int
+    clients: int
+    window_s: float
+    interval_s: float
+    rounds: list[SealLoadRound]
+    load_average: float
+
+    @property
+    def ratio(self) -> float:
+        """Total transfers while sealing over total without, over all rounds (the windows
+        are equally long)."""
+        plain = sum(r.plain_per_s for r in self.rounds)
+        return sum(r.sealing_per_s for r in self.rounds) / plain if plain else 0.0
+
+
+def _backend_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a local backend (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _clients_per_s(dsn: str, clients: int, seconds: float) -> float:
+    """Single ledger.transfer calls from `clients` connections (one thread each) for
+    `seconds`: transfers per second, all clients together."""
+    import psycopg
+
+    conns = [psycopg.connect(dsn, autocommit=True) for _ in range(clients)]
+    counts = [0] * clients
+    stop = threading.Event()
+
+    def work(i: int) -> None:
+        rng = random.Random()
+        conn = conns[i]
+        while not stop.is_set():
+            conn.execute(
+                "SELECT * FROM ledger.transfer(%s, %s, %s, 'revenue', %s)",
+                (TENANT, f"t-{rng.getrandbits(64):x}", f"cust{rng.randint(1, CUSTOMERS)}", 1),
+            )
+            counts[i] += 1
+
+    try:
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        time.sleep(seconds)
+        stop.set()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+    finally:
+        for c in conns:
+            c.close()
+    return sum(counts) / elapsed
+
+
+def _seal_loop(dsn: str, interval: float, stop: threading.Event,
+               out: list[tuple[float, int]], cpu: list[float]) -> None:  # fmt: skip
+    """Seal the bench tenant every `interval` seconds until stopped, as cron would: each seal
+    covers what came since the previous one. Appends (ms, postings) per seal and the
+    backend's CPU seconds over the loop."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        pid = conn.info.backend_pid
+        cpu_start = _backend_cpu_s(pid)
+        while not stop.is_set():
+            start = time.perf_counter()
+            row = conn.execute("SELECT postings FROM ledger.seal(%s)", (TENANT,)).fetchone()
+            out.append(((time.perf_counter() - start) * 1000, int(row[0]) if row else 0))
+            stop.wait(max(0.0, interval - (time.perf_counter() - start)))
+        cpu.append(_backend_cpu_s(pid) - cpu_start)
+
+
+def seal_load(dsn: str, clients: int, window: float, interval: float, rounds: int,
+              say: Callable[[str], None]) -> SealLoad:  # fmt: skip
+    """Transfers/s from `clients` connections with and without a seal loop running, in
+    `rounds` interleaved pairs of `window`-second runs (plain then sealing, then sealing then
+    plain, ...), so drift in the machine's load falls on both sides alike. Before each sealing
+    window the backlog is sealed (untimed): the loop then seals only what comes during it."""
+    import psycopg
+
+    results: list[SealLoadRound] = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for n in range(rounds):
+            order = "plain,sealing" if n % 2 == 0 else "sealing,plain"
+            rates: dict[str, float] = {}
+            seals: list[tuple[float, int]] = []
+            cpu: list[float] = []
+            for phase in order.split(","):
+                if phase == "plain":
+                    rates[phase] = _clients_per_s(dsn, clients, window)
+                    continue
+                conn.execute("SELECT * FROM ledger.seal(%s)", (TENANT,)).fetchall()
+                stop = threading.Event()
+                loop = threading.Thread(target=_seal_loop, args=(dsn, interval, stop, seals, cpu))
+                loop.start()
+                try:
+                    rates[phase] = _clients_per_s(dsn, clients, window)
+                finally:
+                    stop.set()
+                    loop.join()
+            sealed = sum(p for _, p in seals)
+            ms = [m for m, _ in seals] or [0.0]
+            result = SealLoadRound(
+                order=order, plain_per_s=rates["plain"], sealing_per_s=rates["sealing"],
+                seals=len(seals), postings_sealed=sealed, seal_ms_median=statistics.median(ms),
+                seal_ms_max=max(ms),
+                seal_cpu_us_per_posting=(cpu[0] * 1e6 / sealed) if cpu and sealed else 0.0,
+            )  # fmt: skip
+            say(f"round {n + 1}: {result.plain_per_s:.0f}/s plain,"
+                f" {result.sealing_per_s:.0f}/s sealing ({result.ratio:.2f}x),"
+                f" {result.seals} seals of {sealed / max(1, result.seals):.0f} postings,"
+                f" median {result.seal_ms_median:.0f} ms")  # fmt: skip
+            results.append(result)
+        total = conn.execute("SELECT count(*) FROM ledger.posting WHERE tenant_id = %s",
+                             (TENANT,)).fetchone()  # fmt: skip
+    return SealLoad(postings=int(total[0]) if total else 0, clients=clients,
+                    window_s=window, interval_s=interval, rounds=results,
+                    load_average=os.getloadavg()[0])  # fmt: skip
+
+
+def render_seal_load(load: SealLoad) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"transfers while sealing: {load.clients} clients,"
+                        f" {load.window_s:g} s windows, a seal every {load.interval_s:g} s,"
+                        f" at {load.postings:,} postings")  # fmt: skip
+    for title in ("round", "order", "plain/s", "sealing/s", "ratio", "seals", "postings/seal",
+                  "seal ms (median)", "seal ms (max)", "seal CPU us/posting"):  # fmt: skip
+        table.add_column(title, justify="right")
+    for n, r in enumerate(load.rounds, 1):
+        table.add_row(str(n), r.order, f"{r.plain_per_s:.1f}", f"{r.sealing_per_s:.1f}",
+                      f"{r.ratio:.3f}", str(r.seals), f"{r.postings_sealed / max(1, r.seals):.0f}",
+                      f"{r.seal_ms_median:.1f}", f"{r.seal_ms_max:.1f}",
+                      f"{r.seal_cpu_us_per_posting:.1f}")  # fmt: skip
+    table.add_row("all", "", "", "", f"{load.ratio:.3f}", "", "", "", "", "")
+    Console(width=max(160, Console().width)).print(table)
+
+
+def run_seal_load(dsn: str, level: int, args: argparse.Namespace,
+                  say: Callable[[str], None]) -> SealLoad:  # fmt: skip
+    """Grow a scratch ledger to `level` postings (sealed as it grows), then seal_load."""
+    import psycopg
+
+    from pgbalance import docgen
+    from pgbalance.migrate import migrate
+
+    with docgen.scratch_database(dsn, prefix="bench_history") as scratch:
+        say("migrating the scratch database")
+        migrate(scratch)
+        with psycopg.connect(scratch, autocommit=True) as conn:
+            builder = Builder(conn, args.seal_every, say)
+            builder.setup()
+            say(f"growing to {level:,} postings")
+            builder.grow_to(level)
+            builder.seal()
+            conn.execute("VACUUM ANALYZE ledger.posting")
+        if args.seal_load_pause:
+            say(f"paused {args.seal_load_pause:g} s (database {scratch})")
+            time.sleep(args.seal_load_pause)
+        say(f"transfers with and without a seal loop, {args.seal_rounds} rounds")
+        return seal_load(scratch, args.seal_clients, args.seal_window, args.seal_interval,
+                         args.seal_rounds, say)  # fmt: skip
+
+
 def _peak_rss_anon_kb(conn: Any, sql: str, params: Any) -> tuple[float, int]:
     """Run sql on conn while sampling its backend's RssAnon (/proc: the server is local)."""
     pid = conn.info.backend_pid
@@ -406,6 +592,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="--history: posting counts to measure at (default 100k,1M,10M)")
     parser.add_argument("--seal-every", type=int, default=DEFAULT_SEAL_EVERY,
                         help="--history: postings between seals while growing (default 50000)")
+    parser.add_argument("--seal-load", action="store_true",
+                        help="--history: instead of the levels, transfers/s with and without a"
+                             " seal loop running, at the first level")  # fmt: skip
+    parser.add_argument("--seal-clients", type=int, default=4,
+                        help="--seal-load: transfer clients (default 4)")
+    parser.add_argument("--seal-window", type=float, default=20,
+                        help="--seal-load: seconds per run (default 20)")
+    parser.add_argument("--seal-interval", type=float, default=3,
+                        help="--seal-load: seconds between seals in the loop (default 3)")
+    parser.add_argument("--seal-rounds", type=int, default=4,
+                        help="--seal-load: interleaved pairs of runs (default 4)")
+    parser.add_argument("--seal-load-pause", type=float, default=0, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace, dsn: str) -> int:
@@ -419,6 +617,21 @@ def run(args: argparse.Namespace, dsn: str) -> int:
         print(f"pgbalance bench --history: levels must be >= {10 * TAIL},"
               f" --seal-every >= {2 * BATCH}", file=sys.stderr)  # fmt: skip
         return 2
+
+    if args.seal_load:
+        if args.seal_clients < 1 or args.seal_rounds < 1 or args.seal_window <= 0 \
+                or args.seal_interval <= 0:
+            print("pgbalance bench --history --seal-load: --seal-clients and --seal-rounds must"
+                  " be >= 1, --seal-window and --seal-interval > 0", file=sys.stderr)  # fmt: skip
+            return 2
+        load = run_seal_load(dsn, levels[0], args,
+                             lambda msg: print(f"... {msg}", file=sys.stderr))  # fmt: skip
+        render_seal_load(load)
+        if args.json is not None:
+            doc = asdict(load) | {"ratio": load.ratio,
+                                  "round_ratios": [r.ratio for r in load.rounds]}
+            args.json.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        return 0
 
     def on_level(results: list[Level]) -> None:
         render(results)
