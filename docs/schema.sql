@@ -2659,7 +2659,7 @@ BEGIN
     IF v_node IS NULL OR v_node = '' THEN
         v_node := set_config('pgbalance.node', (pg_control_system()).system_identifier::text, false);
     END IF;
-    RETURN v_node;
+    RETURN v_node || '.' || (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint;
 END
 $$;
 
@@ -2667,7 +2667,7 @@ $$;
 -- Name: FUNCTION _node_id(); Type: COMMENT; Schema: ledger; Owner: -
 --
 
-COMMENT ON FUNCTION ledger._node_id() IS 'Private: this server''s system identifier (the same on its streaming replicas), as text; read once per session.';
+COMMENT ON FUNCTION ledger._node_id() IS 'Private: this server''s system identifier (the same on its streaming replicas) and its start time (microseconds since the epoch), as text: <identifier>.<start>.';
 
 --
 -- Name: _open_account(text, text, text, bigint, bigint, jsonb); Type: FUNCTION; Schema: ledger; Owner: -
@@ -3851,7 +3851,7 @@ BEGIN
     END IF;
     IF p_after IS NOT NULL THEN
         v_parts := regexp_match(p_after,
-            '^(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/([0-9]{1,18})/([0-9]{1,18})/(-?[0-9]{1,20})/([0-9a-f]{16})$');
+            '^(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/([0-9]{1,18})/([0-9]{1,18})/(-?[0-9]{1,20}\.[0-9]{1,20})/([0-9a-f]{16})$');
         IF v_parts IS NULL
            OR v_parts[6] <> left(md5(p_tenant || '/' || left(p_after, length(p_after) - 17)), 16) THEN
             PERFORM ledger._raise('22023', 'cursor is not one of this tenant''s ledger.changes cursors',
@@ -3860,7 +3860,7 @@ BEGIN
         IF v_parts[5] <> v_node THEN
             PERFORM ledger._raise('72000', 'cursor was made on another server',
                 format('tenant=%s node=%s cursor_node=%s', p_tenant, v_node, v_parts[5]),
-                'The tenant''s rows have moved (a Citus shard move) or the database was restored elsewhere: read again from NULL with idempotent handlers.');
+                'The tenant''s rows have moved (a Citus shard move), the database was restored elsewhere, or the server restarted (a crash, a failover): read again from NULL with idempotent handlers.');
         END IF;
         v_low := ledger._changes_snapshot(v_parts[1]);
         v_high := ledger._changes_snapshot(v_parts[2]);

@@ -8,9 +8,10 @@
 -- is 'low/high/entry_id/change/node/tag', 'n' for no snapshot (a cursor never starts with
 -- '-', which command lines take for an option): low 'n' before the first batch, high 'n'
 -- once a batch is read to the end (the next read then takes the current snapshot as high).
--- The tag ties it to the tenant; node is the server it was made on (ledger._node_id): on
--- another server (a Citus node the tenant moved to, a restore elsewhere) its xids and
--- snapshots mean nothing, and it is refused with 72000 so that the consumer starts over.
+-- The tag ties it to the tenant; node is the server it was made on and its start
+-- (ledger._node_id): on another server (a Citus node the tenant moved to, a restore
+-- elsewhere), or after a restart (which can hand out xids again), its xids and snapshots mean
+-- nothing, and it is refused with 72000 so that the consumer starts over.
 --
 -- Cost: a batch's candidates come by index on the xid (those the low snapshot saw in
 -- progress, and those since its xmax: the changes since the previous read), never from
@@ -51,7 +52,7 @@ BEGIN
     END IF;
     IF p_after IS NOT NULL THEN
         v_parts := regexp_match(p_after,
-            '^(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/([0-9]{1,18})/([0-9]{1,18})/(-?[0-9]{1,20})/([0-9a-f]{16})$');
+            '^(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/(n|[0-9]{1,19}:[0-9]{1,19}:(?:[0-9]{1,19}(?:,[0-9]{1,19})*)?)/([0-9]{1,18})/([0-9]{1,18})/(-?[0-9]{1,20}\.[0-9]{1,20})/([0-9a-f]{16})$');
         IF v_parts IS NULL
            OR v_parts[6] <> left(md5(p_tenant || '/' || left(p_after, length(p_after) - 17)), 16) THEN
             PERFORM ledger._raise('22023', 'cursor is not one of this tenant''s ledger.changes cursors',
@@ -60,7 +61,7 @@ BEGIN
         IF v_parts[5] <> v_node THEN
             PERFORM ledger._raise('72000', 'cursor was made on another server',
                 format('tenant=%s node=%s cursor_node=%s', p_tenant, v_node, v_parts[5]),
-                'The tenant''s rows have moved (a Citus shard move) or the database was restored elsewhere: read again from NULL with idempotent handlers.');
+                'The tenant''s rows have moved (a Citus shard move), the database was restored elsewhere, or the server restarted (a crash, a failover): read again from NULL with idempotent handlers.');
         END IF;
         v_low := ledger._changes_snapshot(v_parts[1]);
         v_high := ledger._changes_snapshot(v_parts[2]);

@@ -93,7 +93,7 @@ def _raise_25000(book: Ledger, client: Client) -> None:
 
 def _raise_72000(book: Ledger, client: Client) -> None:
     """A well-tagged change-feed cursor that names another server."""
-    body = "n/n/0/0/42"
+    body = "n/n/0/0/42.1"
     tag = book.scalar("SELECT left(md5(%s || '/' || %s), 16) AS t", (book.tenant, body))
     try:
         book.rows("SELECT * FROM ledger.changes(%s, %s)", (book.tenant, f"{body}/{tag}"))
