@@ -1,6 +1,7 @@
 """A change-feed consumer (docs/changes.md): it records a notice per change of one tenant in
 its own table, and keeps its cursor beside it, in the same transaction, so a crash at any
-point repeats nothing and loses nothing.
+point repeats nothing and loses nothing. A cursor the feed refuses after a restart, a
+failover or a Citus move (72000) makes it start over from NULL; repeats change nothing.
 
     python examples/changes_consumer.py DSN TENANT [--once]
 
@@ -46,10 +47,14 @@ def consume_page(conn: psycopg.Connection[Any], tenant: str, limit: int = 100) -
         stored = conn.execute(
             "SELECT cursor FROM feed_example.cursor WHERE tenant = %s FOR UPDATE", (tenant,)
         ).fetchone()
-        rows = conn.execute(
-            "SELECT cursor, entry_id, status, changed_at FROM ledger.changes(%s, %s, %s)",
-            (tenant, stored[0] if stored else None, limit),
-        ).fetchall()
+        read = "SELECT cursor, entry_id, status, changed_at FROM ledger.changes(%s, %s, %s)"
+        try:
+            with conn.transaction():  # a savepoint: a refused read leaves the page usable
+                rows = conn.execute(read, (tenant, stored[0] if stored else None, limit)).fetchall()
+        except psycopg.errors.SnapshotTooOld:
+            # 72000: the cursor was made on another server or before this one restarted
+            # (docs/changes.md). Start over from NULL: the handler below ignores repeats.
+            rows = conn.execute(read, (tenant, None, limit)).fetchall()
         for _, entry_id, status, changed_at in rows:
             # Idempotent by (entry_id, status): a repeat would change nothing.
             conn.execute(

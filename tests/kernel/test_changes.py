@@ -405,6 +405,16 @@ def test_the_example_consumer_handles_each_change_once(ab: Ledger, kernel_dsn: s
         assert example.main([kernel_dsn, ab.tenant, "--once"]) == 0
         ab.capture(ab.hold("h2", "a", "b", 5)["entry_id"])
         assert example.main([kernel_dsn, ab.tenant, "--once"]) == 0
+        # A stored cursor of this server before a restart (72000): the consumer starts over.
+        stored = ab.scalar("SELECT cursor FROM feed_example.cursor WHERE tenant = %s", (ab.tenant,))
+        low, high, entry, change, node, _ = stored.split("/")
+        server, started = node.split(".")
+        body = f"{low}/{high}/{entry}/{change}/{server}.{int(started) - 1}"
+        tag = ab.scalar("SELECT left(md5(%s || '/' || %s), 16) AS t", (ab.tenant, body))
+        ab.rows("UPDATE feed_example.cursor SET cursor = %s WHERE tenant = %s RETURNING tenant",
+                (f"{body}/{tag}", ab.tenant))  # fmt: skip
+        ab.void(ab.hold("h3", "a", "b", 5)["entry_id"])
+        assert example.main([kernel_dsn, ab.tenant, "--once"]) == 0
         notices = ab.rows(
             "SELECT entry_id, status FROM feed_example.notice WHERE tenant = %s"
             " ORDER BY entry_id, changed_at",
