@@ -1,8 +1,8 @@
-"""Hatch build hook: ship the repo's sql/ and migrations/ inside the wheel.
+"""Hatch build hook: ship the repo's sql/, migrations/ and releases/ inside the wheel.
 
 A plain `force-include` fails when a directory does not exist yet and would also copy
 stale SQL into site-packages on editable installs, so the copy is done here, for real
-wheels only. pgbalance/paths.py looks for pgbalance/_sql and pgbalance/_migrations first.
+wheels only. pgbalance/paths.py looks for pgbalance/_sql, _migrations and _releases first.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-ASSETS = {"sql": "pgbalance/_sql", "migrations": "pgbalance/_migrations"}
+ASSETS = {"sql": "pgbalance/_sql", "migrations": "pgbalance/_migrations",
+          "releases": "pgbalance/_releases"}
 
 
 class SqlAssetsHook(BuildHookInterface):  # type: ignore[type-arg]

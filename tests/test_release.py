@@ -67,7 +67,7 @@ def test_version_is_readable_by_app_and_auditor(db: psycopg.Connection[Any]) -> 
 
 
 def test_earlier_release_snapshot_is_its_commits_sql(tmp_path: Path) -> None:
-    """release_sql/<version>.sql is exactly that release's sql/ (read from git history)."""
+    """releases/<version>.sql is exactly that release's sql/ (read from git history)."""
     for target in release.EARLIER_RELEASES:
         old = materialize(target.commit, tmp_path / target.version)
         assert target.sql_snapshot.read_text("utf-8") == release.snapshot_text(

@@ -1,7 +1,7 @@
 """Where the SQL that pgbalance deploys lives.
 
-Order: $PGBALANCE_HOME (a directory holding sql/ and migrations/), then the copy shipped
-inside the wheel (pgbalance/_sql, pgbalance/_migrations), then the repo checkout this
+Order: $PGBALANCE_HOME (a directory holding sql/, migrations/ and releases/), then the copy
+shipped inside the wheel (pgbalance/_sql, _migrations, _releases), then the repo checkout this
 module sits in (editable installs and plain `python -m pgbalance` from the repo).
 """
 
@@ -45,6 +45,11 @@ def sql_dir() -> Path:
 def migrations_dir() -> Path:
     """Directory of the yoyo migrations (NNNN_name.sql + NNNN_name.rollback.sql)."""
     return _asset_dir("migrations", "_migrations")
+
+
+def releases_dir() -> Path:
+    """Directory of earlier releases' sql/ snapshots (<version>.sql), for `migrate --to`."""
+    return _asset_dir("releases", "_releases")
 
 
 def state_dir() -> Path:

@@ -3,7 +3,7 @@
 A release is its migrations (yoyo, versioned DDL) plus its sql/ objects (functions, triggers,
 grants: re-applied whole). The current release is this package: its version and everything in
 migrations/ and sql/. An earlier release is listed in EARLIER_RELEASES with the migrations it
-applied and a snapshot of its sql/ (release_sql/<version>.sql, made from its git commit), since
+applied and a snapshot of its sql/ (releases/<version>.sql, made from its git commit), since
 its functions cannot come from this package's sql/: `pgbalance migrate --to VERSION` rolls back
 the newer migrations and installs that snapshot in place of today's functions.
 
@@ -33,7 +33,6 @@ from pgbalance.migrate import (
     rollback_migrations,
 )
 
-RELEASE_SQL_DIR = Path(__file__).resolve().parent / "release_sql"
 # Migration ids pgbalance names (NNNN_name); other ids in _yoyo_migration are someone else's.
 _OWN_ID = r"^[0-9]{4}_"
 _CREATE_SCHEMA = re.compile(r"\bCREATE\s+SCHEMA\s+(?:IF\s+NOT\s+EXISTS\s+)?\"?(\w+)", re.I)
@@ -47,7 +46,7 @@ class Release:
 
     @property
     def sql_snapshot(self) -> Path:
-        return RELEASE_SQL_DIR / f"{self.version}.sql"
+        return paths.releases_dir() / f"{self.version}.sql"
 
 
 EARLIER_RELEASES: tuple[Release, ...] = (
@@ -244,8 +243,8 @@ def _check_going_back(dsn: str, target: Release) -> None:
             raise MigrationError(
                 f"nothing changed: ledger.tenant_grant holds {grants[0]} tenant grants, and "
                 f"release {target.version} has none: its roles would reach every tenant. "
-                "Revoking keeps the rows (the role stays bound), so clear them as the owner "
-                "or a superuser with `DELETE FROM ledger.tenant_grant` (after making sure no "
+                "Revoking keeps the rows (the role stays bound), so the owner or a superuser "
+                "must remove the rows of ledger.tenant_grant (after making sure no "
                 "tenant-bound login can connect), then run this again."
             )
 
@@ -285,7 +284,7 @@ def _install_snapshot(dsn: str, target: Release) -> None:
 
 
 def snapshot_text(target: Release, sql_root: Path) -> str:
-    """The release_sql/<version>.sql file of an earlier release, from its sql/ directory."""
+    """The releases/<version>.sql file of an earlier release, from its sql/ directory."""
     return (
         f"-- pgbalance {target.version}: its sql/ objects (git commit {target.commit}), which "
         f"`pgbalance migrate --to {target.version}`\n-- installs after rolling back the newer "
