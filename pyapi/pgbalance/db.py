@@ -260,6 +260,10 @@ class EmbeddedCluster:
         status = self._pg("pg_ctl", "status", "-D", str(self.datadir), check=False)
         return status.returncode == 0
 
+    def server_command(self, *args: str) -> list[str]:
+        """A command line that runs as the server's OS user (itself unless root)."""
+        return [*self._as_server_user(), *args]
+
     # -- internals
 
     @property

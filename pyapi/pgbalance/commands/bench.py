@@ -11,7 +11,7 @@ HELP = "benchmark transfers against pgbench's TPC-B in a scratch database (ratio
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from pgbalance.harness import bench_history
+    from pgbalance.harness import bench_history, bench_instructions
     from pgbalance.harness.bench import SPACE_TRANSFERS
 
     parser.add_argument("--clients", type=int, default=8, help="pgbench clients (default 8)")
@@ -31,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history", action="store_true",
                         help="instead: cost of reads and checks as history grows (bench_history)")
     bench_history.add_arguments(parser)
+    bench_instructions.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,11 +39,13 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from pgbalance.commands.base import dsn_of
-    from pgbalance.harness import bench_history
+    from pgbalance.harness import bench_history, bench_instructions
     from pgbalance.harness.bench import BenchError, Peer, plot, render, run_bench
 
     if args.history:
         return bench_history.run(args, dsn_of(args))
+    if args.instructions:
+        return bench_instructions.run(args)
 
     if args.clients < 1 or args.rounds < 1 or args.seconds <= 0 or args.space_transfers < 0:
         print("pgbalance bench: --clients and --rounds must be >= 1, --seconds > 0",

@@ -1,0 +1,213 @@
+"""`pgbalance bench --instructions`: what one call costs the server, in instructions.
+
+Timings on a shared or virtual machine move by 10-40% from run to run; the number of
+instructions a call executes does not. A throwaway cluster of its own (initdb in a temporary
+directory; as root the server runs as the postgres OS user) gets the bench's database: the
+kernel migrated, pgbench's tables, 10,000 funded accounts and the striped revenue account
+(``pgbalance.harness.bench``). Each kind of call then runs in a single-user ``postgres`` (no
+client protocol, no background processes, each statement its own transaction,
+``synchronous_commit = off``) under valgrind's callgrind, N calls and BASE calls, each on a
+fresh copy of that database; (instructions(N) - instructions(BASE)) / (N - BASE) is one call,
+with start-up, cache loading and PL/pgSQL's first custom plans cancelled out. The callgrind
+files stay in --keep DIR for ``callgrind_annotate --inclusive=yes``. docs/performance.md,
+"Instructions, not seconds".
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+from psycopg import sql
+
+from pgbalance.harness import bench
+
+if TYPE_CHECKING:
+    import argparse
+
+    from pgbalance.db import EmbeddedCluster
+
+# PL/pgSQL plans a statement afresh for its first five runs and decides on its generic plan
+# at the sixth: the base runs cover those, so the difference holds only the steady state.
+BASE_CALLS = 8
+DEFAULT_CALLS = 200
+KINDS: dict[str, str] = {
+    "uniform": "ledger.transfer between two random accounts of 10,000",
+    "hot": "ledger.transfer into the striped revenue account",
+    "batch": f"ledger.transfer_batch of {bench.BATCH_SIZE}, per transfer",
+    "tpcb": "pgbench's TPC-B-like transaction (BEGIN, 5 statements, END)",
+}
+
+
+class InstructionsError(RuntimeError):
+    """valgrind or the server is missing, or a call failed."""
+
+
+@dataclass(frozen=True)
+class Count:
+    kind: str
+    what: str
+    calls: int  # calls in the large run (the base run has BASE_CALLS)
+    per_call: int  # instructions
+    per_transfer: int  # per call, divided by the transfers one call makes
+
+
+def _statements(kind: str, calls: int, seed: int) -> Iterator[str]:
+    """``calls`` calls of one kind, one statement per line (single-user mode reads lines)."""
+    rng = random.Random(seed)
+    accounts = bench.ACCOUNTS
+
+    def pair() -> tuple[int, int, int]:
+        a = rng.randint(1, accounts)
+        b = rng.randint(1, accounts - 1)
+        return a, b, (a + b - 1) % accounts + 1
+
+    def key() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128)))
+
+    for _ in range(calls):
+        a, b, c = pair()
+        if kind == "uniform":
+            yield (f"SELECT entry_id FROM ledger.transfer('{bench.TENANT}', '{key()}',"
+                   f" 'acct{a}', 'acct{c}', {1 + b % 100});")  # fmt: skip
+        elif kind == "hot":
+            yield (f"SELECT entry_id FROM ledger.transfer('{bench.TENANT}', '{key()}',"
+                   f" 'acct{a}', 'revenue', {1 + b % 100});")  # fmt: skip
+        elif kind == "batch":
+            items = []
+            for _ in range(bench.BATCH_SIZE):
+                a, b, c = pair()
+                items.append({"key": key(), "from": f"acct{a}", "to": f"acct{c}",
+                              "amount": 1 + b % 100})  # fmt: skip
+            yield (f"SELECT count(*) FROM ledger.transfer_batch('{bench.TENANT}',"
+                   f" '{json.dumps(items)}') WHERE error_code IS NULL;")  # fmt: skip
+        else:  # tpcb, as pgbench's built-in script at scale 8
+            aid, tid, bid = rng.randint(1, 800_000), rng.randint(1, 80), rng.randint(1, 8)
+            delta = rng.randint(-5000, 5000)
+            yield "BEGIN;"
+            yield f"UPDATE pgbench_accounts SET abalance = abalance + {delta} WHERE aid = {aid};"
+            yield f"SELECT abalance FROM pgbench_accounts WHERE aid = {aid};"
+            yield f"UPDATE pgbench_tellers SET tbalance = tbalance + {delta} WHERE tid = {tid};"
+            yield f"UPDATE pgbench_branches SET bbalance = bbalance + {delta} WHERE bid = {bid};"
+            yield ("INSERT INTO pgbench_history (tid, bid, aid, delta, mtime)"
+                   f" VALUES ({tid}, {bid}, {aid}, {delta}, CURRENT_TIMESTAMP);")  # fmt: skip
+            yield "END;"
+
+
+_TOTAL = re.compile(r"^(?:summary|totals): (\d+)", re.MULTILINE)
+
+
+def _callgrind(cluster: EmbeddedCluster, database: str, script: Path, out: Path) -> int:
+    """Run the script in a single-user postgres under callgrind; its instruction count."""
+    cmd = cluster.server_command(
+        "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+        str(cluster.bindir / "postgres"), "--single", "-D", str(cluster.datadir),
+        "-c", "synchronous_commit=off", database,
+    )  # fmt: skip
+    with script.open("rb") as stdin:
+        done = subprocess.run(cmd, stdin=stdin, capture_output=True, check=False)
+    output = done.stdout.decode(errors="replace")
+    if done.returncode != 0 or "ERROR:" in output:
+        lines = [line for line in output.splitlines() if "ERROR" in line][:3]
+        raise InstructionsError(f"{script.name} failed under callgrind ({done.returncode}): "
+                                f"{lines or done.stderr.decode(errors='replace')[-500:]}")
+    found = _TOTAL.search(out.read_text(errors="replace"))
+    if found is None:
+        raise InstructionsError(f"no instruction total in {out}")
+    return int(found.group(1))
+
+
+def count_instructions(
+    calls: int = DEFAULT_CALLS,
+    keep: Path | None = None,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> list[Count]:
+    """Instructions per call of every kind, in a throwaway cluster (see the module doc)."""
+    from pgbalance import db
+    from pgbalance.migrate import migrate
+
+    if calls <= BASE_CALLS:
+        raise InstructionsError(f"--calls must be more than {BASE_CALLS}")
+    if shutil.which("valgrind") is None:
+        raise InstructionsError("valgrind is not installed (apt-get install valgrind)")
+    root = Path(tempfile.mkdtemp(prefix="pgbalance-instructions-"))
+    cluster = db.EmbeddedCluster(root=root)
+    try:
+        progress(f"throwaway cluster in {root}: the bench's database")
+        cluster.start()
+        template = "instructions"
+        dsn = db.ensure_database(cluster.dsn, template)
+        migrate(dsn)
+        bench._setup(dsn, bench.Pgbench(dsn), clients=8)
+        results: list[Count] = []
+        for kind, what in KINDS.items():
+            # A batch call is a hundred transfers: fewer calls make the same precision.
+            large = calls if kind != "batch" else max(BASE_CALLS + 2, calls // 8)
+            totals = []
+            for n in (BASE_CALLS, large):
+                progress(f"{kind}: {n} calls under callgrind")
+                script = root / f"{kind}-{n}.sql"
+                script.write_text("\n".join(_statements(kind, n, seed=n)) + "\n",
+                                  encoding="utf-8")  # fmt: skip
+                copy = f"run_{kind}_{n}"
+                db.drop_database(cluster.dsn, copy)
+                with psycopg.connect(cluster.dsn, autocommit=True) as conn:
+                    conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(copy), sql.Identifier(template)))
+                cluster.stop()
+                out = root / f"callgrind.{kind}.{n}.out"
+                try:
+                    totals.append(_callgrind(cluster, copy, script, out))
+                finally:
+                    cluster.start()
+                db.drop_database(cluster.dsn, copy)
+                if keep is not None:
+                    keep.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(out, keep / out.name)
+            per_call = (totals[1] - totals[0]) // (large - BASE_CALLS)
+            per_transfer = per_call // (bench.BATCH_SIZE if kind == "batch" else 1)
+            results.append(Count(kind, what, large, per_call, per_transfer))
+        return results
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--instructions", action="store_true",
+                        help="instead: server instructions per call under valgrind's callgrind,"
+                             " in a throwaway cluster of its own (needs valgrind)")  # fmt: skip
+    parser.add_argument("--calls", type=int, default=DEFAULT_CALLS,
+                        help=f"with --instructions: calls per kind (default {DEFAULT_CALLS};"
+                             " batch runs an eighth of them)")  # fmt: skip
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="with --instructions: keep the callgrind files in DIR")
+
+
+def run(args: argparse.Namespace) -> int:
+    """The --instructions mode of `pgbalance bench`: a table, and JSON with --json."""
+    try:
+        counts = count_instructions(args.calls, args.keep,
+                                    progress=lambda msg: print(f"... {msg}", file=sys.stderr))
+    except InstructionsError as exc:
+        print(f"pgbalance bench --instructions: {exc}", file=sys.stderr)
+        return 2
+    tpcb = next(c.per_call for c in counts if c.kind == "tpcb")
+    print(f"{'call':<62} {'k instructions':>15} {'vs TPC-B':>9}")
+    for c in counts:
+        print(f"{c.what:<62} {c.per_transfer / 1000:>15,.0f} {c.per_transfer / tpcb:>8.2f}x")
+    if args.json is not None:
+        args.json.write_text(json.dumps([asdict(c) for c in counts], indent=2) + "\n",
+                             encoding="utf-8")  # fmt: skip
+    return 0
