@@ -197,10 +197,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The --instructions mode of `pgbalance bench`: a table, and JSON with --json."""
+    from pgbalance.db import DatabaseSetupError
+
     try:
         counts = count_instructions(args.calls, args.keep,
                                     progress=lambda msg: print(f"... {msg}", file=sys.stderr))
-    except InstructionsError as exc:
+    except (InstructionsError, bench.BenchError, DatabaseSetupError) as exc:
         print(f"pgbalance bench --instructions: {exc}", file=sys.stderr)
         return 2
     tpcb = next(c.per_call for c in counts if c.kind == "tpcb")
