@@ -1843,10 +1843,6 @@ CREATE FUNCTION ledger._fingerprint(p_codes text[], p_amounts bigint[], p_pendin
     LANGUAGE plpgsql IMMUTABLE
     AS $$
 BEGIN
-    IF cardinality(p_codes) = 2 THEN
-        RETURN ledger._fingerprint_pair(p_codes[1], p_amounts[1], p_codes[2], p_amounts[2],
-                                        p_pending, p_expires_at);
-    END IF;
     RETURN md5(jsonb_build_array(
         (SELECT jsonb_agg(jsonb_build_array(u.c, u.a) ORDER BY u.c)
            FROM unnest(p_codes, p_amounts) AS u(c, a)),

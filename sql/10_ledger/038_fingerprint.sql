@@ -1,6 +1,7 @@
 -- What makes two calls with one key "the same movement": the legs sorted by code, the pending
 -- flag and the expiry, hashed from jsonb's text of [[[code, amount], ...], pending, epoch].
--- Two legs are ledger._fingerprint_pair (the same text, written without building jsonb).
+-- ledger._move hashes two legs (every transfer, hold and batch item) with
+-- ledger._fingerprint_pair, which writes this same text without building jsonb.
 CREATE OR REPLACE FUNCTION ledger._fingerprint(
     p_codes text[], p_amounts bigint[], p_pending boolean, p_expires_at timestamptz)
 RETURNS uuid
@@ -8,10 +9,6 @@ LANGUAGE plpgsql
 IMMUTABLE
 AS $$
 BEGIN
-    IF cardinality(p_codes) = 2 THEN
-        RETURN ledger._fingerprint_pair(p_codes[1], p_amounts[1], p_codes[2], p_amounts[2],
-                                        p_pending, p_expires_at);
-    END IF;
     RETURN md5(jsonb_build_array(
         (SELECT jsonb_agg(jsonb_build_array(u.c, u.a) ORDER BY u.c)
            FROM unnest(p_codes, p_amounts) AS u(c, a)),

@@ -57,10 +57,13 @@ def test_the_two_leg_fingerprint_is_the_jsonb_text(
     own: Ledger, codes: tuple[str, str], pending: bool
 ) -> None:
     row = own.conn.execute(
-        "SELECT ledger._fingerprint(ARRAY[%(a)s, %(b)s], ARRAY[-%(x)s, %(x)s]::bigint[], %(p)s,"
-        " %(e)s) = md5(jsonb_build_array((SELECT jsonb_agg(jsonb_build_array(u.c, u.a)"
+        "SELECT ledger._fingerprint_pair(%(a)s, -%(x)s, %(b)s, %(x)s, %(p)s, %(e)s)"
+        " = md5(jsonb_build_array((SELECT jsonb_agg(jsonb_build_array(u.c, u.a)"
         " ORDER BY u.c) FROM unnest(ARRAY[%(a)s, %(b)s], ARRAY[-%(x)s, %(x)s]::bigint[])"
-        " AS u(c, a)), %(p)s, extract(epoch FROM %(e)s::timestamptz))::text)::uuid AS same",
+        " AS u(c, a)), %(p)s, extract(epoch FROM %(e)s::timestamptz))::text)::uuid"
+        " AND ledger._fingerprint_pair(%(a)s, -%(x)s, %(b)s, %(x)s, %(p)s, %(e)s)"
+        " = ledger._fingerprint(ARRAY[%(a)s, %(b)s], ARRAY[-%(x)s, %(x)s]::bigint[], %(p)s,"
+        " %(e)s) AS same",
         {"a": codes[0], "b": codes[1], "x": 9223372036854775807, "p": pending,
          "e": "2026-01-01 12:00:00.123456+00" if pending else None},
     ).fetchone()  # fmt: skip
