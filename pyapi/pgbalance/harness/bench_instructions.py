@@ -28,8 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from pgbalance.harness import bench
 
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
 # at the sixth: the base runs cover those, so the difference holds only the steady state.
 BASE_CALLS = 8
 DEFAULT_CALLS = 200
+SCALE = 8  # pgbench's scale, as the bench sets it up for 8 clients
 KINDS: dict[str, str] = {
     "uniform": "ledger.transfer between two random accounts of 10,000",
     "hot": "ledger.transfer into the striped revenue account",
@@ -63,9 +63,11 @@ class Count:
     per_transfer: int  # per call, divided by the transfers one call makes
 
 
-def _statements(kind: str, calls: int, seed: int) -> Iterator[str]:
-    """``calls`` calls of one kind, one statement per line (single-user mode reads lines)."""
-    rng = random.Random(seed)
+def _statements(kind: str, calls: int) -> Iterator[str]:
+    """``calls`` calls of one kind, one statement per line (single-user mode reads lines).
+    One seed per kind: the large run starts with the base run's calls, so the difference is
+    exactly the calls after them."""
+    rng = random.Random(kind)
     accounts = bench.ACCOUNTS
 
     def pair() -> tuple[int, int, int]:
@@ -77,13 +79,11 @@ def _statements(kind: str, calls: int, seed: int) -> Iterator[str]:
         return str(uuid.UUID(int=rng.getrandbits(128)))
 
     for _ in range(calls):
-        a, b, c = pair()
-        if kind == "uniform":
+        if kind in ("uniform", "hot"):
+            a, b, c = pair()
+            to = f"acct{c}" if kind == "uniform" else "revenue"
             yield (f"SELECT entry_id FROM ledger.transfer('{bench.TENANT}', '{key()}',"
-                   f" 'acct{a}', 'acct{c}', {1 + b % 100});")  # fmt: skip
-        elif kind == "hot":
-            yield (f"SELECT entry_id FROM ledger.transfer('{bench.TENANT}', '{key()}',"
-                   f" 'acct{a}', 'revenue', {1 + b % 100});")  # fmt: skip
+                   f" 'acct{a}', '{to}', {1 + b % 100});")  # fmt: skip
         elif kind == "batch":
             items = []
             for _ in range(bench.BATCH_SIZE):
@@ -92,8 +92,9 @@ def _statements(kind: str, calls: int, seed: int) -> Iterator[str]:
                               "amount": 1 + b % 100})  # fmt: skip
             yield (f"SELECT count(*) FROM ledger.transfer_batch('{bench.TENANT}',"
                    f" '{json.dumps(items)}') WHERE error_code IS NULL;")  # fmt: skip
-        else:  # tpcb, as pgbench's built-in script at scale 8
-            aid, tid, bid = rng.randint(1, 800_000), rng.randint(1, 80), rng.randint(1, 8)
+        else:  # tpcb: pgbench's built-in script; pgbench -i -s S makes S branches
+            aid = rng.randint(1, 100_000 * SCALE)
+            tid, bid = rng.randint(1, 10 * SCALE), rng.randint(1, SCALE)
             delta = rng.randint(-5000, 5000)
             yield "BEGIN;"
             yield f"UPDATE pgbench_accounts SET abalance = abalance + {delta} WHERE aid = {aid};"
@@ -113,15 +114,17 @@ def _callgrind(cluster: EmbeddedCluster, database: str, script: Path, out: Path)
     cmd = cluster.server_command(
         "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
         str(cluster.bindir / "postgres"), "--single", "-D", str(cluster.datadir),
-        "-c", "synchronous_commit=off", database,
+        "-c", "synchronous_commit=off", "-c", "exit_on_error=on", database,
     )  # fmt: skip
     with script.open("rb") as stdin:
         done = subprocess.run(cmd, stdin=stdin, capture_output=True, check=False)
-    output = done.stdout.decode(errors="replace")
-    if done.returncode != 0 or "ERROR:" in output:
-        lines = [line for line in output.splitlines() if "ERROR" in line][:3]
+    # A single-user backend reports errors on stderr; exit_on_error makes the first one end
+    # it with a non-zero status instead of the run going on with a cheaper failed call.
+    errors = [line for line in done.stderr.decode(errors="replace").splitlines()
+              if "ERROR" in line or "FATAL" in line]  # fmt: skip
+    if done.returncode != 0 or errors:
         raise InstructionsError(f"{script.name} failed under callgrind ({done.returncode}): "
-                                f"{lines or done.stderr.decode(errors='replace')[-500:]}")
+                                f"{errors[:3] or done.stderr.decode(errors='replace')[-500:]}")
     found = _TOTAL.search(out.read_text(errors="replace"))
     if found is None:
         raise InstructionsError(f"no instruction total in {out}")
@@ -134,13 +137,18 @@ def count_instructions(
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> list[Count]:
     """Instructions per call of every kind, in a throwaway cluster (see the module doc)."""
-    from pgbalance import db
+    from pgbalance import db, docgen
     from pgbalance.migrate import migrate
 
     if calls <= BASE_CALLS:
         raise InstructionsError(f"--calls must be more than {BASE_CALLS}")
     if shutil.which("valgrind") is None:
         raise InstructionsError("valgrind is not installed (apt-get install valgrind)")
+    if keep is not None:
+        try:
+            keep.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InstructionsError(f"--keep {keep}: {exc}") from exc
     root = Path(tempfile.mkdtemp(prefix="pgbalance-instructions-"))
     cluster = db.EmbeddedCluster(root=root)
     try:
@@ -149,7 +157,7 @@ def count_instructions(
         template = "instructions"
         dsn = db.ensure_database(cluster.dsn, template)
         migrate(dsn)
-        bench._setup(dsn, bench.Pgbench(dsn), clients=8)
+        bench._setup(dsn, bench.Pgbench(dsn), clients=SCALE)
         results: list[Count] = []
         for kind, what in KINDS.items():
             # A batch call is a hundred transfers: fewer calls make the same precision.
@@ -158,22 +166,17 @@ def count_instructions(
             for n in (BASE_CALLS, large):
                 progress(f"{kind}: {n} calls under callgrind")
                 script = root / f"{kind}-{n}.sql"
-                script.write_text("\n".join(_statements(kind, n, seed=n)) + "\n",
-                                  encoding="utf-8")  # fmt: skip
-                copy = f"run_{kind}_{n}"
-                db.drop_database(cluster.dsn, copy)
-                with psycopg.connect(cluster.dsn, autocommit=True) as conn:
-                    conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                        sql.Identifier(copy), sql.Identifier(template)))
-                cluster.stop()
+                script.write_text("\n".join(_statements(kind, n)) + "\n", encoding="utf-8")
                 out = root / f"callgrind.{kind}.{n}.out"
-                try:
-                    totals.append(_callgrind(cluster, copy, script, out))
-                finally:
-                    cluster.start()
-                db.drop_database(cluster.dsn, copy)
+                with docgen.scratch_database(cluster.dsn, template=template,
+                                             prefix=f"run_{kind}") as copy:  # fmt: skip
+                    name = str(conninfo_to_dict(copy)["dbname"])
+                    cluster.stop()  # single-user mode needs the data directory to itself
+                    try:
+                        totals.append(_callgrind(cluster, name, script, out))
+                    finally:
+                        cluster.start()
                 if keep is not None:
-                    keep.mkdir(parents=True, exist_ok=True)
                     shutil.copy(out, keep / out.name)
             per_call = (totals[1] - totals[0]) // (large - BASE_CALLS)
             per_transfer = per_call // (bench.BATCH_SIZE if kind == "batch" else 1)
@@ -197,12 +200,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The --instructions mode of `pgbalance bench`: a table, and JSON with --json."""
-    from pgbalance.db import DatabaseSetupError
-
     try:
         counts = count_instructions(args.calls, args.keep,
                                     progress=lambda msg: print(f"... {msg}", file=sys.stderr))
-    except (InstructionsError, bench.BenchError, DatabaseSetupError) as exc:
+    except (InstructionsError, bench.BenchError) as exc:
         print(f"pgbalance bench --instructions: {exc}", file=sys.stderr)
         return 2
     tpcb = next(c.per_call for c in counts if c.kind == "tpcb")
