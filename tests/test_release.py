@@ -160,6 +160,18 @@ def test_newer_migrations_are_refused_before_anything(db: psycopg.Connection[Any
     assert _applied(dsn)[-1] == "9999_from_the_future"  # nothing was rolled back
 
 
+def test_a_missing_release_snapshot_is_refused_before_anything(
+    db: psycopg.Connection[Any], dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An install without releases/ (a PGBALANCE_HOME made before it existed) cannot go back:
+    that is known before a migration is rolled back, not after."""
+    before = _applied(dsn)
+    monkeypatch.setattr(paths, "releases_dir", lambda: tmp_path)
+    with pytest.raises(MigrationError, match="0.1.0.sql"):
+        release.migrate_to(dsn, "0.1.0")
+    assert _applied(dsn) == before
+
+
 @pytest.mark.parametrize("schema", ["ledger", "wallet", "booking", "fees", "tuition"])
 def test_a_foreign_kernel_schema_stops_the_install(empty_dsn: str, schema: str) -> None:
     with psycopg.connect(empty_dsn, autocommit=True) as conn:

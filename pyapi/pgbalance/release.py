@@ -230,6 +230,12 @@ def _refuse_foreign_dependents(conn: psycopg.Connection[Any]) -> None:
 def _check_going_back(dsn: str, target: Release) -> None:
     """Every reason going back to `target` would stop half-way, checked before anything
     changes: a refusal leaves this release's migrations and functions as they were."""
+    if not target.sql_snapshot.is_file():
+        raise MigrationError(
+            f"nothing changed: release {target.version}'s functions ({target.sql_snapshot}) "
+            "are not installed with this copy of pgbalance (set PGBALANCE_HOME to a tree "
+            "with releases/, or reinstall the package)"
+        )
     with psycopg.connect(dsn, autocommit=True) as conn:
         _refuse_foreign_dependents(conn)
         # 0007_tenant_grant's rollback refuses while any grant exists (dropping them would
