@@ -24,6 +24,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 from rich.console import Console
 
 from pgbalance.harness.stress.report import Report
@@ -123,7 +124,8 @@ def test_a_write_waits_for_a_move_of_its_tenant(
     held = ledger.hold("h1", "a", "b", 5)["entry_id"]
     shard, host, port = placement(citus_conn, ledger.tenant)
     dbname = citus_conn.info.dbname
-    with psycopg.connect(f"host={host} port={port} user=postgres dbname={dbname}") as worker:
+    with psycopg.connect(make_conninfo(citus_conn.info.dsn, host=host, port=port,
+                                       dbname=dbname)) as worker:  # fmt: skip
         worker.execute("SELECT lock_shard_metadata(7, ARRAY[%s::bigint])", (shard,))
         done: list[Any] = []
         call = threading.Thread(target=lambda: done.append(ledger.capture(held)))
@@ -174,3 +176,5 @@ def test_the_change_feed_across_a_move(moved: Report) -> None:
     and came once, and every committed change has come or is a copied one still to come (its
     old xid above the new node's)."""
     assert [a for a in moved.anomalies if feed_check(a)] == []
+    assert moved.feed["restarts"] >= 1  # the move was seen, and the consumer started over
+    assert moved.feed["seen"] > 0

@@ -65,6 +65,9 @@ SELECT c.entry_id, c.status FROM ledger.entry_status_change AS c
 """
 
 
+_INTERNAL_RETRIES = 20
+
+
 class FeedConsumer(threading.Thread):
     def __init__(self, dsn: Callable[[], str], tenant: str, stop: threading.Event) -> None:
         super().__init__(name="stress-feed", daemon=True)
@@ -76,6 +79,8 @@ class FeedConsumer(threading.Thread):
         # Where each start-over from NULL (a cursor refused with 72000) began in `seen`.
         self.restarts: list[int] = []
         self.reads = 0
+        self.internal_errors = 0  # reads Citus failed whole during a shard move (XX000)
+        self._internal_in_a_row = 0
         self.problems: list[str] = []
         self._conn: Conn | None = None
 
@@ -88,8 +93,9 @@ class FeedConsumer(threading.Thread):
             self.problems.append(f"feed consumer died: {exc!r}")
 
     def read_page(self) -> int | None:
-        """One read from the stored cursor: how many rows (None: no answer, the connection
-        was lost). The rows count, and the cursor moves, only once the read is whole."""
+        """One read from the stored cursor: how many rows (None: no answer: the connection
+        was lost, the cursor was refused and the next read starts over, or Citus failed the
+        read whole). The rows count, and the cursor moves, only once the read is whole."""
         conn = self._connection()
         if conn is None:
             return None
@@ -104,10 +110,20 @@ class FeedConsumer(threading.Thread):
                 self.restarts.append(len(self.seen))
                 self.cursor = None
                 return None
+            # A read that Citus fails whole while a shard group switches nodes (XX000 "could
+            # not find valid entry for shard"), as it fails a worker's call: nothing was read
+            # and the cursor stays; read again on a new connection (fresh shard metadata), a
+            # few times in a row at most.
+            if exc.sqlstate == "XX000" and self._internal_in_a_row < _INTERNAL_RETRIES:
+                self._internal_in_a_row += 1
+                self.internal_errors += 1
+                self._drop()
+                return None
             if not is_connection_loss(exc, conn):
                 raise
             self._drop()
             return None
+        self._internal_in_a_row = 0
         self.reads += 1
         self.seen += [(r["entry_id"], r["status"]) for r in rows]
         if rows:

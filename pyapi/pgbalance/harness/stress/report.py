@@ -40,6 +40,9 @@ class Report:
     ops_per_s: float
     latency_ms: dict[str, float]
     by_kind: dict[str, dict[str, int]]
+    # The change-feed consumer beside the workers: changes read, reads, restarts from NULL
+    # (empty when no consumer ran: --naive).
+    feed: dict[str, int]
 
     @property
     def faults_injected(self) -> int:
@@ -126,6 +129,7 @@ def build_report(
     seed: int,
     tenant: str,
     faults_requested: list[str],
+    feed: dict[str, int] | None = None,
 ) -> Report:
     rejected: Counter[str] = Counter()
     by_kind: dict[str, Counter[str]] = {}
@@ -175,4 +179,5 @@ def build_report(
             "p99": round(_percentile(latencies, 0.99), 2),
         },
         by_kind={k: dict(v) for k, v in sorted(by_kind.items())},
+        feed=feed or {},
     )

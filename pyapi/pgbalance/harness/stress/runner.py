@@ -337,6 +337,9 @@ def run_stress(config: StressConfig, console: Console | None = None) -> Report:
         seed=seed,
         tenant=tenant,
         faults_requested=sorted(config.faults),
+        feed=None if feed is None else {"seen": len(feed.seen), "reads": feed.reads,
+                                        "restarts": len(feed.restarts),
+                                        "internal_errors": feed.internal_errors},  # fmt: skip
     )
 
 
