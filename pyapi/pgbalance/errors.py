@@ -151,8 +151,9 @@ class InsufficientPrivilege(PgBalanceError, code="42501", name="insufficient_pri
 
 
 class CursorFromAnotherServer(PgBalanceError, code="72000", name="snapshot_too_old"):
-    """a `ledger.changes` cursor made on another server: the tenant's rows moved to another
-    Citus node, or the database was restored elsewhere; read again from NULL"""
+    """a `ledger.changes` cursor made on another server or before the server restarted: the
+    tenant's rows moved to another Citus node, the database was restored elsewhere, or the
+    server crashed, restarted or failed over; read again from NULL"""
 
 
 def translate(error: psycopg.Error) -> Exception:

@@ -32,7 +32,8 @@ def test_seal_load_reports_transfers_with_and_without_a_seal_loop(tmp_path: Path
     assert doc["ratio"] > 0 and len(doc["round_ratios"]) == 2
 
 
-def test_seal_load_arguments_are_checked() -> None:
+def test_seal_load_arguments_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["bench", "--dsn", server_dsn("postgres"), "--history", "--seal-load",
             "--levels", "20000", "--seal-clients", "0"]  # fmt: skip
     assert cli.main(argv) == 2
+    assert "--seal-clients" in capsys.readouterr().err  # refused for that, not another
