@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -230,8 +231,13 @@ class SealLoad:
 
 
 def _backend_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a local backend (/proc/PID/stat fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    """User + system CPU seconds of a local backend (/proc/PID/stat fields 14 and 15); 0 when
+    the server is not local (the seal's CPU is then reported as 0, not measured)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -255,14 +261,13 @@ def _clients_per_s(dsn: str, clients: int, seconds: float) -> float:
             counts[i] += 1
 
     try:
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        time.sleep(seconds)
-        stop.set()
-        for t in threads:
-            t.join()
+        with ThreadPoolExecutor(clients) as pool:
+            start = time.perf_counter()
+            running = [pool.submit(work, i) for i in range(clients)]
+            time.sleep(seconds)
+            stop.set()
+            for r in running:
+                r.result()  # a client that failed fails the measure, not only its thread
         elapsed = time.perf_counter() - start
     finally:
         for c in conns:
@@ -309,13 +314,13 @@ def seal_load(dsn: str, clients: int, window: float, interval: float, rounds: in
                     continue
                 conn.execute("SELECT * FROM ledger.seal(%s)", (TENANT,)).fetchall()
                 stop = threading.Event()
-                loop = threading.Thread(target=_seal_loop, args=(dsn, interval, stop, seals, cpu))
-                loop.start()
-                try:
-                    rates[phase] = _clients_per_s(dsn, clients, window)
-                finally:
-                    stop.set()
-                    loop.join()
+                with ThreadPoolExecutor(1) as pool:
+                    loop = pool.submit(_seal_loop, dsn, interval, stop, seals, cpu)
+                    try:
+                        rates[phase] = _clients_per_s(dsn, clients, window)
+                    finally:
+                        stop.set()
+                    loop.result()  # a seal that failed fails the round
             sealed = sum(p for _, p in seals)
             ms = [m for m, _ in seals] or [0.0]
             result = SealLoadRound(
