@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import psycopg
+from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from tests.helpers.sqlstate import detail as detail
@@ -28,6 +30,16 @@ def legs_json(legs: Legs) -> Jsonb:
 
 def new_key() -> str:
     return f"k-{uuid.uuid4().hex[:12]}"
+
+
+def tag_cursor(conn: psycopg.Connection[Any], tenant: str, body: str) -> str:
+    """A ledger.changes cursor of `tenant` with `body` (its fields before the tag), tagged as
+    ledger.changes tags its own: how tests make cursors the server did not hand out."""
+    row = conn.cursor(row_factory=tuple_row).execute(
+        "SELECT left(md5(%s || '/' || %s), 16)", (tenant, body)
+    ).fetchone()  # fmt: skip
+    assert row is not None
+    return f"{body}/{row[0]}"
 
 
 class Ledger(TenantSql):

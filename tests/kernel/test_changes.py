@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.kernel.support import Ledger, detail, new_key, raises
+from tests.kernel.support import Ledger, detail, new_key, raises, tag_cursor
 
 Change = tuple[int, str]  # (entry_id, status after the change)
 
@@ -182,9 +182,8 @@ def test_limits_and_cursors_are_checked(ab: Ledger, ledger_factory: Any) -> None
             read(ab, bad)
     # A well-tagged cursor whose snapshot is not one (xmin above xmax): 22023, not a cast error.
     body = f"9:5:/n/0/0/{node}"
-    forged = body + "/" + ab.scalar("SELECT left(md5(%s || '/' || %s), 16) AS t", (ab.tenant, body))
     with raises("22023"):
-        read(ab, forged)
+        read(ab, tag_cursor(ab.conn, ab.tenant, body))
     with raises("22023"):
         ab.rows("SELECT * FROM ledger.changes(NULL, NULL, 1)")
 
@@ -200,9 +199,7 @@ def test_a_cursor_made_on_another_server_is_refused(ab: Ledger) -> None:
     other = f"{server}.{int(started) - 1}"  # the same server, before a restart
 
     def tagged(server: str) -> str:
-        body = f"{low}/{high}/{entry}/{change}/{server}"
-        tag = ab.scalar("SELECT left(md5(%s || '/' || %s), 16) AS t", (ab.tenant, body))
-        return f"{body}/{tag}"
+        return tag_cursor(ab.conn, ab.tenant, f"{low}/{high}/{entry}/{change}/{server}")
 
     assert tagged(node) == cursor  # the forgery below is well made
     with raises("72000") as info:
@@ -410,9 +407,8 @@ def test_the_example_consumer_handles_each_change_once(ab: Ledger, kernel_dsn: s
         low, high, entry, change, node, _ = stored.split("/")
         server, started = node.split(".")
         body = f"{low}/{high}/{entry}/{change}/{server}.{int(started) - 1}"
-        tag = ab.scalar("SELECT left(md5(%s || '/' || %s), 16) AS t", (ab.tenant, body))
         ab.rows("UPDATE feed_example.cursor SET cursor = %s WHERE tenant = %s RETURNING tenant",
-                (f"{body}/{tag}", ab.tenant))  # fmt: skip
+                (tag_cursor(ab.conn, ab.tenant, body), ab.tenant))  # fmt: skip
         ab.void(ab.hold("h3", "a", "b", 5)["entry_id"])
         assert example.main([kernel_dsn, ab.tenant, "--once"]) == 0
         notices = ab.rows(

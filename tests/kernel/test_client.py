@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 
 from pgbalance import Client, errors, paths
 from pgbalance.models import Account, EntryResult
-from tests.kernel.support import Ledger, new_key
+from tests.kernel.support import Ledger, new_key, tag_cursor
 
 
 @pytest.fixture
@@ -93,10 +93,9 @@ def _raise_25000(book: Ledger, client: Client) -> None:
 
 def _raise_72000(book: Ledger, client: Client) -> None:
     """A well-tagged change-feed cursor that names another server."""
-    body = "n/n/0/0/42.1"
-    tag = book.scalar("SELECT left(md5(%s || '/' || %s), 16) AS t", (book.tenant, body))
+    cursor = tag_cursor(book.conn, book.tenant, "n/n/0/0/42.1")
     try:
-        book.rows("SELECT * FROM ledger.changes(%s, %s)", (book.tenant, f"{body}/{tag}"))
+        book.rows("SELECT * FROM ledger.changes(%s, %s)", (book.tenant, cursor))
     except psycopg.Error as e:
         raise errors.translate(e) from e
 

@@ -11,6 +11,7 @@ import psycopg
 
 from pgbalance.harness.stress.consumer import FeedConsumer
 from pgbalance.harness.stress.model import Call, Op
+from tests.kernel.support import tag_cursor
 
 
 def _fill(conn: psycopg.Connection[Any], tenant: str) -> None:
@@ -64,11 +65,8 @@ def test_a_cursor_of_another_server_starts_the_consumer_over(
     row = db.execute("SELECT cursor FROM ledger.changes(%s, NULL, 1)", (tenant,)).fetchone()
     assert row is not None
     low, high, entry, change, node, _ = str(row[0]).split("/")
-    body = f"{low}/{high}/{entry}/{change}/{node}1"
-    tag = db.execute("SELECT left(md5(%s || '/' || %s), 16)", (tenant, body)).fetchone()
-    assert tag is not None
     feed = FeedConsumer(lambda: dsn, tenant, threading.Event())
-    feed.cursor = f"{body}/{tag[0]}"
+    feed.cursor = tag_cursor(db, tenant, f"{low}/{high}/{entry}/{change}/{node}1")
     feed.start()
     feed.finish(30)
     assert feed.restarts == [0] and len(feed.seen) == 7
