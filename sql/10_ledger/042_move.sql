@@ -1,5 +1,5 @@
--- The one movement engine: ledger.transfer, ledger.hold and ledger.post_entry (through
--- ledger._post) are its one-item case, ledger.transfer_batch its many-item case.
+-- The one movement engine: ledger.transfer (directly), ledger.hold and ledger.post_entry
+-- (through ledger._post) are its one-item case, ledger.transfer_batch its many-item case.
 --   1. validate every item (22023, per item), fingerprint it;
 --   2. claim the keys of the first item of each key: one INSERT of the entry rows, in key
 --      order (two calls sharing keys queue instead of deadlocking); entry ids are drawn in

@@ -1,5 +1,5 @@
--- One movement through the engine (ledger._move): ledger.transfer, ledger.hold,
--- ledger.post_entry and the workflows call this; errors are raised as they are.
+-- One movement through the engine (ledger._move): ledger.hold, ledger.post_entry and the
+-- workflows call this (ledger.transfer calls the engine itself); errors are raised as they are.
 -- p_user: names come from a caller outside pgbalance and may not use the pgb: prefix.
 -- One row, not a set: callers take it as a plain expression (no query for the result).
 CREATE OR REPLACE FUNCTION ledger._post(
