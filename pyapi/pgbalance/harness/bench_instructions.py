@@ -6,7 +6,8 @@ directory; as root the server runs as the postgres OS user) gets the bench's dat
 kernel migrated, pgbench's tables, 10,000 funded accounts and the striped revenue account
 (``pgbalance.harness.bench``). Each kind of call then runs in a single-user ``postgres`` (no
 client protocol, no background processes, each statement its own transaction,
-``synchronous_commit = off``) under valgrind's callgrind, N calls and BASE calls, each on a
+``synchronous_commit = off``), prepared once and executed per call as the throughput bench's
+clients run them, under valgrind's callgrind, N calls and BASE calls, each on a
 fresh copy of that database; (instructions(N) - instructions(BASE)) / (N - BASE) is one call,
 with start-up, cache loading and PL/pgSQL's first custom plans cancelled out. The callgrind
 files stay in --keep DIR for ``callgrind_annotate --inclusive=yes``. docs/performance.md,
@@ -63,10 +64,32 @@ class Count:
     per_transfer: int  # per call, divided by the transfers one call makes
 
 
+# Each kind's statements prepared once, as the throughput bench's clients (pgbench -M prepared)
+# run them: a call then costs what it costs a driver, without parsing and planning its text.
+_PREPARE: dict[str, list[str]] = {
+    "transfer": ["PREPARE transfer(text, text, text, text, bigint) AS"
+                 " SELECT entry_id FROM ledger.transfer($1, $2, $3, $4, $5);"],
+    "batch": ["PREPARE batch(text, jsonb) AS"
+              " SELECT count(*) FROM ledger.transfer_batch($1, $2) WHERE error_code IS NULL;"],
+    "tpcb": [  # pgbench's built-in tpcb-like script, its parameters typed as the server infers
+        "PREPARE upd_account(integer, integer) AS"
+        " UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2;",
+        "PREPARE get_account(integer) AS SELECT abalance FROM pgbench_accounts WHERE aid = $1;",
+        "PREPARE upd_teller(integer, integer) AS"
+        " UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2;",
+        "PREPARE upd_branch(integer, integer) AS"
+        " UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2;",
+        "PREPARE add_history(integer, integer, integer, integer) AS"
+        " INSERT INTO pgbench_history (tid, bid, aid, delta, mtime)"
+        " VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP);",
+    ],
+}
+
+
 def _statements(kind: str, calls: int) -> Iterator[str]:
-    """``calls`` calls of one kind, one statement per line (single-user mode reads lines).
-    One seed per kind: the large run starts with the base run's calls, so the difference is
-    exactly the calls after them."""
+    """``calls`` calls of one kind, one statement per line (single-user mode reads lines),
+    after the kind's PREPAREs. One seed per kind: the large run starts with the base run's
+    calls, so the difference is exactly the calls after them."""
     rng = random.Random(kind)
     accounts = bench.ACCOUNTS
 
@@ -78,31 +101,30 @@ def _statements(kind: str, calls: int) -> Iterator[str]:
     def key() -> str:
         return str(uuid.UUID(int=rng.getrandbits(128)))
 
+    yield from _PREPARE["transfer" if kind in ("uniform", "hot") else kind]
     for _ in range(calls):
         if kind in ("uniform", "hot"):
             a, b, c = pair()
             to = f"acct{c}" if kind == "uniform" else "revenue"
-            yield (f"SELECT entry_id FROM ledger.transfer('{bench.TENANT}', '{key()}',"
-                   f" 'acct{a}', '{to}', {1 + b % 100});")  # fmt: skip
+            amount = 1 + b % 100
+            yield f"EXECUTE transfer('{bench.TENANT}', '{key()}', 'acct{a}', '{to}', {amount});"
         elif kind == "batch":
             items = []
             for _ in range(bench.BATCH_SIZE):
                 a, b, c = pair()
                 items.append({"key": key(), "from": f"acct{a}", "to": f"acct{c}",
                               "amount": 1 + b % 100})  # fmt: skip
-            yield (f"SELECT count(*) FROM ledger.transfer_batch('{bench.TENANT}',"
-                   f" '{json.dumps(items)}') WHERE error_code IS NULL;")  # fmt: skip
-        else:  # tpcb: pgbench's built-in script; pgbench -i -s S makes S branches
+            yield f"EXECUTE batch('{bench.TENANT}', '{json.dumps(items)}');"
+        else:  # tpcb: pgbench -i -s S makes S branches
             aid = rng.randint(1, 100_000 * SCALE)
             tid, bid = rng.randint(1, 10 * SCALE), rng.randint(1, SCALE)
             delta = rng.randint(-5000, 5000)
             yield "BEGIN;"
-            yield f"UPDATE pgbench_accounts SET abalance = abalance + {delta} WHERE aid = {aid};"
-            yield f"SELECT abalance FROM pgbench_accounts WHERE aid = {aid};"
-            yield f"UPDATE pgbench_tellers SET tbalance = tbalance + {delta} WHERE tid = {tid};"
-            yield f"UPDATE pgbench_branches SET bbalance = bbalance + {delta} WHERE bid = {bid};"
-            yield ("INSERT INTO pgbench_history (tid, bid, aid, delta, mtime)"
-                   f" VALUES ({tid}, {bid}, {aid}, {delta}, CURRENT_TIMESTAMP);")  # fmt: skip
+            yield f"EXECUTE upd_account({delta}, {aid});"
+            yield f"EXECUTE get_account({aid});"
+            yield f"EXECUTE upd_teller({delta}, {tid});"
+            yield f"EXECUTE upd_branch({delta}, {bid});"
+            yield f"EXECUTE add_history({tid}, {bid}, {aid}, {delta});"
             yield "END;"
 
 
