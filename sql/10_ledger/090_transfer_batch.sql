@@ -18,15 +18,20 @@ DECLARE
     c_bigint_max CONSTANT numeric := 9223372036854775807;
     v_n integer;
     v_keys text[];
-    v_from text[];
-    v_to text[];
-    v_amount bigint[];
+    v_from text;
+    v_to text;
+    v_amount bigint;
     v_meta jsonb[];
     v_problems text[];
     v_leg_items integer[];
     v_leg_codes text[];
     v_leg_amounts bigint[];
     v_moved record;
+    v_i integer;
+    v_m integer;
+    v_x jsonb;
+    v_a jsonb;
+    v_mj jsonb;
 BEGIN
     PERFORM ledger._check_access(p_tenant, true);
     PERFORM ledger._check_name('tenant', p_tenant, false);
@@ -47,42 +52,45 @@ BEGIN
         RETURN;
     END IF;
 
-    -- MATERIALIZED: inlined, each reference would evaluate the expressions again.
-    WITH raw AS MATERIALIZED (
-        SELECT o::integer AS i, x, jsonb_typeof(x) = 'object' AS obj,
-               CASE WHEN jsonb_typeof(x) = 'object' THEN x -> 'amount' END AS a,
-               CASE WHEN jsonb_typeof(x) = 'object' THEN x -> 'metadata' END AS m
-          FROM jsonb_array_elements(p_transfers) WITH ORDINALITY AS e(x, o)
-    ), checked AS MATERIALIZED (
-        SELECT r.*,
-               CASE
-                 WHEN NOT r.obj THEN 'an item must be a JSON object|item=' || left(r.x::text, 100)
-                 WHEN jsonb_typeof(r.a) IS DISTINCT FROM 'number' OR (r.a #>> '{}') !~ '^-?[0-9]+$'
-                      OR (r.a #>> '{}')::numeric NOT BETWEEN c_bigint_min AND c_bigint_max THEN
-                      'amount must be an integer (minor units)|amount=' || coalesce(left(r.a::text, 40), 'NULL')
-                 WHEN (r.a #>> '{}')::numeric <= 0 THEN
-                      'amount must be greater than 0|amount=' || (r.a #>> '{}')
-                 WHEN r.m IS NOT NULL AND jsonb_typeof(r.m) NOT IN ('object', 'null') THEN
-                      'metadata must be a JSON object|metadata=' || left(r.m::text, 100)
-               END AS problem
-          FROM raw AS r
-    )
-    SELECT array_agg(CASE WHEN c.obj AND jsonb_typeof(c.x -> 'key') = 'string' THEN c.x ->> 'key' END ORDER BY c.i),
-           array_agg(CASE WHEN c.obj AND jsonb_typeof(c.x -> 'from') = 'string' THEN c.x ->> 'from' END ORDER BY c.i),
-           array_agg(CASE WHEN c.obj AND jsonb_typeof(c.x -> 'to') = 'string' THEN c.x ->> 'to' END ORDER BY c.i),
-           array_agg(CASE WHEN c.problem IS NULL THEN (c.a #>> '{}')::bigint END ORDER BY c.i),
-           array_agg(nullif(c.m, 'null'::jsonb) ORDER BY c.i),
-           array_agg(c.problem ORDER BY c.i)
-      INTO v_keys, v_from, v_to, v_amount, v_meta, v_problems
-      FROM checked AS c;
-
-    -- Two legs per well-shaped item: from pays, to receives.
-    SELECT array_agg(u.i ORDER BY u.i, s.leg), array_agg(CASE s.leg WHEN 1 THEN v_from[u.i] ELSE v_to[u.i] END ORDER BY u.i, s.leg),
-           array_agg(CASE s.leg WHEN 1 THEN -v_amount[u.i] ELSE v_amount[u.i] END ORDER BY u.i, s.leg)
-      INTO v_leg_items, v_leg_codes, v_leg_amounts
-      FROM generate_subscripts(v_amount, 1) AS u(i)
-     CROSS JOIN (VALUES (1), (2)) AS s(leg)
-     WHERE v_amount[u.i] IS NOT NULL;
+    -- One pass in item order takes each item apart: its fields, the problem with its shape,
+    -- and the two legs of a well-shaped one (from pays, to receives). A loop prepares its few
+    -- expressions once per call, where nine ordered aggregates sorted the items nine times
+    -- (-18k instructions per item).
+    v_m := 0;
+    FOR v_i, v_x IN
+        SELECT e.o::integer, e.x FROM jsonb_array_elements(p_transfers) WITH ORDINALITY AS e(x, o)
+    LOOP
+        IF jsonb_typeof(v_x) = 'object' THEN
+            v_keys[v_i] := CASE WHEN jsonb_typeof(v_x -> 'key') = 'string' THEN v_x ->> 'key' END;
+            v_from := CASE WHEN jsonb_typeof(v_x -> 'from') = 'string' THEN v_x ->> 'from' END;
+            v_to := CASE WHEN jsonb_typeof(v_x -> 'to') = 'string' THEN v_x ->> 'to' END;
+            v_a := v_x -> 'amount';
+            v_mj := v_x -> 'metadata';
+            v_meta[v_i] := nullif(v_mj, 'null'::jsonb);
+            v_problems[v_i] := CASE
+                 WHEN jsonb_typeof(v_a) IS DISTINCT FROM 'number' OR (v_a #>> '{}') !~ '^-?[0-9]+$'
+                      OR (v_a #>> '{}')::numeric NOT BETWEEN c_bigint_min AND c_bigint_max THEN
+                      'amount must be an integer (minor units)|amount=' || coalesce(left(v_a::text, 40), 'NULL')
+                 WHEN (v_a #>> '{}')::numeric <= 0 THEN
+                      'amount must be greater than 0|amount=' || (v_a #>> '{}')
+                 WHEN v_mj IS NOT NULL AND jsonb_typeof(v_mj) NOT IN ('object', 'null') THEN
+                      'metadata must be a JSON object|metadata=' || left(v_mj::text, 100)
+               END;
+        ELSE
+            v_keys[v_i] := NULL;
+            v_problems[v_i] := 'an item must be a JSON object|item=' || left(v_x::text, 100);
+        END IF;
+        IF v_problems[v_i] IS NULL THEN
+            v_amount := (v_a #>> '{}')::bigint;
+            v_m := v_m + 2;
+            v_leg_items[v_m - 1] := v_i;
+            v_leg_items[v_m] := v_i;
+            v_leg_codes[v_m - 1] := v_from;
+            v_leg_codes[v_m] := v_to;
+            v_leg_amounts[v_m - 1] := -v_amount;
+            v_leg_amounts[v_m] := v_amount;
+        END IF;
+    END LOOP;
 
     -- A query, not an expression: on Citus, ledger._move's SET LOCAL of the discard marker
     -- reaches the tenant's worker only from inside a query run by this function (Citus
