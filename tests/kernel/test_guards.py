@@ -67,6 +67,41 @@ def test_the_posting_trigger_marker_cannot_be_forged(book: Ledger) -> None:
             )
 
 
+# The value-list CHECKs, stored as one array constant since 0018_check_constants: each refuses a
+# value it does not list (23514, by name) and takes every value it lists.
+VALUE_LISTS = [
+    ("entry_status_known", ["posted", "pending", "voided", "reversed"], "settled",
+     "INSERT INTO ledger.entry (tenant_id, idempotency_key, fingerprint, status, amount)"
+     " VALUES (%(t)s, gen_random_uuid()::text, gen_random_uuid(), %(v)s, 1)"),
+    ("posting_kind_known", ["B", "O", "I"], "X",
+     "INSERT INTO ledger.posting (tenant_id, entry_id, posting_no, account_id, kind, amount,"
+     " posted_at) SELECT %(t)s, e.entry_id, 100 + %(n)s, a.account_id, %(v)s, 1, now()"
+     " FROM ledger.entry AS e, ledger.account AS a"
+     " WHERE e.tenant_id = %(t)s AND a.tenant_id = %(t)s AND a.code = 'b' LIMIT 1"),
+    ("posting_archive_kind_known", ["B", "O", "I"], "X",
+     "INSERT INTO ledger.posting_archive (tenant_id, entry_id, posting_no, account_id, kind,"
+     " amount, posted_at) VALUES (%(t)s, -1, 100 + %(n)s, -1, %(v)s, 1, now())"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("constraint", "listed", "unlisted", "insert"), VALUE_LISTS,
+                         ids=[v[0] for v in VALUE_LISTS])  # fmt: skip
+def test_value_list_checks_refuse_what_they_do_not_list(
+    book: Ledger, constraint: str, listed: list[str], unlisted: str, insert: str
+) -> None:
+    with book.conn.transaction(force_rollback=True):
+        # The archive's insert guard would refuse first; the CHECK is what is tested here.
+        book.conn.execute("ALTER TABLE ledger.posting_archive DISABLE TRIGGER"
+                          " guard_posting_archive_insert")  # fmt: skip
+        for n, value in enumerate(listed):
+            with book.conn.transaction():
+                book.conn.execute(insert, {"t": book.tenant, "v": value, "n": n})
+        with raises("23514") as info, book.conn.transaction():
+            book.conn.execute(insert, {"t": book.tenant, "v": unlisted, "n": len(listed)})
+        assert info.value.diag.constraint_name == constraint
+    assert book.balance("a") == 60
+
+
 def test_entry_truncate_guard_of_its_own(book: Ledger) -> None:
     """TRUNCATE ledger.entry alone is stopped by the posting FK; with the posting guard
     disabled (in a transaction rolled back), the entry's own truncate guard still refuses."""
