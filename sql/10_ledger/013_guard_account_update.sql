@@ -25,15 +25,14 @@ $$;
 COMMENT ON FUNCTION ledger._guard_account_update() IS
     'Private trigger: raises PB009 when an account is inserted with amounts, or its identity or amounts change outside ledger._apply_postings.';
 
--- The posting trigger runs at trigger depth >= 1 with its marker set, and its UPDATE names
--- only the amount columns: it skips the guard. Any other UPDATE (the owner's included) goes
--- through it, which refuses a change of identity or amounts. The WHEN is kept this small
--- because PostgreSQL prepares a trigger's WHEN for every statement that fires it, and the
--- posting trigger's UPDATE is in every movement.
+-- The posting trigger (trigger depth >= 1, its marker set) skips the guard; any other UPDATE
+-- (the owner's included) goes through it, which refuses a change of identity or amounts. The
+-- WHEN is one call (ledger._outside_posting_trigger): PostgreSQL prepares a trigger's WHEN for
+-- every statement that fires it, and the posting trigger's UPDATE is in every movement.
 CREATE OR REPLACE TRIGGER guard_account_update
     BEFORE UPDATE ON ledger.account
     FOR EACH ROW
-    WHEN (pg_trigger_depth() < 1 OR current_setting('pgbalance.applying', true) IS DISTINCT FROM 'on')
+    WHEN (ledger._outside_posting_trigger())
     EXECUTE FUNCTION ledger._guard_account_update();
 COMMENT ON TRIGGER guard_account_update ON ledger.account IS
     'Balances change only through the posting trigger (PB009).';

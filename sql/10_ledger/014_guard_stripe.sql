@@ -36,17 +36,17 @@ $$;
 COMMENT ON FUNCTION ledger._guard_stripe() IS
     'Private trigger: raises PB009 when a stripe''s amounts change outside ledger._apply_postings, or a stripe is moved, deleted or truncated.';
 
--- As the account guard: the posting trigger (depth >= 1, marker set) skips it, with a WHEN
--- small enough to cost little in every movement into a striped account. One trigger for
--- INSERT and UPDATE: the trigger's stripe upsert fires both, and PostgreSQL prepares each
--- trigger's WHEN once per statement, so a second trigger would prepare it twice (45k
--- instructions a movement). It replaced guard_stripe_insert, dropped here so that the file
--- stays repeatable; an earlier release's sql/ puts that one back.
+-- As the account guard: the posting trigger (depth >= 1, marker set) skips it, its WHEN one
+-- call (ledger._outside_posting_trigger). One trigger for INSERT and UPDATE: the posting
+-- trigger's stripe upsert fires both, and PostgreSQL prepares each trigger's WHEN once per
+-- statement, so a second trigger would prepare it twice (45k instructions a movement). It
+-- replaced guard_stripe_insert, dropped here so that the file stays repeatable; an earlier
+-- release's sql/ puts that one back.
 DROP TRIGGER IF EXISTS guard_stripe_insert ON ledger.account_stripe;
 CREATE OR REPLACE TRIGGER guard_stripe_update
     BEFORE INSERT OR UPDATE ON ledger.account_stripe
     FOR EACH ROW
-    WHEN (pg_trigger_depth() < 1 OR current_setting('pgbalance.applying', true) IS DISTINCT FROM 'on')
+    WHEN (ledger._outside_posting_trigger())
     EXECUTE FUNCTION ledger._guard_stripe();
 CREATE OR REPLACE TRIGGER guard_stripe_delete
     BEFORE DELETE ON ledger.account_stripe
