@@ -1270,7 +1270,6 @@ BEGIN
 
     -- Each leg's slot: a few legs look up directly, many through one hash join.
     IF v_m <= 16 THEN
-        v_slot := array_fill(NULL::integer, ARRAY[v_m]);
         FOR j IN 1 .. v_m LOOP
             v_slot[j] := array_position(v_acode, p_leg_codes[j]);
         END LOOP;
@@ -2323,8 +2322,8 @@ DECLARE
     v_found_fps uuid[];
     v_found_sts text[];
     v_applied record;
-    v_owners integer[] := '{}';
-    v_drop bigint[] := '{}';
+    v_owners integer[];
+    v_drop bigint[];
     v_sum numeric;
     v_positive numeric;
     v_legs integer;
@@ -2568,12 +2567,15 @@ BEGIN
 
     -- 5. Errors.
     IF p_on_error <> 'report' THEN
-        FOR i IN 1 .. v_n LOOP
-            IF error_codes[i] IS NOT NULL THEN
-                v_bad := i;
-                EXIT;
-            END IF;
-        END LOOP;
+        -- error_codes stays NULL until an item fails.
+        IF error_codes IS NOT NULL THEN
+            FOR i IN 1 .. v_n LOOP
+                IF error_codes[i] IS NOT NULL THEN
+                    v_bad := i;
+                    EXIT;
+                END IF;
+            END LOOP;
+        END IF;
         IF v_bad IS NOT NULL THEN
             IF p_on_error = 'raise' THEN
                 PERFORM ledger._raise(error_codes[v_bad], v_msg[v_bad], v_detail[v_bad], v_hint[v_bad]);

@@ -124,7 +124,6 @@ BEGIN
 
     -- Each leg's slot: a few legs look up directly, many through one hash join.
     IF v_m <= 16 THEN
-        v_slot := array_fill(NULL::integer, ARRAY[v_m]);
         FOR j IN 1 .. v_m LOOP
             v_slot[j] := array_position(v_acode, p_leg_codes[j]);
         END LOOP;
