@@ -6879,7 +6879,7 @@ COMMENT ON TRIGGER guard_entry_truncate ON ledger.entry IS 'Entries are never de
 -- Name: entry guard_entry_update; Type: TRIGGER; Schema: ledger; Owner: -
 --
 
-CREATE TRIGGER guard_entry_update BEFORE UPDATE ON ledger.entry FOR EACH ROW WHEN (((old.tenant_id IS DISTINCT FROM new.tenant_id) OR (old.entry_id IS DISTINCT FROM new.entry_id) OR (old.idempotency_key IS DISTINCT FROM new.idempotency_key) OR (old.fingerprint IS DISTINCT FROM new.fingerprint) OR (old.expires_at IS DISTINCT FROM new.expires_at) OR (old.metadata IS DISTINCT FROM new.metadata) OR (old.created_at IS DISTINCT FROM new.created_at) OR ((old.reverses_entry_id IS NOT NULL) AND (old.reverses_entry_id IS DISTINCT FROM new.reverses_entry_id)))) EXECUTE FUNCTION ledger._guard_entry_update();
+CREATE TRIGGER guard_entry_update BEFORE UPDATE OF tenant_id, entry_id, idempotency_key, fingerprint, expires_at, metadata, created_at, reverses_entry_id ON ledger.entry FOR EACH ROW WHEN (((old.tenant_id IS DISTINCT FROM new.tenant_id) OR (old.entry_id IS DISTINCT FROM new.entry_id) OR (old.idempotency_key IS DISTINCT FROM new.idempotency_key) OR (old.fingerprint IS DISTINCT FROM new.fingerprint) OR (old.expires_at IS DISTINCT FROM new.expires_at) OR (old.metadata IS DISTINCT FROM new.metadata) OR (old.created_at IS DISTINCT FROM new.created_at) OR ((old.reverses_entry_id IS NOT NULL) AND (old.reverses_entry_id IS DISTINCT FROM new.reverses_entry_id)))) EXECUTE FUNCTION ledger._guard_entry_update();
 
 --
 -- Name: TRIGGER guard_entry_update ON entry; Type: COMMENT; Schema: ledger; Owner: -
