@@ -27,10 +27,8 @@ CREATE OR REPLACE FUNCTION ledger._apply_legs(
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    c_max CONSTANT numeric := 9223372036854775807;
-    c_min CONSTANT numeric := -9223372036854775808;
-    c_min_b CONSTANT bigint := -9223372036854775808;
-    c_max_b CONSTANT bigint := 9223372036854775807;
+    c_min CONSTANT bigint := -9223372036854775808;
+    c_max CONSTANT bigint := 9223372036854775807;
     v_n integer := cardinality(p_entry_ids);
     v_m integer := coalesce(cardinality(p_leg_codes), 0);
     v_codes text[];
@@ -40,7 +38,7 @@ DECLARE
     -- and their numbers, one row per slot: [1] account_id, [2] balance, [3] pending_out,
     -- [4] pending_in, [5] floor, [6] ceiling (what a bigint holds where the account has none),
     -- [7] 1 when closed. One aggregate builds them all: each aggregate costs its set-up in
-    -- every call, and nine of them were 40k instructions of a transfer.
+    -- every call (seven more would be 40k instructions of a transfer).
     v_num bigint[];
     -- per leg
     v_slot integer[];
@@ -79,7 +77,7 @@ BEGIN
                           WHERE p_entry_ids[p_leg_items[g.j]] IS NOT NULL);
     END IF;
     SELECT array_agg(ARRAY[l.account_id, l.balance, l.pending_out, l.pending_in,
-                           coalesce(l.min_balance, c_min_b), coalesce(l.max_balance, c_max_b),
+                           coalesce(l.min_balance, c_min), coalesce(l.max_balance, c_max),
                            l.closed::integer]),
            array_agg(l.code), array_agg(l.currency)
       INTO v_num, v_acode, v_cur
@@ -96,8 +94,8 @@ BEGIN
     -- Some account is striped or unknown: a second pass, a new statement (so it also sees an
     -- account striped by a ledger.set_account_stripes that committed while the first waited).
     -- A striped account's amounts are its row plus its stripes.
-    -- A loop, not nine array_agg: there is usually one such account, and nine appends cost
-    -- less to set up in each transaction than nine aggregates.
+    -- A loop, not aggregates: there is usually one such account, and three appends cost less
+    -- to set up in each transaction than three aggregates.
     IF coalesce(array_length(v_num, 1), 0) < cardinality(v_codes) THEN
         FOR v_row IN
             SELECT l.account_id, l.code, l.currency, l.balance + coalesce(x.b, 0) AS balance,
@@ -115,7 +113,7 @@ BEGIN
                      WHERE s.tenant_id = p_tenant AND s.account_id = l.account_id) AS x ON true
         LOOP
             v_num := v_num || ARRAY[[v_row.account_id, v_row.balance::bigint,
-                v_row.pending_out::bigint, v_row.pending_in::bigint, c_min_b, c_max_b,
+                v_row.pending_out::bigint, v_row.pending_in::bigint, c_min, c_max,
                 v_row.closed::integer]];
             v_acode := v_acode || v_row.code;
             v_cur := v_cur || v_row.currency;

@@ -93,7 +93,7 @@ def _statements(kind: str, calls: int) -> Iterator[str]:
     rng = random.Random(kind)
     accounts = bench.ACCOUNTS
 
-    def pair() -> tuple[int, int, int]:
+    def pair() -> tuple[int, int, int]:  # the throughput bench's draw (bench._PICK)
         a = rng.randint(1, accounts)
         b = rng.randint(1, accounts - 1)
         return a, b, (a + b - 1) % accounts + 1
