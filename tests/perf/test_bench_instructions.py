@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import tempfile
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from pgbalance import cli
+from pgbalance import cli, db
+from pgbalance.harness import bench_instructions
 from pgbalance.harness.bench_instructions import BASE_CALLS, KINDS
 
 
@@ -36,3 +40,38 @@ def test_instructions_per_call_of_every_kind(tmp_path: Path) -> None:
 def test_too_few_calls_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["bench", "--instructions", "--calls", str(BASE_CALLS)]) == 2
     assert "--calls must be more than" in capsys.readouterr().err
+
+
+@pytest.mark.embedded
+def test_the_copy_survives_a_port_taken_while_the_cluster_is_stopped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each count stops the cluster for single-user mode; another server (a test's throwaway
+    cluster, say) may take its port meanwhile, and it then comes back on another one. The copy
+    is still dropped, on the server that holds it."""
+    root = Path(tempfile.mkdtemp(prefix="pgbalance-cluster-"))
+    root.chmod(0o755)
+    cluster = db.EmbeddedCluster(root=root)
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        cluster.start()
+        db.ensure_database(cluster.dsn, "template_copy")
+        first_port = cluster.port
+        assert first_port is not None
+
+        def callgrind_while_the_port_is_taken(*_args: object) -> int:
+            squatter.bind(("127.0.0.1", first_port))  # taken; a connection to it is refused
+            return 42
+
+        monkeypatch.setattr(bench_instructions, "_callgrind", callgrind_while_the_port_is_taken)
+        count = bench_instructions._count_on_copy(
+            cluster, "template_copy", "run_copy", tmp_path / "calls.sql", tmp_path / "out")
+        assert count == 42
+        assert cluster.port != first_port
+        with psycopg.connect(cluster.dsn) as conn:
+            left = conn.execute("SELECT datname FROM pg_database WHERE datname = 'run_copy'")
+            assert left.fetchall() == []
+    finally:
+        squatter.close()
+        cluster.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)

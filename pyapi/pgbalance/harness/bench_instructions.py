@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from psycopg.conninfo import conninfo_to_dict
+import psycopg
+from psycopg import sql
 
 from pgbalance.harness import bench
 
@@ -153,13 +154,32 @@ def _callgrind(cluster: EmbeddedCluster, database: str, script: Path, out: Path)
     return int(found.group(1))
 
 
+def _count_on_copy(cluster: EmbeddedCluster, template: str, copy: str, script: Path,
+                   out: Path) -> int:  # fmt: skip
+    """The script's instructions on a fresh copy of the template, in single-user mode (the
+    cluster stopped meanwhile); the copy is dropped afterwards."""
+    from pgbalance import db
+
+    with psycopg.connect(cluster.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(copy), sql.Identifier(template)))  # fmt: skip
+    cluster.stop()  # single-user mode needs the data directory to itself
+    try:
+        return _callgrind(cluster, copy, script, out)
+    finally:
+        cluster.start()
+        # cluster.dsn read again: when another server took the port while this one was
+        # stopped, it came back on another, and a DSN from before would miss it.
+        db.drop_database(cluster.dsn, copy)
+
+
 def count_instructions(
     calls: int = DEFAULT_CALLS,
     keep: Path | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> list[Count]:
     """Instructions per call of every kind, in a throwaway cluster (see the module doc)."""
-    from pgbalance import db, docgen
+    from pgbalance import db
     from pgbalance.migrate import migrate
 
     if calls <= BASE_CALLS:
@@ -190,14 +210,7 @@ def count_instructions(
                 script = root / f"{kind}-{n}.sql"
                 script.write_text("\n".join(_statements(kind, n)) + "\n", encoding="utf-8")
                 out = root / f"callgrind.{kind}.{n}.out"
-                with docgen.scratch_database(cluster.dsn, template=template,
-                                             prefix=f"run_{kind}") as copy:  # fmt: skip
-                    name = str(conninfo_to_dict(copy)["dbname"])
-                    cluster.stop()  # single-user mode needs the data directory to itself
-                    try:
-                        totals.append(_callgrind(cluster, name, script, out))
-                    finally:
-                        cluster.start()
+                totals.append(_count_on_copy(cluster, template, f"run_{kind}_{n}", script, out))
                 if keep is not None:
                     shutil.copy(out, keep / out.name)
             per_call = (totals[1] - totals[0]) // (large - BASE_CALLS)
