@@ -65,10 +65,16 @@ def test_the_copy_survives_a_port_taken_while_the_cluster_is_stopped(
         assert first_port is not None
 
         def callgrind_while_the_port_is_taken(*_args: object) -> int:
-            # Taken (a connection to it is refused); by someone else already is as good.
+            # Listening, as a server would (SO_REUSEADDR as the server binds: the stopped one's
+            # TIME_WAIT does not block it); another server there already is as good.
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             with contextlib.suppress(OSError):
                 squatter.bind(("127.0.0.1", first_port))
+                squatter.listen()
             return 42
+
+        # A DSN that reaches the squatter instead of the cluster fails in seconds, not never.
+        monkeypatch.setenv("PGCONNECT_TIMEOUT", "5")
 
         monkeypatch.setattr(bench_instructions, "_callgrind", callgrind_while_the_port_is_taken)
         count = bench_instructions._count_on_copy(
